@@ -1,0 +1,306 @@
+"""The ``trackside`` command line.
+
+Each sub-command is a small function that wires stages together; the stages themselves live
+in their own packages.  Expected failures (:class:`~edge.errors.TracksideError`) print one
+line on stderr and exit non-zero; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from edge import __version__
+from edge.config import Config, dump_config, load_config
+from edge.errors import ConfigError, TracksideError
+from edge.logs import setup_logging
+
+log = logging.getLogger("edge.cli")
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _config_from(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    pose_overrides = {
+        key: value
+        for key, value in {
+            "model": getattr(args, "model", None),
+            "runtime": getattr(args, "runtime", None),
+            "num_threads": getattr(args, "threads", None),
+            "delegate": getattr(args, "delegate", None),
+        }.items()
+        if value is not None
+    }
+    if getattr(args, "no_crop", False):
+        pose_overrides["crop_tracking"] = False
+    if pose_overrides:
+        config = dataclasses.replace(
+            config, pose=dataclasses.replace(config.pose, **pose_overrides)
+        )
+    return config
+
+
+def make_estimator(config: Config):  # -> edge.pose.PoseEstimator (imported lazily: heavy)
+    """Resolve, verify and load the configured model."""
+    from edge.pose.models import resolve_model_path, verify_model_file
+    from edge.pose.movenet import PoseEstimator
+
+    pose = config.pose
+    path = resolve_model_path(pose.model, model_dir=pose.model_dir or None)
+    verify_model_file(path)
+    return PoseEstimator(
+        path,
+        runtime=pose.runtime,
+        num_threads=pose.num_threads,
+        delegate=pose.delegate or None,
+        crop_tracking=pose.crop_tracking,
+        min_keypoint_score=pose.min_keypoint_score,
+    )
+
+
+class _Progress:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, total: int | None, *, enabled: bool):
+        self.total = total
+        self.enabled = enabled and sys.stderr.isatty()
+        self.started = time.monotonic()
+        self._last_draw = 0.0
+
+    def update(self, done: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self._last_draw < 0.1:
+            return
+        self._last_draw = now
+        rate = done / max(now - self.started, 1e-9)
+        if self.total:
+            filled = int(30 * min(done, self.total) / self.total)
+            bar = "#" * filled + "." * (30 - filled)
+            sys.stderr.write(f"\r[{bar}] {done}/{self.total} frames  {rate:5.1f} fps")
+        else:
+            sys.stderr.write(f"\r{done} frames  {rate:5.1f} fps")
+        sys.stderr.flush()
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    load_config(args.file)
+    print(f"{args.file}: OK")
+    return 0
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    origin = str(config.path) if config.path else "built-in defaults"
+    print(f"# Effective Trackside configuration (from {origin})")
+    print(dump_config(config, with_docs=not args.bare), end="")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from edge.capture import open_source
+    from edge.outputs.annotate import AnnotatedVideoWriter, draw_pose
+    from edge.recording import RecordingWriter
+    from edge.replay import ReplayStats, iter_poses
+
+    config = _config_from(args)
+    clip = Path(args.clip)
+    out_path = Path(args.out) if args.out else Path(f"{clip.stem}.keypoints.jsonl")
+    min_score = config.pose.min_keypoint_score
+    estimator = make_estimator(config)
+    stats = ReplayStats(min_score=min_score)
+    started = time.monotonic()
+
+    with open_source(clip) as source, contextlib.ExitStack() as outputs:
+        recording: RecordingWriter | None = None
+        video: AnnotatedVideoWriter | None = None
+        total = source.frame_count
+        if args.max_frames:
+            total = min(total, args.max_frames) if total else args.max_frames
+        progress = outputs.enter_context(_Progress(total, enabled=not args.quiet))
+        for frame, pose in iter_poses(source, estimator):
+            if recording is None:  # the header needs the first frame's size
+                recording = outputs.enter_context(
+                    RecordingWriter(
+                        out_path,
+                        source=str(clip),
+                        image_size=(frame.width, frame.height),
+                        model=Path(estimator.model_path).name,
+                        runtime=estimator.runtime_label,
+                        crop_tracking=config.pose.crop_tracking,
+                    )
+                )
+                if args.annotate:
+                    video = outputs.enter_context(
+                        AnnotatedVideoWriter(
+                            args.annotate,
+                            fps=source.nominal_fps or 25.0,
+                            size=(frame.width, frame.height),
+                        )
+                    )
+            recording.write(pose)
+            if video is not None:
+                video.write(draw_pose(frame.image, pose, min_score=min_score))
+            stats.add(pose)
+            progress.update(stats.frames)
+            if args.max_frames and stats.frames >= args.max_frames:
+                break
+
+    elapsed = time.monotonic() - started
+    if stats.frames == 0:
+        raise TracksideError(f"{clip}: the clip yielded no frames")
+    crop = "on" if config.pose.crop_tracking else "off"
+    print(f"clip       {clip}: {stats.frames} frames, {stats.clip_seconds:.2f} s of video")
+    print(
+        f"model      {Path(estimator.model_path).name} via {estimator.runtime_label}, "
+        f"{config.pose.num_threads} thread(s), crop tracking {crop}"
+    )
+    print(
+        f"keypoints  mean score {stats.mean_score:.3f}; {100 * stats.visible_rate:.1f}% "
+        f"visible (score >= {min_score:g}); crop used on {stats.cropped_frames} frames"
+    )
+    print(f"speed      {stats.frames / elapsed:.1f} frames/s end to end ({elapsed:.2f} s)")
+    print(f"wrote      {out_path}" + (f" and {args.annotate}" if args.annotate else ""))
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from edge.pose.models import load_manifest
+
+    for spec in load_manifest().values():
+        print(f"{spec.name:28} {spec.input_size}x{spec.input_size} {spec.dtype:8} {spec.filename}")
+    return 0
+
+
+def cmd_models_fetch(args: argparse.Namespace) -> int:
+    from edge.pose.models import fetch_model, load_manifest
+
+    manifest = load_manifest()
+    names = args.names or ["movenet_lightning_int8"]
+    for name in names:
+        if name not in manifest:
+            raise ConfigError(f"unknown model {name!r} (expected one of: {', '.join(manifest)})")
+    if args.mirror:
+        # An offline mirror (USB stick, shared folder) holds the files under their official
+        # names; they are verified against the manifest exactly like a download.
+        mirror = Path(args.mirror).resolve()
+        if not mirror.is_dir():
+            raise ConfigError(f"--from {args.mirror}: not a directory")
+        manifest = {
+            name: dataclasses.replace(spec, url=(mirror / spec.filename).as_uri())
+            for name, spec in manifest.items()
+        }
+    for name in names:
+        path = fetch_model(name, Path(args.dir), manifest=manifest, force=args.force)
+        print(f"{name}: {path} (verified)")
+    return 0
+
+
+def cmd_models_verify(args: argparse.Namespace) -> int:
+    from edge.pose.models import resolve_model_path, verify_model_file
+
+    config = _config_from(args)
+    path = resolve_model_path(
+        args.model or config.pose.model, model_dir=config.pose.model_dir or None
+    )
+    verify_model_file(path)
+    print(f"{path}: OK")
+    return 0
+
+
+# --- parser --------------------------------------------------------------------------------
+
+
+def _add_pose_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("pose stage (override the config file)")
+    group.add_argument("--model", help="model name from models/manifest.toml or a .tflite path")
+    group.add_argument(
+        "--runtime", choices=("auto", "ai-edge-litert", "tflite-runtime", "tensorflow")
+    )
+    group.add_argument("--threads", type=int, metavar="N", help="interpreter threads")
+    group.add_argument("--delegate", metavar="LIB", help="TFLite delegate library to load")
+    group.add_argument("--no-crop", action="store_true", help="disable crop-region tracking")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trackside",
+        description="Running-form analyser: camera → MoveNet pose → gait → cues → outputs.",
+    )
+    parser.add_argument("--version", action="version", version=f"trackside {__version__}")
+    parser.add_argument("--config", metavar="FILE", help="config file (default: $TRACKSIDE_CONFIG)")
+    parser.add_argument(
+        "--log-level", choices=("debug", "info", "warning", "error"), help="override logging.level"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    config = commands.add_parser("config", help="check or show the configuration")
+    config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    check = config_commands.add_parser("check", help="validate a config file")
+    check.add_argument("file", help="the TOML file to check")
+    check.set_defaults(func=cmd_config_check)
+    show = config_commands.add_parser("show", help="print the effective config, defaults filled in")
+    show.add_argument("--bare", action="store_true", help="omit the explanatory comments")
+    show.set_defaults(func=cmd_config_show)
+
+    replay = commands.add_parser("replay", help="run a clip through the pose stage")
+    replay.add_argument("clip", help="video file or GIF")
+    replay.add_argument(
+        "--out", metavar="FILE", help="keypoints JSON Lines (default: CLIP.keypoints.jsonl)"
+    )
+    replay.add_argument("--annotate", metavar="OUT.mp4", help="also write an annotated video")
+    replay.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    replay.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_pose_options(replay)
+    replay.set_defaults(func=cmd_replay)
+
+    models = commands.add_parser("models", help="list, fetch or verify model files")
+    model_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    model_commands.add_parser("list", help="models in the manifest").set_defaults(
+        func=cmd_models_list
+    )
+    fetch = model_commands.add_parser("fetch", help="download official models and verify them")
+    fetch.add_argument("names", nargs="*", help="model names (default: movenet_lightning_int8)")
+    fetch.add_argument("--dir", default="models", help="destination directory (default: models)")
+    fetch.add_argument(
+        "--force", action="store_true", help="download even if a verified file exists"
+    )
+    fetch.add_argument(
+        "--from", dest="mirror", metavar="DIR", help="copy from a local folder instead of the URL"
+    )
+    fetch.set_defaults(func=cmd_models_fetch)
+    verify = model_commands.add_parser("verify", help="check the configured model file")
+    verify.add_argument("model", nargs="?", help="model name or path (default: from config)")
+    verify.set_defaults(func=cmd_models_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        level = args.log_level or load_config(args.config).logging.level
+        setup_logging(level)
+        return int(args.func(args) or 0)
+    except TracksideError as exc:
+        print(f"trackside: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("trackside: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,192 @@
+"""Configuration: one TOML file validated into typed, immutable sections.
+
+Every section is a frozen dataclass whose fields carry their own rule (a :class:`Check`) and
+a one-line description.  Loading walks the file against those dataclasses, so an error can
+always say *which file, which dotted key, what was expected and what it got*::
+
+    trackside.toml: camera.fps: expected a number between 1 and 240, got "fast"
+
+Unknown sections and keys are errors too: a typo must never be silently ignored.
+Defaults are built in, so an empty file (or none at all) is a valid configuration; the
+annotated ``trackside.example.toml`` at the top of the repository documents every key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edge.capture.base import CameraSettings
+from edge.errors import ConfigError
+from edge.settings import Bool, Check, Choice, Int, Invalid, Number, Text, setting, show_value
+
+CONFIG_ENV = "TRACKSIDE_CONFIG"
+
+
+# --- sections ------------------------------------------------------------------------------
+
+RUNTIMES = ("auto", "ai-edge-litert", "tflite-runtime", "tensorflow")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    input: str = setting(
+        "picamera",
+        Text(allow_empty=False),
+        'Where frames come from: "picamera", "webcam:0", or a video/GIF file path.',
+    )
+
+
+@dataclass(frozen=True)
+class PoseConfig:
+    model: str = setting(
+        "movenet_lightning_int8",
+        Text(allow_empty=False),
+        "A model name from models/manifest.toml, or a path to a .tflite file.",
+    )
+    model_dir: str = setting(
+        "", Text(), "Extra directory searched first for model files (empty: not used)."
+    )
+    runtime: str = setting("auto", Choice(RUNTIMES), "TFLite interpreter to use.")
+    num_threads: int = setting(2, Int(1, 16), "Interpreter threads (a Pi 4/5 has 4 cores).")
+    delegate: str = setting(
+        "", Text(), "Path to a TFLite delegate library, e.g. libedgetpu.so.1 (empty: none)."
+    )
+    crop_tracking: bool = setting(
+        True, Bool(), "Crop around the runner after a confident detection (small runners)."
+    )
+    min_keypoint_score: float = setting(
+        0.3, Number(0.0, 1.0), "A keypoint scoring below this counts as not seen."
+    )
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    level: str = setting("info", Choice(LOG_LEVELS), "Log level for stdout / journald.")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration."""
+
+    source: SourceConfig = field(default_factory=SourceConfig)
+    camera: CameraSettings = field(default_factory=CameraSettings)
+    pose: PoseConfig = field(default_factory=PoseConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    path: Path | None = field(default=None, compare=False)
+
+
+SECTIONS: dict[str, type] = {
+    "source": SourceConfig,
+    "camera": CameraSettings,  # the capture stage's own settings type
+    "pose": PoseConfig,
+    "logging": LoggingConfig,
+}
+
+
+def section_checks(section: str) -> dict[str, tuple[Check, str]]:
+    """``{key: (check, doc)}`` for one section, in declaration order."""
+    cls = SECTIONS[section]
+    return {f.name: (f.metadata["check"], f.metadata["doc"]) for f in dataclasses.fields(cls)}
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def parse_config(data: Mapping[str, Any], *, origin: str = "<config>") -> Config:
+    """Validate a parsed TOML document; ``origin`` names it in error messages."""
+    unknown = sorted(set(data) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(
+            f"{origin}: {unknown[0]}: unknown section (expected one of: {', '.join(SECTIONS)})"
+        )
+    sections: dict[str, Any] = {}
+    for name, cls in SECTIONS.items():
+        raw = data.get(name, {})
+        if not isinstance(raw, dict):
+            raise ConfigError(
+                f"{origin}: {name}: expected a table ([{name}]), got {show_value(raw)}"
+            )
+        checks = section_checks(name)
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key not in checks:
+                raise ConfigError(
+                    f"{origin}: {name}.{key}: unknown key (expected one of: {', '.join(checks)})"
+                )
+            try:
+                values[key] = checks[key][0](value)
+            except Invalid as exc:
+                raise ConfigError(f"{origin}: {name}.{key}: {exc}") from None
+        sections[name] = cls(**values)
+    config = Config(**sections)
+    _check_consistency(config, origin)
+    return config
+
+
+def _check_consistency(config: Config, origin: str) -> None:
+    cam = config.camera
+    if (cam.lores_width == 0) != (cam.lores_height == 0):
+        raise ConfigError(
+            f"{origin}: camera.lores_width/lores_height: expected both 0 (no lores stream) "
+            f"or both set, got {cam.lores_width}×{cam.lores_height}"
+        )
+    if cam.lores_width > cam.width or cam.lores_height > cam.height:
+        raise ConfigError(
+            f"{origin}: camera.lores_width/lores_height: expected at most the main stream "
+            f"size {cam.width}×{cam.height}, got {cam.lores_width}×{cam.lores_height}"
+        )
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load and validate a config file; ``None`` uses ``$TRACKSIDE_CONFIG`` or the defaults."""
+    if path is None:
+        path = os.environ.get(CONFIG_ENV) or None
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return dataclasses.replace(parse_config(data, origin=str(path)), path=path)
+
+
+# --- showing -------------------------------------------------------------------------------
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, Sequence):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return str(value)
+
+
+def dump_config(config: Config, *, with_docs: bool = True) -> str:
+    """The effective configuration as TOML (defaults filled in), readable by ``load_config``."""
+    lines: list[str] = []
+    for name in SECTIONS:
+        section = getattr(config, name)
+        lines.append(f"[{name}]")
+        for key, (_, doc) in section_checks(name).items():
+            if with_docs:
+                lines.append(f"# {doc}")
+            lines.append(f"{key} = {_toml_value(getattr(section, key))}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Gait stage: keypoints over time → foot strikes, toe-offs, steps, strides and metrics."""

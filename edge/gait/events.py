@@ -1,0 +1,344 @@
+"""Foot strikes and toe-offs from side-view keypoints, without heel or toe markers.
+
+The detector watches each ankle *relative to the pelvis* (mid-hip), in leg lengths, with
+"forward" meaning the runner's direction of travel.  In that frame a treadmill and an
+overground run look the same: during stance the foot sweeps backwards at the ground speed
+``v`` (belt speed, or running speed), in swing it comes forwards much faster.
+
+* **Foot strike** — after the ankle has reached its forward-most point in late swing, it
+  is pulled back and, on landing, joins the ground.  The strike is the instant its backward
+  speed relative to the pelvis passes ``fs_speed_fraction × v`` (half the ground speed).
+  On force-plate data (Fukuchi RBDS001, 2.5 m/s) this instant sits +1 ms from the force
+  onset with a 4 ms spread, and it does not drift with speed (3.5 m/s: +0.5 ms).
+* **Toe-off** — the ankle rises as the heel lifts, well before the toes leave.  Toe-off is
+  the instant the ankle climbs ``to_rise`` leg lengths above its lowest point in this stance,
+  shifted by ``to_offset`` (calibrated once on Fukuchi 2.5 m/s, see docs/gait.md).
+
+Signals are smoothed by local quadratic regression over a time window (:func:`local_fit`),
+which handles irregular timestamps, dropped frames and low-confidence keypoints without
+resampling; event times are interpolated between samples (sub-frame).  The batch engine
+evaluates the fit centred on each frame (zero phase); the streaming engine evaluates it a
+small ``lag`` behind the newest frame.  Both feed the same :class:`LegEventMachine`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edge.gait.track import LimbJoint, SideViewTrack
+from edge.types import EventKind, GaitEvent, Leg, Side
+
+
+@dataclass(frozen=True)
+class EventParams:
+    """Tuning of the detector; the defaults are the validated ones (docs/gait.md)."""
+
+    min_score: float = 0.3  # keypoints below this confidence are ignored
+    half_window: float = 0.045  # s, smoothing half-width at high frame rates ...
+    min_half_window_frames: float = 1.6  # ... but never fewer frame intervals than this
+    fs_speed_fraction: float = 0.5
+    fs_offset: float = 0.0  # s, added to the detected strike time
+    to_rise: float = 0.10  # leg lengths above the stance minimum
+    to_offset: float = -0.009  # s, added to the detected toe-off time
+    min_contact: float = 0.08  # s, shorter "stances" are noise
+    max_contact: float = 1.2  # s, walking stance is up to ~0.8 s
+    min_swing: float = 0.08  # s between a toe-off and the next strike of the same leg
+    max_gap: float = 0.35  # s without a usable ankle: forget the phase of that leg
+    min_ground_speed: float = 0.25  # leg lengths/s; slower than this is not running/walking
+
+    def smoothing_half_window(self, frame_interval: float) -> float:
+        return max(self.half_window, self.min_half_window_frames * frame_interval)
+
+
+# --- smoothing -------------------------------------------------------------------------------
+
+
+def local_fit(
+    t: np.ndarray,
+    values: np.ndarray,
+    valid: np.ndarray,
+    t_query: np.ndarray,
+    half_window: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Local quadratic regression of ``values`` at ``t_query``: (value, slope per second).
+
+    ``values`` is (N, K) sampled at sorted times ``t`` (N,); ``valid`` (N, K) marks usable
+    samples.  Each query uses the samples within ``half_window`` seconds, weighted by a
+    tricube kernel, so irregular timestamps and gaps need no resampling.  Where fewer than
+    three samples (or samples on one side only, for the slope) are usable the result is
+    ``nan``.
+    """
+    t = np.asarray(t, float)
+    t_query = np.atleast_1d(np.asarray(t_query, float))
+    values = np.asarray(values, float).reshape(len(t), -1)
+    valid = np.asarray(valid, bool).reshape(len(t), -1)
+    n, k = values.shape
+    q = len(t_query)
+    out_v = np.full((q, k), np.nan)
+    out_s = np.full((q, k), np.nan)
+    if n == 0 or q == 0:
+        return out_v, out_s
+    lo = np.searchsorted(t, t_query - half_window, side="left")
+    hi = np.searchsorted(t, t_query + half_window, side="right")
+    width = int((hi - lo).max(initial=0))
+    if width < 3:
+        return out_v, out_s
+    idx = lo[:, None] + np.arange(width)[None, :]  # (Q, W)
+    inside = idx < hi[:, None]
+    idx = np.minimum(idx, n - 1)
+    dt = t[idx] - t_query[:, None]  # (Q, W)
+    u = np.clip(np.abs(dt) / half_window, 0, 1)
+    kernel = np.where(inside, (1 - u**3) ** 3, 0.0)
+    x = dt / half_window  # scaled for conditioning
+    for j in range(k):
+        w = kernel * valid[idx, j]
+        y = np.where(w > 0, values[idx, j], 0.0)
+        s0, s1, s2 = w.sum(1), (w * x).sum(1), (w * x**2).sum(1)
+        s3, s4 = (w * x**3).sum(1), (w * x**4).sum(1)
+        b0, b1, b2 = (w * y).sum(1), (w * x * y).sum(1), (w * x**2 * y).sum(1)
+        a = np.stack(
+            [np.stack([s0, s1, s2], -1), np.stack([s1, s2, s3], -1), np.stack([s2, s3, s4], -1)],
+            -2,
+        )
+        b = np.stack([b0, b1, b2], -1)
+        count = (w > 0).sum(1)
+        before = ((w > 0) & (dt < 0)).sum(1)
+        after = ((w > 0) & (dt > 0)).sum(1)
+        det = np.linalg.det(a)
+        ok = (count >= 3) & (np.abs(det) > 1e-9 * np.maximum(s0, 1e-12) ** 3)
+        coef = np.full((q, 3), np.nan)
+        if ok.any():
+            coef[ok] = np.linalg.solve(a[ok], b[ok][..., None])[..., 0]
+        # Too few points or all on one side: fall back to a straight line.
+        lin = ~ok & (count >= 2) & (before + after >= 2)
+        if lin.any():
+            d = s0 * s2 - s1**2
+            good = lin & (np.abs(d) > 1e-12)
+            coef[good, 0] = (s2[good] * b0[good] - s1[good] * b1[good]) / d[good]
+            coef[good, 1] = (s0[good] * b1[good] - s1[good] * b0[good]) / d[good]
+        out_v[:, j] = coef[:, 0]
+        slope = coef[:, 1] / half_window
+        # A slope needs support on both sides unless the window is truncated on purpose.
+        out_s[:, j] = np.where((before >= 1) & (after >= 1) | (count >= 4), slope, np.nan)
+    return out_v, out_s
+
+
+# --- signals ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LegSignals:
+    """Per-frame raw signals of both legs, in leg lengths, forward = direction of travel.
+
+    ``forward[:, i]`` is ankle minus pelvis along the direction of travel, ``height[:, i]``
+    the ankle height (up positive, arbitrary origin); column 0 is the near leg, 1 the far.
+    """
+
+    t: np.ndarray
+    forward: np.ndarray  # (N, 2)
+    height: np.ndarray  # (N, 2)
+    valid: np.ndarray  # (N, 2)
+    leg_length: float  # px
+
+
+def pelvis_x(track: SideViewTrack, min_score: float) -> tuple[np.ndarray, np.ndarray]:
+    """Mid-hip image x (score-weighted; one hip alone if the other is missing) and validity."""
+    hips = np.stack([track.near[:, LimbJoint.HIP], track.far[:, LimbJoint.HIP]], 1)
+    w = (hips[:, :, 2] >= min_score).astype(float)
+    total = w.sum(1)
+    x = np.where(total > 0, (hips[:, :, 0] * w).sum(1) / np.maximum(total, 1), np.nan)
+    return x, total > 0
+
+
+def estimate_leg_length(near: np.ndarray, far: np.ndarray, min_score: float) -> float:
+    """Median hip-knee plus knee-ankle length (px) over confident frames of both legs."""
+    lengths = []
+    for limb in (near, far):
+        hip, knee, ankle = limb[:, LimbJoint.HIP], limb[:, LimbJoint.KNEE], limb[:, LimbJoint.ANKLE]
+        ok = (hip[:, 2] >= min_score) & (knee[:, 2] >= min_score) & (ankle[:, 2] >= min_score)
+        if ok.any():
+            thigh = np.hypot(*(hip[ok, :2] - knee[ok, :2]).T)
+            shank = np.hypot(*(knee[ok, :2] - ankle[ok, :2]).T)
+            lengths.append(thigh + shank)
+    if not lengths:
+        return float("nan")
+    return float(np.median(np.concatenate(lengths)))
+
+
+def leg_signals(
+    track: SideViewTrack, min_score: float = 0.3, leg_length: float | None = None
+) -> LegSignals:
+    """The ankle signals the detector watches, for both legs of ``track``."""
+    px, pvalid = pelvis_x(track, min_score)
+    length = leg_length or estimate_leg_length(track.near, track.far, min_score)
+    forward = np.empty((len(track), 2))
+    height = np.empty((len(track), 2))
+    valid = np.empty((len(track), 2), bool)
+    for i, limb in enumerate((track.near, track.far)):
+        ankle = limb[:, LimbJoint.ANKLE]
+        forward[:, i] = track.direction * (ankle[:, 0] - px) / length
+        height[:, i] = -ankle[:, 1] / length
+        valid[:, i] = pvalid & (ankle[:, 2] >= min_score)
+    forward[~valid] = 0.0
+    height[~valid] = 0.0
+    return LegSignals(np.asarray(track.t, float), forward, height, valid, length)
+
+
+def ground_speed(backward_speeds: np.ndarray) -> float:
+    """Ground speed (leg lengths/s) from the ankle's forward speed relative to the pelvis.
+
+    Stance takes 35–60 % of the cycle at a nearly constant ``-v``; swing is mostly forward.
+    The 20th percentile of all samples of both legs therefore sits on the stance plateau.
+    """
+    finite = backward_speeds[np.isfinite(backward_speeds)]
+    if len(finite) < 10:
+        return float("nan")
+    return float(-np.percentile(finite, 20))
+
+
+# --- the state machine -----------------------------------------------------------------------
+
+
+@dataclass
+class LegEventMachine:
+    """Finds one leg's strikes and toe-offs in a time-ordered stream of smoothed samples.
+
+    Feed it with :meth:`update` (time, forward position, forward speed, height, ground
+    speed); it returns ``(kind, time)`` pairs as soon as they are decided.  The batch and
+    streaming engines share it, so they can only differ by their smoothing.
+    """
+
+    params: EventParams = field(default_factory=EventParams)
+    phase: str = "unknown"  # "unknown", "swing" (waiting for a strike), "stance" (for toe-off)
+    reached_front: bool = False  # swing: ankle has passed its forward-most point
+    last_t: float = float("nan")
+    last_speed: float = float("nan")
+    last_height: float = float("nan")
+    stance_min: float = float("inf")
+    last_strike: float = float("nan")
+    last_toe_off: float = float("nan")
+
+    def reset(self) -> None:
+        self.phase = "unknown"
+        self.reached_front = False
+        self.last_t = self.last_speed = self.last_height = float("nan")
+        self.stance_min = float("inf")
+        self.last_strike = self.last_toe_off = float("nan")
+
+    def update(
+        self, t: float, speed: float, height: float, v_ground: float
+    ) -> list[tuple[EventKind, float]]:
+        p = self.params
+        found: list[tuple[EventKind, float]] = []
+        if not (np.isfinite(speed) and np.isfinite(height)):
+            return found
+        if np.isfinite(self.last_t) and t - self.last_t > p.max_gap:
+            self.reset()
+        if not np.isfinite(v_ground) or v_ground < p.min_ground_speed:
+            self.last_t, self.last_speed, self.last_height = t, speed, height
+            return found
+        prev_t, prev_speed, prev_height = self.last_t, self.last_speed, self.last_height
+        self.last_t, self.last_speed, self.last_height = t, speed, height
+        if not np.isfinite(prev_t):
+            self.phase = "stance" if speed < -p.fs_speed_fraction * v_ground else "swing"
+            self.reached_front = False
+            self.stance_min = height
+            return found
+
+        if self.phase == "swing":
+            if prev_speed > 0 >= speed:
+                self.reached_front = True
+            level = -p.fs_speed_fraction * v_ground
+            if self.reached_front and prev_speed > level >= speed:
+                crossing = _interp_crossing(prev_t, prev_speed, t, speed, level)
+                strike = crossing + p.fs_offset
+                if not (strike - self.last_toe_off < p.min_swing):
+                    found.append((EventKind.FOOT_STRIKE, strike))
+                    self.last_strike = strike
+                    self.phase = "stance"
+                    self.stance_min = min(prev_height, height)
+                    self.reached_front = False
+        elif self.phase == "stance":
+            if np.isfinite(self.last_strike) and t - self.last_strike > p.max_contact:
+                # Lost the toe-off (occlusion): wait for the next swing instead.
+                self.phase = "swing"
+                self.reached_front = speed <= 0
+                return found
+            self.stance_min = min(self.stance_min, height)
+            level = self.stance_min + p.to_rise
+            if prev_height < level <= height:
+                crossing = _interp_crossing(prev_t, prev_height, t, height, level)
+                toe_off = crossing + p.to_offset
+                long_enough = not (toe_off - self.last_strike < p.min_contact)
+                if long_enough and speed < 0.5 * v_ground:
+                    # Emit only a toe-off whose strike we saw (or a first one mid-stance).
+                    found.append((EventKind.TOE_OFF, toe_off))
+                    self.last_toe_off = toe_off
+                    self.phase = "swing"
+                    self.reached_front = False
+        return found
+
+
+def _interp_crossing(t0: float, y0: float, t1: float, y1: float, level: float) -> float:
+    if y1 == y0:
+        return t1
+    return t0 + (t1 - t0) * (level - y0) / (y1 - y0)
+
+
+# --- batch detection -------------------------------------------------------------------------
+
+
+def frame_interval(t: np.ndarray) -> float:
+    """Median frame interval of a timestamp array (s); 1/30 if unknown."""
+    if len(t) < 2:
+        return 1 / 30
+    d = np.diff(t)
+    d = d[d > 0]
+    return float(np.median(d)) if len(d) else 1 / 30
+
+
+def smooth_signals(signals: LegSignals, t_query: np.ndarray, half_window: float) -> np.ndarray:
+    """(Q, 2, 3) smoothed ``forward speed, height, forward`` for both legs at ``t_query``."""
+    values = np.concatenate([signals.forward, signals.height], 1)
+    valid = np.concatenate([signals.valid, signals.valid], 1)
+    v, s = local_fit(signals.t, values, valid, t_query, half_window)
+    out = np.empty((len(t_query), 2, 3))
+    out[:, :, 0] = s[:, :2]
+    out[:, :, 1] = v[:, 2:]
+    out[:, :, 2] = v[:, :2]
+    return out
+
+
+def detect_events(
+    track: SideViewTrack, params: EventParams | None = None
+) -> list[GaitEvent]:
+    """All foot strikes and toe-offs in ``track`` (zero-phase smoothing), in time order."""
+    params = params or EventParams()
+    if len(track) < 5:
+        return []
+    signals = leg_signals(track, params.min_score)
+    if not np.isfinite(signals.leg_length):
+        return []
+    half = params.smoothing_half_window(frame_interval(signals.t))
+    smooth = smooth_signals(signals, signals.t, half)
+    v_ground = ground_speed(smooth[:, :, 0].ravel())
+    events: list[GaitEvent] = []
+    for column, leg in enumerate((Leg.NEAR, Leg.FAR)):
+        machine = LegEventMachine(params)
+        side = _side_of(track, leg)
+        for i, t in enumerate(signals.t):
+            speed, height = smooth[i, column, 0], smooth[i, column, 1]
+            for kind, when in machine.update(float(t), speed, height, v_ground):
+                events.append(GaitEvent(kind, leg, when, side=side))
+    events.sort(key=lambda e: e.time)
+    return events
+
+
+def _side_of(track: SideViewTrack, leg: Leg) -> Side | None:
+    if track.near_side is None:
+        return None
+    if leg is Leg.NEAR:
+        return track.near_side
+    return Side.LEFT if track.near_side is Side.RIGHT else Side.RIGHT

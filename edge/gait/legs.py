@@ -1,0 +1,363 @@
+"""Which leg is which: COCO left/right keypoints → near/far limbs of a side-view runner.
+
+MoveNet names limbs left/right from appearance, and in a side view it often swaps the names
+for a few frames when the legs cross.  So the names are not trusted.  Instead:
+
+1. **Continuity** (:class:`LimbContinuity`): two limb tracks, A and B, each follow their
+   joints with a constant-velocity (alpha-beta) filter.  Every frame, for each joint pair
+   (knee, ankle, elbow, wrist), the two keypoints go to the tracks with the cheaper of the
+   two assignments (keep or swap) against the predictions — the Hungarian method on two
+   items.  Hips follow their knee, shoulders their elbow.
+2. **Depth** (:class:`NearFarEvidence`): the near foot lands lower in the image (the ground
+   plane slopes down towards the camera), the near leg looks longer, and MoveNet is more
+   sure of it.  The leg track with more evidence is *near*.  Arms are paired with legs by
+   their anti-phase swing: the near arm swings back while the near knee drives forward.
+3. **Facing** (:func:`facing_direction`): a knee bends forwards, so the knee sits ahead of
+   the hip–ankle line; the stance foot sweeps backwards relative to the hip; the nose is
+   ahead of the ears.  Each cue votes.
+
+:func:`build_track` does all three over a whole recording; the streaming engine uses the
+same classes one frame at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edge.gait.track import HeadPoint, LimbJoint, SideViewTrack
+from edge.types import NUM_KEYPOINTS, Keypoint, Side
+
+# (left, right) COCO indices per LimbJoint, in LimbJoint order.
+LIMB_KEYPOINTS: tuple[tuple[Keypoint, Keypoint], ...] = (
+    (Keypoint.LEFT_SHOULDER, Keypoint.RIGHT_SHOULDER),
+    (Keypoint.LEFT_ELBOW, Keypoint.RIGHT_ELBOW),
+    (Keypoint.LEFT_WRIST, Keypoint.RIGHT_WRIST),
+    (Keypoint.LEFT_HIP, Keypoint.RIGHT_HIP),
+    (Keypoint.LEFT_KNEE, Keypoint.RIGHT_KNEE),
+    (Keypoint.LEFT_ANKLE, Keypoint.RIGHT_ANKLE),
+)
+# Assignment groups: joints decided together (the first is tracked; the others follow).
+GROUPS: tuple[tuple[LimbJoint, ...], ...] = (
+    (LimbJoint.KNEE, LimbJoint.HIP),
+    (LimbJoint.ANKLE,),
+    (LimbJoint.ELBOW, LimbJoint.SHOULDER),
+    (LimbJoint.WRIST,),
+)
+LEG_JOINTS = (LimbJoint.HIP, LimbJoint.KNEE, LimbJoint.ANKLE)
+ARM_JOINTS = (LimbJoint.SHOULDER, LimbJoint.ELBOW, LimbJoint.WRIST)
+
+
+def split_limbs(keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """COCO (..., 17, 3) → (left, right) limbs (..., 6, 3) in :class:`LimbJoint` order."""
+    left = keypoints[..., [a for a, _ in LIMB_KEYPOINTS], :]
+    right = keypoints[..., [b for _, b in LIMB_KEYPOINTS], :]
+    return left, right
+
+
+@dataclass
+class _JointFilter:
+    """Alpha-beta filter on one joint's image position."""
+
+    alpha: float = 0.6
+    beta: float = 0.25
+    pos: np.ndarray | None = None
+    vel: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    t: float = float("nan")
+
+    def predict(self, t: float) -> np.ndarray | None:
+        if self.pos is None:
+            return None
+        return self.pos + self.vel * (t - self.t)
+
+    def update(self, t: float, xy: np.ndarray) -> None:
+        if self.pos is None:
+            self.pos, self.t = xy.astype(float).copy(), t
+            return
+        dt = t - self.t
+        pred = self.pos + self.vel * dt
+        resid = xy - pred
+        self.pos = pred + self.alpha * resid
+        if dt > 0:
+            self.vel = self.vel + self.beta * resid / dt
+        self.t = t
+
+
+class LimbContinuity:
+    """Keeps two limb tracks (A, B) consistent through MoveNet's left/right swaps.
+
+    :meth:`assign` takes one frame's COCO keypoints and returns the (6, 3) limbs of track A
+    and track B.  ``max_gap`` seconds without a joint forget its filter, so a runner who
+    leaves and re-enters the frame starts afresh.
+    """
+
+    def __init__(self, min_score: float = 0.3, max_gap: float = 0.5):
+        self.min_score = min_score
+        self.max_gap = max_gap
+        self._filters = {
+            (g[0], track): _JointFilter() for g in GROUPS for track in (0, 1)
+        }
+        self.swaps = 0  # label swaps undone so far (diagnostics)
+
+    def reset(self) -> None:
+        for f in self._filters.values():
+            f.pos, f.vel, f.t = None, np.zeros(2), float("nan")
+
+    def assign(self, t: float, keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        left, right = split_limbs(np.asarray(keypoints, float))
+        a, b = left.copy(), right.copy()
+        for group in GROUPS:
+            lead = group[0]
+            fa, fb = self._filters[(lead, 0)], self._filters[(lead, 1)]
+            for f in (fa, fb):
+                if f.pos is not None and t - f.t > self.max_gap:
+                    f.pos, f.vel, f.t = None, np.zeros(2), float("nan")
+            pa, pb = fa.predict(t), fb.predict(t)
+            ok_l = left[lead, 2] >= self.min_score
+            ok_r = right[lead, 2] >= self.min_score
+            swap = False
+            if pa is not None and pb is not None:
+                xl, xr = left[lead, :2], right[lead, :2]
+                keep = swap_cost = 0.0
+                if ok_l:
+                    keep += _dist2(xl, pa)
+                    swap_cost += _dist2(xl, pb)
+                if ok_r:
+                    keep += _dist2(xr, pb)
+                    swap_cost += _dist2(xr, pa)
+                swap = (ok_l or ok_r) and swap_cost < keep
+            if swap:
+                self.swaps += 1
+                for j in group:
+                    a[j], b[j] = right[j].copy(), left[j].copy()
+            for f, limb in ((fa, a), (fb, b)):
+                if limb[lead, 2] >= self.min_score:
+                    f.update(t, limb[lead, :2])
+        return a, b
+
+
+def _dist2(p: np.ndarray, q: np.ndarray) -> float:
+    d = p - q
+    return float(d @ d)
+
+
+@dataclass
+class NearFarEvidence:
+    """Accumulates depth cues saying whether limb track A is the near one.
+
+    Positive :attr:`legs` means leg track A is near; positive :attr:`arms` means arm track
+    A swings with near-leg timing *opposite* to it, i.e. arm A is the near arm.
+    ``decay`` < 1 forgets old evidence (streaming); 1 keeps everything (batch).
+    """
+
+    min_score: float = 0.3
+    decay: float = 1.0
+    legs: float = 0.0
+    arms: float = 0.0
+    _low_a: float = float("nan")
+    _low_b: float = float("nan")
+
+    def add(self, a: np.ndarray, b: np.ndarray, leg_length: float, near_is_a: bool) -> None:
+        """One frame of limbs A and B (each (6, 3)); ``near_is_a``: current leg decision."""
+        if not np.isfinite(leg_length) or leg_length <= 0:
+            return
+        self.legs *= self.decay
+        self.arms *= self.decay
+        ms = self.min_score
+        ka, kb = a[LimbJoint.ANKLE], b[LimbJoint.ANKLE]
+        if ka[2] >= ms and kb[2] >= ms:
+            # The lower ankle is the stance foot; its height against its own previous
+            # stances is what differs between near and far.  Compare each ankle's lowest
+            # recent position (a slow running maximum of image y).
+            self._low_a = _running_low(self._low_a, ka[1], leg_length)
+            self._low_b = _running_low(self._low_b, kb[1], leg_length)
+            self.legs += 0.02 * (self._low_a - self._low_b) / leg_length
+        # Apparent segment lengths: the near leg is closer, so it looks longer.
+        la, lb = _leg_length(a, ms), _leg_length(b, ms)
+        if la and lb:
+            self.legs += 0.01 * (la - lb) / leg_length
+        # MoveNet is more confident about the limb it can see whole.
+        self.legs += 0.002 * (
+            float(a[list(LEG_JOINTS), 2].mean()) - float(b[list(LEG_JOINTS), 2].mean())
+        )
+        # Arms swing in anti-phase with the leg of the same side.
+        near_leg, far_leg = (a, b) if near_is_a else (b, a)
+        wa, wb = a[LimbJoint.WRIST], b[LimbJoint.WRIST]
+        kn, kf = near_leg[LimbJoint.KNEE], far_leg[LimbJoint.KNEE]
+        if min(wa[2], wb[2], kn[2], kf[2]) >= ms:
+            knee_lead = (kn[0] - kf[0]) / leg_length
+            wrist_lead = (wa[0] - wb[0]) / leg_length
+            self.arms -= knee_lead * wrist_lead
+
+
+def _running_low(previous: float, y: float, leg_length: float) -> float:
+    """Slow tracker of the lowest image position (largest y) an ankle reaches."""
+    if not np.isfinite(previous):
+        return float(y)
+    if y > previous:
+        return float(previous + 0.5 * (y - previous))
+    return float(previous - 0.002 * leg_length)
+
+
+def _leg_length(limb: np.ndarray, min_score: float) -> float:
+    hip, knee, ankle = limb[LimbJoint.HIP], limb[LimbJoint.KNEE], limb[LimbJoint.ANKLE]
+    if min(hip[2], knee[2], ankle[2]) < min_score:
+        return 0.0
+    return float(np.hypot(*(hip[:2] - knee[:2])) + np.hypot(*(knee[:2] - ankle[:2])))
+
+
+# --- facing ----------------------------------------------------------------------------------
+
+
+def facing_votes(
+    keypoints: np.ndarray, min_score: float = 0.3
+) -> tuple[float, float]:
+    """Per-recording facing cues: (knee-bend vote, nose-ahead-of-ears vote), each in [-1, 1].
+
+    The knee vote is the mean sign of the knee's offset from the hip–ankle line (a knee can
+    only bend so that it points forwards); the face vote compares the nose with the ears.
+    Positive means facing increasing image x.
+    """
+    kp = np.asarray(keypoints, float)
+    votes = []
+    for hip_k, knee_k, ankle_k in (
+        (Keypoint.LEFT_HIP, Keypoint.LEFT_KNEE, Keypoint.LEFT_ANKLE),
+        (Keypoint.RIGHT_HIP, Keypoint.RIGHT_KNEE, Keypoint.RIGHT_ANKLE),
+    ):
+        hip, knee, ankle = kp[..., hip_k, :], kp[..., knee_k, :], kp[..., ankle_k, :]
+        ok = (hip[..., 2] >= min_score) & (knee[..., 2] >= min_score) & (ankle[..., 2] >= min_score)
+        axis = ankle[..., :2] - hip[..., :2]
+        off = knee[..., :2] - hip[..., :2]
+        # x-offset of the knee from the hip-ankle line, at the knee's height.
+        frac = np.divide(off[..., 1], axis[..., 1], out=np.zeros_like(off[..., 1]),
+                         where=np.abs(axis[..., 1]) > 1e-6)
+        lead = off[..., 0] - frac * axis[..., 0]
+        length = np.hypot(axis[..., 0], axis[..., 1]) + 1e-6
+        bent = ok & (np.abs(lead) > 0.04 * length)  # nearly straight legs do not vote
+        votes.append(np.sign(lead[bent]))
+    allv = np.concatenate(votes) if votes else np.zeros(0)
+    knee_vote = float(allv.mean()) if len(allv) else 0.0
+    nose = kp[..., Keypoint.NOSE, :]
+    ears = kp[..., [Keypoint.LEFT_EAR, Keypoint.RIGHT_EAR], :]
+    ear_ok = ears[..., 2] >= min_score
+    ear_x = np.divide((ears[..., 0] * ear_ok).sum(-1), ear_ok.sum(-1),
+                      out=np.zeros(ears.shape[:-2]), where=ear_ok.sum(-1) > 0)
+    face_ok = (nose[..., 2] >= min_score) & (ear_ok.sum(-1) > 0)
+    face_vote = float(np.sign(nose[..., 0] - ear_x)[face_ok].mean()) if face_ok.any() else 0.0
+    return knee_vote, face_vote
+
+
+def facing_direction(keypoints: np.ndarray, min_score: float = 0.3) -> int:
+    """+1 if the runner faces increasing image x, else -1 (knees weigh more than the face)."""
+    knee_vote, face_vote = facing_votes(keypoints, min_score)
+    return 1 if 2 * knee_vote + face_vote >= 0 else -1
+
+
+def near_side_for(direction: int) -> Side:
+    """Facing right in an unmirrored image shows the runner's right side."""
+    return Side.RIGHT if direction > 0 else Side.LEFT
+
+
+# --- whole recordings ------------------------------------------------------------------------
+
+
+def head_points(keypoints: np.ndarray, near_side: Side) -> np.ndarray:
+    """(..., 5, 3) nose, near eye, far eye, near ear, far ear."""
+    if near_side is Side.RIGHT:
+        order = [Keypoint.NOSE, Keypoint.RIGHT_EYE, Keypoint.LEFT_EYE,
+                 Keypoint.RIGHT_EAR, Keypoint.LEFT_EAR]
+    else:
+        order = [Keypoint.NOSE, Keypoint.LEFT_EYE, Keypoint.RIGHT_EYE,
+                 Keypoint.LEFT_EAR, Keypoint.RIGHT_EAR]
+    out = keypoints[..., order, :]
+    assert out.shape[-2] == len(HeadPoint)
+    return out
+
+
+def compose_near_far(
+    a: np.ndarray, b: np.ndarray, legs_a_near: bool, arms_a_near: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Near and far limbs (..., 6, 3) from tracks A and B and the two near/far decisions."""
+    near, far = a.copy(), b.copy()
+    legs, arms = list(LEG_JOINTS), list(ARM_JOINTS)
+    if not legs_a_near:
+        near[..., legs, :], far[..., legs, :] = b[..., legs, :], a[..., legs, :]
+    if not arms_a_near:
+        near[..., arms, :], far[..., arms, :] = b[..., arms, :], a[..., arms, :]
+    return near, far
+
+
+def build_track(
+    t: np.ndarray,
+    keypoints: np.ndarray,
+    *,
+    min_score: float = 0.3,
+    max_gap: float = 0.5,
+    mirrored: bool = False,
+) -> SideViewTrack:
+    """A :class:`SideViewTrack` from a whole recording of COCO keypoints (N, 17, 3).
+
+    ``mirrored`` says the image is flipped (selfie cameras), which swaps anatomical sides.
+    """
+    t = np.asarray(t, float)
+    keypoints = np.asarray(keypoints, float)
+    if keypoints.ndim != 3 or keypoints.shape[1:] != (NUM_KEYPOINTS, 3):
+        raise ValueError(f"keypoints: expected (N, 17, 3), got {keypoints.shape}")
+    n = len(t)
+    continuity = LimbContinuity(min_score, max_gap)
+    a = np.empty((n, len(LimbJoint), 3))
+    b = np.empty((n, len(LimbJoint), 3))
+    for i in range(n):
+        a[i], b[i] = continuity.assign(float(t[i]), keypoints[i])
+    legs_a_near, arms_a_near = decide_near_far(a, b, min_score)
+    near, far = compose_near_far(a, b, legs_a_near, arms_a_near)
+    direction = facing_direction(keypoints, min_score)
+    side = near_side_for(direction)
+    if mirrored:
+        side = Side.LEFT if side is Side.RIGHT else Side.RIGHT
+    return SideViewTrack(
+        t=t,
+        near=near.astype(np.float32),
+        far=far.astype(np.float32),
+        head=head_points(keypoints, side).astype(np.float32),
+        direction=direction,
+        near_side=side,
+    )
+
+
+def decide_near_far(a: np.ndarray, b: np.ndarray, min_score: float = 0.3) -> tuple[bool, bool]:
+    """Whole-recording near/far decision for legs and arms of tracks A and B (N, 6, 3)."""
+    ms = min_score
+    ok_a = (a[:, list(LEG_JOINTS), 2] >= ms).all(1)
+    ok_b = (b[:, list(LEG_JOINTS), 2] >= ms).all(1)
+    both = ok_a & ok_b
+    if not both.any():
+        return True, True
+    la = np.array([_leg_length(x, ms) for x in a[both]])
+    lb = np.array([_leg_length(x, ms) for x in b[both]])
+    leg_length = float(np.median(np.concatenate([la, lb])))
+    # Stance level: where each ankle sits when it is the lower one (its ground contacts).
+    ya, yb = a[both, LimbJoint.ANKLE, 1], b[both, LimbJoint.ANKLE, 1]
+    a_low, b_low = ya > yb, yb > ya
+    level = 0.0
+    if a_low.sum() >= 3 and b_low.sum() >= 3:
+        level = (np.percentile(ya[a_low], 75) - np.percentile(yb[b_low], 75)) / leg_length
+    size = float(np.median(la) - np.median(lb)) / leg_length
+    score = float(a[both][:, list(LEG_JOINTS), 2].mean() - b[both][:, list(LEG_JOINTS), 2].mean())
+    legs_vote = level + 0.5 * size + 0.1 * score
+    legs_a_near = legs_vote >= 0
+    # Arms: the near arm swings opposite to the near leg.
+    near_leg, far_leg = (a, b) if legs_a_near else (b, a)
+    arm_ok = (
+        (a[:, LimbJoint.WRIST, 2] >= ms)
+        & (b[:, LimbJoint.WRIST, 2] >= ms)
+        & (near_leg[:, LimbJoint.KNEE, 2] >= ms)
+        & (far_leg[:, LimbJoint.KNEE, 2] >= ms)
+    )
+    arms_a_near = legs_a_near
+    if arm_ok.sum() >= 5:
+        knee_lead = near_leg[arm_ok, LimbJoint.KNEE, 0] - far_leg[arm_ok, LimbJoint.KNEE, 0]
+        wrist_lead = a[arm_ok, LimbJoint.WRIST, 0] - b[arm_ok, LimbJoint.WRIST, 0]
+        arms_a_near = float(np.mean(knee_lead * wrist_lead)) < 0
+    return bool(legs_a_near), bool(arms_a_near)

@@ -1,0 +1,190 @@
+"""Steps and strides from gait events, and their timing metrics.
+
+Definitions (all times on the source clock, in seconds unless stated):
+
+* **step**: from one leg's foot strike to the other leg's next foot strike.
+  ``step_time`` is its duration; ``cadence`` = 60 / step_time, in **steps per minute**
+  (both feet counted, the usual running convention: 170–190 steps/min for trained runners).
+* **stride**: from one leg's foot strike to the same leg's next strike (a full gait cycle).
+  ``stride_time`` is its duration.
+* **contact_time** (ground contact time): foot strike to toe-off of the same contact.
+* **flight_time**: this leg's toe-off to the other leg's next foot strike (negative in
+  walking, where both feet are down at once — double support).
+* **duty_factor**: contact_time / stride_time (running < 0.5, walking > 0.5).
+
+A step or stride is only built from strictly alternating strikes: a strike seen twice in a
+row on the same leg means one of the other leg was missed, and the interval is skipped
+instead of reported as a double-length step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from edge.types import EventKind, GaitEvent, Leg, MetricValue, Step, Stride
+
+# Intervals longer than this are pauses or missed events, not steps.
+MAX_STEP_TIME = 1.0  # s (a slow walk is ~0.6 s per step)
+MAX_STRIDE_TIME = 2.0  # s
+
+
+def _quality(*events: GaitEvent | None) -> float:
+    present = [e.confidence for e in events if e is not None]
+    return float(min(present)) if present else 0.0
+
+
+def step_metrics(
+    strike: GaitEvent, toe_off: GaitEvent | None, next_strike: GaitEvent
+) -> dict[str, MetricValue]:
+    """Timing metrics of one step (see the module docstring for definitions)."""
+    step_time = next_strike.time - strike.time
+    q = _quality(strike, next_strike)
+    metrics = {
+        "step_time": MetricValue(step_time, "s", q),
+        "cadence": MetricValue(60.0 / step_time, "steps/min", q),
+    }
+    if toe_off is not None:
+        qc = _quality(strike, toe_off)
+        metrics["contact_time"] = MetricValue(toe_off.time - strike.time, "s", qc)
+        metrics["flight_time"] = MetricValue(
+            next_strike.time - toe_off.time, "s", _quality(toe_off, next_strike)
+        )
+    else:
+        why = "toe-off not detected"
+        metrics["contact_time"] = MetricValue(float("nan"), "s", 0.0, why)
+        metrics["flight_time"] = MetricValue(float("nan"), "s", 0.0, why)
+    return metrics
+
+
+def stride_timing(
+    strike: GaitEvent,
+    toe_off: GaitEvent | None,
+    next_strike: GaitEvent,
+    opposite: Sequence[GaitEvent],
+) -> dict[str, MetricValue]:
+    """Timing metrics of one stride; ``opposite`` holds the other leg's events inside it."""
+    stride_time = next_strike.time - strike.time
+    q = _quality(strike, next_strike)
+    metrics = {
+        "stride_time": MetricValue(stride_time, "s", q),
+        "stride_cadence": MetricValue(120.0 / stride_time, "steps/min", q),
+    }
+    if toe_off is not None:
+        contact = toe_off.time - strike.time
+        qc = _quality(strike, toe_off)
+        metrics["contact_time"] = MetricValue(contact, "s", qc)
+        metrics["duty_factor"] = MetricValue(contact / stride_time, "ratio", min(q, qc))
+        other_strikes = [
+            e for e in opposite if e.kind is EventKind.FOOT_STRIKE and e.time > toe_off.time
+        ]
+        if other_strikes:
+            flight = other_strikes[0].time - toe_off.time
+            metrics["flight_time"] = MetricValue(
+                flight, "s", _quality(toe_off, other_strikes[0])
+            )
+    missing = "toe-off or the other leg's strike after it not detected"
+    for name, unit in (("contact_time", "s"), ("duty_factor", "ratio"), ("flight_time", "s")):
+        metrics.setdefault(name, MetricValue(float("nan"), unit, 0.0, missing))
+    return metrics
+
+
+def toe_off_between(events: Sequence[GaitEvent], leg: Leg, start: float, end: float) -> GaitEvent | None:
+    """The first toe-off of ``leg`` strictly between ``start`` and ``end``."""
+    for e in events:
+        if e.kind is EventKind.TOE_OFF and e.leg is leg and start < e.time < end:
+            return e
+    return None
+
+
+def assemble(
+    events: Sequence[GaitEvent],
+    *,
+    stride_extra: Callable[[Stride, Sequence[GaitEvent]], Mapping[str, MetricValue]] | None = None,
+) -> tuple[list[Step], list[Stride]]:
+    """All steps and strides in a time-ordered event list.
+
+    ``stride_extra(stride, opposite_events)`` may add metrics (the per-stride kinematic
+    metrics); its result is merged over the timing metrics.
+    """
+    events = sorted(events, key=lambda e: e.time)
+    strikes = [e for e in events if e.kind is EventKind.FOOT_STRIKE]
+    steps: list[Step] = []
+    strides: list[Stride] = []
+    for i in range(len(strikes) - 1):
+        a, b = strikes[i], strikes[i + 1]
+        if a.leg is b.leg or not (0 < b.time - a.time <= MAX_STEP_TIME):
+            continue
+        toe = toe_off_between(events, a.leg, a.time, b.time)
+        steps.append(
+            Step(
+                index=len(steps),
+                leg=a.leg,
+                foot_strike=a,
+                toe_off=toe,
+                next_foot_strike=b,
+                metrics=step_metrics(a, toe, b),
+                emitted_at=_latest(a, b),
+            )
+        )
+    for i in range(len(strikes) - 2):
+        a, mid, b = strikes[i], strikes[i + 1], strikes[i + 2]
+        stride = make_stride(len(strides), a, mid, b, events, stride_extra)
+        if stride is not None:
+            strides.append(stride)
+    return steps, strides
+
+
+def make_stride(
+    index: int,
+    strike: GaitEvent,
+    other_strike: GaitEvent,
+    next_strike: GaitEvent,
+    events: Sequence[GaitEvent],
+    stride_extra: Callable[[Stride, Sequence[GaitEvent]], Mapping[str, MetricValue]] | None,
+) -> Stride | None:
+    """A stride from three alternating strikes (this leg, the other, this leg), or ``None``."""
+    if not (strike.leg is next_strike.leg and other_strike.leg is not strike.leg):
+        return None
+    if not (0 < next_strike.time - strike.time <= MAX_STRIDE_TIME):
+        return None
+    toe = toe_off_between(events, strike.leg, strike.time, next_strike.time)
+    opposite = [
+        e for e in events if e.leg is not strike.leg and strike.time < e.time < next_strike.time
+    ]
+    stride = Stride(
+        index=index,
+        leg=strike.leg,
+        foot_strike=strike,
+        toe_off=toe,
+        next_foot_strike=next_strike,
+        side=strike.side,
+        metrics=stride_timing(strike, toe, next_strike, opposite),
+        emitted_at=_latest(strike, next_strike),
+    )
+    if stride_extra is not None:
+        merged = {**stride.metrics, **stride_extra(stride, opposite)}
+        stride = Stride(
+            index=stride.index,
+            leg=stride.leg,
+            foot_strike=strike,
+            toe_off=toe,
+            next_foot_strike=next_strike,
+            side=stride.side,
+            metrics=merged,
+            emitted_at=stride.emitted_at,
+        )
+    return stride
+
+
+def _latest(*events: GaitEvent) -> float | None:
+    stamps = [e.emitted_at for e in events if e.emitted_at is not None]
+    return max(stamps) if stamps else None
+
+
+def mean_cadence(steps: Sequence[Step]) -> MetricValue:
+    """Cadence over many steps: 60 / mean step time (steps/min)."""
+    if not steps:
+        return MetricValue(float("nan"), "steps/min", 0.0, "no complete steps")
+    mean_step = sum(s.duration for s in steps) / len(steps)
+    quality = min(1.0, len(steps) / 10)
+    return MetricValue(60.0 / mean_step, "steps/min", quality)

@@ -1,0 +1,95 @@
+"""Frame hand-off between the capture thread and the analysis thread.
+
+Live mode uses :class:`LatestFrame`: the camera never waits, and inference always takes the
+newest frame; every frame overwritten before it was taken is counted as dropped.
+Burst mode also fills a :class:`FrameRing` while a runner is in view, so that *every* frame
+of the pass can be analysed afterwards, within a fixed memory budget.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+from edge.types import Frame
+
+
+class LatestFrame:
+    """A one-slot mailbox where a new frame replaces an untaken one."""
+
+    def __init__(self) -> None:
+        self._frame: Frame | None = None
+        self._closed = False
+        self._cond = threading.Condition()
+        self.put_count = 0
+        self.dropped = 0
+
+    def put(self, frame: Frame) -> None:
+        """Never blocks: the camera thread must not wait for the analysis."""
+        with self._cond:
+            if self._frame is not None:
+                self.dropped += 1
+            self._frame = frame
+            self.put_count += 1
+            self._cond.notify()
+
+    def take(self, timeout: float | None = None) -> Frame | None:
+        """The newest frame, waiting up to ``timeout``; ``None`` on timeout or when closed."""
+        with self._cond:
+            if self._frame is None and not self._closed:
+                self._cond.wait(timeout)
+            frame, self._frame = self._frame, None
+            return frame
+
+    def close(self) -> None:
+        """Wake any waiting :meth:`take` (used on shutdown)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+
+def frame_nbytes(frame: Frame) -> int:
+    """Bytes a buffered frame holds (the inference image when there is one, plus the main)."""
+    size = frame.image.nbytes
+    if frame.inference_image is not None:
+        size += frame.inference_image.nbytes
+    return size
+
+
+class FrameRing:
+    """The frames of one pass, oldest dropped first once ``max_bytes`` is reached.
+
+    The budget is in bytes rather than frames because frame size depends on the camera
+    settings; ``dropped`` counts frames lost to it, so a pass that outgrew the buffer is
+    reported instead of silently analysed from its second half.
+    """
+
+    def __init__(self, max_bytes: int):
+        if max_bytes <= 0:
+            raise ValueError("max_bytes must be positive")
+        self.max_bytes = max_bytes
+        self._frames: deque[Frame] = deque()
+        self._lock = threading.Lock()
+        self.nbytes = 0
+        self.dropped = 0
+
+    def append(self, frame: Frame) -> None:
+        size = frame_nbytes(frame)
+        with self._lock:
+            self._frames.append(frame)
+            self.nbytes += size
+            while self.nbytes > self.max_bytes and len(self._frames) > 1:
+                self.nbytes -= frame_nbytes(self._frames.popleft())
+                self.dropped += 1
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def drain(self) -> tuple[list[Frame], int]:
+        """Take every buffered frame (oldest first) and how many were dropped; empty the ring."""
+        with self._lock:
+            frames, dropped = list(self._frames), self.dropped
+            self._frames.clear()
+            self.nbytes = 0
+            self.dropped = 0
+            return frames, dropped
