@@ -49,13 +49,12 @@ def _config_from(args: argparse.Namespace) -> Config:
 
 
 def make_estimator(config: Config):  # -> edge.pose.PoseEstimator (imported lazily: heavy)
-    """Resolve, verify and load the configured model."""
-    from edge.pose.models import resolve_model_path, verify_model_file
+    """Resolve and load the configured model (the estimator verifies the file first)."""
+    from edge.pose.models import resolve_model_path
     from edge.pose.movenet import PoseEstimator
 
     pose = config.pose
     path = resolve_model_path(pose.model, model_dir=pose.model_dir or None)
-    verify_model_file(path)
     return PoseEstimator(
         path,
         runtime=pose.runtime,
@@ -124,11 +123,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
     clip = Path(args.clip)
     out_path = Path(args.out) if args.out else Path(f"{clip.stem}.keypoints.jsonl")
     min_score = config.pose.min_keypoint_score
-    estimator = make_estimator(config)
     stats = ReplayStats(min_score=min_score)
-    started = time.monotonic()
 
     with open_source(clip) as source, contextlib.ExitStack() as outputs:
+        estimator = make_estimator(config)  # after the clip opened: a bad clip fails fast
+        started = time.monotonic()
         recording: RecordingWriter | None = None
         video: AnnotatedVideoWriter | None = None
         total = source.frame_count
@@ -214,14 +213,27 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_models_verify(args: argparse.Namespace) -> int:
-    from edge.pose.models import resolve_model_path, verify_model_file
+    from edge.pose.models import load_manifest, resolve_model_path, spec_for_file, verify_model_file
 
     config = _config_from(args)
-    path = resolve_model_path(
-        args.model or config.pose.model, model_dir=config.pose.model_dir or None
+    model = args.model or config.pose.model
+    path = resolve_model_path(model, model_dir=config.pose.model_dir or None)
+    spec = spec_for_file(path, load_manifest())
+    verify_model_file(path, spec)
+    checked = f"checksum matches {spec.name}" if spec else "TFLite format only: not in the manifest"
+    print(f"{path}: OK ({checked})")
+    return 0
+
+
+def cmd_feedback_test(args: argparse.Namespace) -> int:
+    from edge.outputs.feedback import run_feedback_test
+
+    config = load_config(args.config)
+    print(
+        "Stop the service first (sudo systemctl stop trackside): two programs cannot "
+        "drive the same pins."
     )
-    verify_model_file(path)
-    print(f"{path}: OK")
+    run_feedback_test(config.feedback, clock=time.monotonic, sleep=time.sleep, out=sys.stdout)
     return 0
 
 
@@ -289,6 +301,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify = model_commands.add_parser("verify", help="check the configured model file")
     verify.add_argument("model", nargs="?", help="model name or path (default: from config)")
     verify.set_defaults(func=cmd_models_verify)
+
+    feedback = commands.add_parser("feedback", help="LEDs and buzzer")
+    feedback_commands = feedback.add_subparsers(
+        dest="feedback_command", metavar="ACTION", required=True
+    )
+    feedback_commands.add_parser(
+        "test", help="walk through every light and buzzer pattern on the configured pins"
+    ).set_defaults(func=cmd_feedback_test)
     return parser
 
 

@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from edge.capture.base import CameraSettings
+from edge.cues.profiles import AthleteProfile
+from edge.cues.settings import CuesConfig, check_cues_settings, parse_athletes
 from edge.errors import ConfigError
+from edge.outputs.feedback.settings import FeedbackConfig, check_feedback
+from edge.outputs.mqtt.settings import MqttConfig
+from edge.service.presence import PresenceSettings
+from edge.service.settings import ServiceConfig
 from edge.settings import Bool, Check, Choice, Int, Invalid, Number, Text, setting, show_value
 
 CONFIG_ENV = "TRACKSIDE_CONFIG"
@@ -78,7 +84,13 @@ class Config:
     source: SourceConfig = field(default_factory=SourceConfig)
     camera: CameraSettings = field(default_factory=CameraSettings)
     pose: PoseConfig = field(default_factory=PoseConfig)
+    cues: CuesConfig = field(default_factory=CuesConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+    presence: PresenceSettings = field(default_factory=PresenceSettings)
+    service: ServiceConfig = field(default_factory=ServiceConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    athletes: tuple[AthleteProfile, ...] = ()
     path: Path | None = field(default=None, compare=False)
 
 
@@ -86,14 +98,21 @@ SECTIONS: dict[str, type] = {
     "source": SourceConfig,
     "camera": CameraSettings,  # the capture stage's own settings type
     "pose": PoseConfig,
+    "cues": CuesConfig,
+    "mqtt": MqttConfig,
+    "feedback": FeedbackConfig,
+    "presence": PresenceSettings,
+    "service": ServiceConfig,
     "logging": LoggingConfig,
 }
+# Arrays of tables, each validated as a whole by its stage.
+ARRAYS = ("athletes",)
 
 
 def section_checks(section: str) -> dict[str, tuple[Check, str]]:
     """``{key: (check, doc)}`` for one section, in declaration order."""
-    cls = SECTIONS[section]
-    return {f.name: (f.metadata["check"], f.metadata["doc"]) for f in dataclasses.fields(cls)}
+    fields = dataclasses.fields(SECTIONS[section])
+    return {f.name: (f.metadata["check"], f.metadata["doc"]) for f in fields}
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -101,12 +120,15 @@ def section_checks(section: str) -> dict[str, tuple[Check, str]]:
 
 def parse_config(data: Mapping[str, Any], *, origin: str = "<config>") -> Config:
     """Validate a parsed TOML document; ``origin`` names it in error messages."""
-    unknown = sorted(set(data) - set(SECTIONS))
+    unknown = sorted(set(data) - set(SECTIONS) - set(ARRAYS))
     if unknown:
-        raise ConfigError(
-            f"{origin}: {unknown[0]}: unknown section (expected one of: {', '.join(SECTIONS)})"
-        )
+        known = ", ".join([*SECTIONS, *ARRAYS])
+        raise ConfigError(f"{origin}: {unknown[0]}: unknown section (expected one of: {known})")
     sections: dict[str, Any] = {}
+    try:
+        sections["athletes"] = parse_athletes(data.get("athletes", []))
+    except Invalid as exc:  # the message already starts with the full path
+        raise ConfigError(f"{origin}: {exc}") from None
     for name, cls in SECTIONS.items():
         raw = data.get(name, {})
         if not isinstance(raw, dict):
@@ -131,6 +153,11 @@ def parse_config(data: Mapping[str, Any], *, origin: str = "<config>") -> Config
 
 
 def _check_consistency(config: Config, origin: str) -> None:
+    check_feedback(config.feedback, origin)
+    try:
+        check_cues_settings(config.cues, config.athletes)
+    except Invalid as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
     cam = config.camera
     if (cam.lores_width == 0) != (cam.lores_height == 0):
         raise ConfigError(
@@ -179,14 +206,36 @@ def _toml_value(value: Any) -> str:
 
 
 def dump_config(config: Config, *, with_docs: bool = True) -> str:
-    """The effective configuration as TOML (defaults filled in), readable by ``load_config``."""
+    """The effective configuration as TOML (defaults filled in), readable by ``load_config``.
+
+    Secrets (fields marked ``secret``) are never printed, only whether they are set.
+    """
     lines: list[str] = []
     for name in SECTIONS:
         section = getattr(config, name)
         lines.append(f"[{name}]")
-        for key, (_, doc) in section_checks(name).items():
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
             if with_docs:
-                lines.append(f"# {doc}")
-            lines.append(f"{key} = {_toml_value(getattr(section, key))}")
+                lines.append(f"# {f.metadata['doc']}")
+            if f.metadata.get("secret"):
+                lines.append(f"# {f.name}: {'set (hidden)' if value else 'not set'}")
+                continue
+            lines.append(f"{f.name} = {_toml_value(value)}")
         lines.append("")
+    for athlete in config.athletes:
+        lines += _dump_athlete(athlete)
     return "\n".join(lines)
+
+
+def _dump_athlete(athlete: AthleteProfile) -> list[str]:
+    lines = ["[[athletes]]", f"name = {_toml_value(athlete.name)}"]
+    if athlete.height_cm is not None:
+        lines.append(f"height_cm = {_toml_value(athlete.height_cm)}")
+    if athlete.disabled:
+        lines.append(f"disabled = {_toml_value(sorted(athlete.disabled))}")
+    for cue_id, limits in athlete.overrides.items():
+        lines.append(f"[athletes.overrides.{cue_id}]")
+        lines += [f"{key} = {_toml_value(value)}" for key, value in limits.items()]
+    lines.append("")
+    return lines

@@ -247,6 +247,27 @@ def load_opencap_walk(root: Path, trial: int = 1) -> LabTrial:
     )
 
 
+def as_overground(trial: LabTrial, speed: float) -> LabTrial:
+    """A treadmill trial seen from the ground: everything moves forwards at belt ``speed``.
+
+    On a treadmill the stance foot moves backwards at belt speed; adding ``speed * t`` to
+    the forward axis turns it into overground running with a planted stance foot.
+    """
+    joints = {}
+    for key, xyz in trial.joints.items():
+        moved = xyz.copy()
+        moved[:, 0] += speed * (trial.t - trial.t[0])
+        joints[key] = moved
+    return LabTrial(
+        name=trial.name + "_overground",
+        t=trial.t,
+        joints=joints,
+        events=trial.events,
+        treadmill=False,
+        knee_flexion_at_strike=trial.knee_flexion_at_strike,
+    )
+
+
 def load_all(root: Path) -> list[LabTrial]:
     """Every trial, main data set first."""
     return [
@@ -341,7 +362,8 @@ def film(
     t_new = np.arange(trial.t[0] + start + phase, end, 1 / fps)
 
     pelvis = (trial.joints[("R", "hip")] + trial.joints[("L", "hip")]) / 2
-    centre = np.nanmedian(pelvis, axis=0)
+    span = (trial.t >= t_new[0]) & (trial.t <= t_new[-1]) if len(t_new) else slice(None)
+    centre = np.nanmedian(pelvis[span], axis=0)
     pelvis_fwd = _interp(trial.t, pelvis[:, :1], t_new)[:, 0]
     sign = 1.0 if camera.side == "R" else -1.0
     cam_lateral = centre[2] + sign * camera.distance
@@ -358,7 +380,8 @@ def film(
         k = _COCO[(side, joint)]
         clean[:, k, 0] = u
         clean[:, k, 1] = v
-        clean[:, k, 2] = np.where(np.isfinite(u) & np.isfinite(v), 0.8, 0.0)
+        inside = np.isfinite(u) & np.isfinite(v) & (u >= 0) & (u < w) & (v >= 0) & (v < h)
+        clean[:, k, 2] = np.where(inside, 0.8, 0.0)  # out of the picture: not seen
     clean[~np.isfinite(clean)] = 0.0
 
     near = camera.side

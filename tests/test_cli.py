@@ -168,7 +168,7 @@ def test_replay_gif_writes_keypoints_and_annotated_video(tmp_path, media_dir, mo
     assert (
         int(video.get(cv2.CAP_PROP_FRAME_WIDTH)),
         int(video.get(cv2.CAP_PROP_FRAME_HEIGHT)),
-    ) == (520, 293)
+    ) == (520, 294)  # 293 padded to even
     video.release()
 
 
@@ -177,3 +177,10 @@ def test_help_and_version_exit_zero(argv):
     with pytest.raises(SystemExit) as caught:
         main(argv)
     assert caught.value.code == 0
+
+
+def test_feedback_test_without_gpio_is_one_clear_error(tmp_path):
+    cfg = tmp_path / "t.toml"
+    cfg.write_text('[feedback]\npin_factory = "lgpio"\n')
+    result = run_cli("--config", str(cfg), "feedback", "test")
+    assert_clean_failure(result, "feedback.pin_factory")

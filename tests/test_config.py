@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import Config, dump_config, load_config, parse_config, section_checks
+from edge.config import SECTIONS, Config, dump_config, load_config, parse_config, section_checks
 from edge.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,7 +38,7 @@ def test_example_documents_every_key_with_its_default():
     config = load_config(EXAMPLE)
     assert config == Config()
     data = tomllib.loads(EXAMPLE.read_text())
-    for section in ("source", "camera", "pose", "logging"):
+    for section in SECTIONS:
         assert list(data[section]) == list(section_checks(section)), section
 
 

@@ -21,8 +21,14 @@ N = 192
 
 def warp(image: np.ndarray, box: CropBox, scale=(1.0, 1.0), n: int = N) -> np.ndarray:
     """The same single resample the estimator does."""
-    return cv2.warpAffine(image, input_matrix(box, n, scale), (n, n), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    return cv2.warpAffine(
+        image,
+        input_matrix(box, n, scale),
+        (n, n),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0),
+    )
 
 
 def bright_pixel(shape: tuple[int, int], x: int, y: int) -> np.ndarray:
@@ -80,8 +86,9 @@ def test_source_to_model_output_round_trip_is_exact(size, box):
     width, height = size
     points = rng.uniform([0, 0], [width - 1, height - 1], size=(17, 2))
     # Keep points inside the box so nothing is clipped to the image.
-    points = np.clip(points, [max(box.x0, 0), max(box.y0, 0)],
-                     [min(box.x1, width - 1), min(box.y1, height - 1)])
+    points = np.clip(
+        points, [max(box.x0, 0), max(box.y0, 0)], [min(box.x1, width - 1), min(box.y1, height - 1)]
+    )
     normalised = source_to_normalised(points, box)
     raw = np.column_stack([normalised[:, 1], normalised[:, 0], np.linspace(0, 1, 17)])
     back = model_output_to_source(raw.astype(np.float32), box, size)
@@ -123,14 +130,22 @@ def test_keypoints_outside_the_image_are_clipped_into_it():
 def runner(cx: float, cy: float, height: float, score: float = 0.8) -> np.ndarray:
     """A standing figure: 17 keypoints spread over ``height`` pixels around hips at (cx, cy)."""
     offsets = {
-        Keypoint.NOSE: (0.05, -0.5), Keypoint.LEFT_EYE: (0.06, -0.52),
-        Keypoint.RIGHT_EYE: (0.04, -0.52), Keypoint.LEFT_EAR: (0.0, -0.5),
-        Keypoint.RIGHT_EAR: (0.0, -0.5), Keypoint.LEFT_SHOULDER: (0.0, -0.32),
-        Keypoint.RIGHT_SHOULDER: (0.01, -0.32), Keypoint.LEFT_ELBOW: (-0.1, -0.15),
-        Keypoint.RIGHT_ELBOW: (0.1, -0.15), Keypoint.LEFT_WRIST: (-0.05, -0.02),
-        Keypoint.RIGHT_WRIST: (0.15, -0.1), Keypoint.LEFT_HIP: (0.0, 0.0),
-        Keypoint.RIGHT_HIP: (0.01, 0.0), Keypoint.LEFT_KNEE: (0.12, 0.22),
-        Keypoint.RIGHT_KNEE: (-0.08, 0.24), Keypoint.LEFT_ANKLE: (0.05, 0.48),
+        Keypoint.NOSE: (0.05, -0.5),
+        Keypoint.LEFT_EYE: (0.06, -0.52),
+        Keypoint.RIGHT_EYE: (0.04, -0.52),
+        Keypoint.LEFT_EAR: (0.0, -0.5),
+        Keypoint.RIGHT_EAR: (0.0, -0.5),
+        Keypoint.LEFT_SHOULDER: (0.0, -0.32),
+        Keypoint.RIGHT_SHOULDER: (0.01, -0.32),
+        Keypoint.LEFT_ELBOW: (-0.1, -0.15),
+        Keypoint.RIGHT_ELBOW: (0.1, -0.15),
+        Keypoint.LEFT_WRIST: (-0.05, -0.02),
+        Keypoint.RIGHT_WRIST: (0.15, -0.1),
+        Keypoint.LEFT_HIP: (0.0, 0.0),
+        Keypoint.RIGHT_HIP: (0.01, 0.0),
+        Keypoint.LEFT_KNEE: (0.12, 0.22),
+        Keypoint.RIGHT_KNEE: (-0.08, 0.24),
+        Keypoint.LEFT_ANKLE: (0.05, 0.48),
         Keypoint.RIGHT_ANKLE: (-0.2, 0.42),
     }
     kp = np.zeros((17, 3), np.float32)

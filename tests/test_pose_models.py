@@ -20,6 +20,7 @@ from edge.pose.models import (
     verify_model_file,
 )
 
+
 def fake_tflite(size: int = 4096, seed: int = 0) -> bytes:
     """Bytes that look like a TFLite flatbuffer header (enough for the format checks)."""
     body = hashlib.sha256(str(seed).encode()).digest() * (size // 32 + 1)
@@ -55,7 +56,11 @@ def test_manifest_lists_the_four_official_movenet_models():
     }
     for spec in manifest.values():
         assert spec.url.startswith("https://tfhub.dev/google/lite-model/movenet/singlepose/")
-        assert spec.variant in spec.url and spec.dtype in spec.url and spec.filename.endswith(".tflite")
+        assert (
+            spec.variant in spec.url
+            and spec.dtype in spec.url
+            and spec.filename.endswith(".tflite")
+        )
         assert spec.input_size == {"lightning": 192, "thunder": 256}[spec.variant]
         assert spec.sha256 or spec.git_blob_sha1
     assert manifest[DEFAULT_MODEL].sha256 == (
@@ -75,13 +80,19 @@ def test_manifest_checksums_match_the_shared_sources_notes(shared_dir):
 
 def test_manifest_errors_name_the_file_and_key(tmp_path):
     bad = tmp_path / "manifest.toml"
-    bad.write_text('[models.x]\nfilename = "x.tflite"\nurl = "u"\ninput_size = "big"\n'
-                   'dtype = "int8"\nvariant = "lightning"\nsha256 = "00"\n')
-    with pytest.raises(ModelError, match=re.escape(f"{bad}: models.x.input_size: expected an integer")):
+    bad.write_text(
+        '[models.x]\nfilename = "x.tflite"\nurl = "u"\ninput_size = "big"\n'
+        'dtype = "int8"\nvariant = "lightning"\nsha256 = "00"\n'
+    )
+    with pytest.raises(
+        ModelError, match=re.escape(f"{bad}: models.x.input_size: expected an integer")
+    ):
         load_manifest(bad)
-    bad.write_text('[models.x]\nfilename = "x.tflite"\nurl = "u"\ninput_size = 192\n'
-                   'dtype = "int8"\nvariant = "lightning"\n')
-    with pytest.raises(ModelError, match="models.x: expected sha256 or git_blob_sha1"):
+    bad.write_text(
+        '[models.x]\nfilename = "x.tflite"\nurl = "u"\ninput_size = 192\n'
+        'dtype = "int8"\nvariant = "lightning"\n'
+    )
+    with pytest.raises(ModelError, match=r"models\.x: expected sha256 or git_blob_sha1"):
         load_manifest(bad)
     bad.write_text("[models\n")
     with pytest.raises(ModelError, match="invalid TOML"):
@@ -103,7 +114,9 @@ def test_git_blob_id_matches_git_hash_object(lightning_model):
 
 
 def test_missing_model_file(tmp_path):
-    with pytest.raises(ModelError, match=re.escape(f"{tmp_path / 'none.tflite'}: model file does not exist")):
+    with pytest.raises(
+        ModelError, match=re.escape(f"{tmp_path / 'none.tflite'}: model file does not exist")
+    ):
         verify_model_file(tmp_path / "none.tflite")
 
 
@@ -111,8 +124,11 @@ def test_truncated_model_file(tmp_path, lightning_model):
     path = tmp_path / lightning_model.name
     path.write_bytes(lightning_model.read_bytes()[:100_000])
     spec = load_manifest()[DEFAULT_MODEL]
-    with pytest.raises(ModelError, match=rf"{re.escape(str(path))}: truncated: expected 2894840 bytes"
-                       r".*got 100000"):
+    with pytest.raises(
+        ModelError,
+        match=rf"{re.escape(str(path))}: truncated: expected 2894840 bytes"
+        r".*got 100000",
+    ):
         verify_model_file(path, spec)
     tiny = tmp_path / "tiny.tflite"
     tiny.write_bytes(lightning_model.read_bytes()[:200])
@@ -123,7 +139,9 @@ def test_truncated_model_file(tmp_path, lightning_model):
 def test_non_tflite_file(tmp_path):
     page = tmp_path / "model.tflite"
     page.write_text("<!DOCTYPE html><html>AccessDenied</html>" + " " * 2000)
-    with pytest.raises(ModelError, match=r"model.tflite: not a TFLite model: expected 'TFL3' at byte 4"):
+    with pytest.raises(
+        ModelError, match=r"model.tflite: not a TFLite model: expected 'TFL3' at byte 4"
+    ):
         verify_model_file(page)
 
 
@@ -132,8 +150,11 @@ def test_sha256_mismatch(tmp_path):
     data = fake_tflite()
     path.write_bytes(data)
     spec = spec_for(data, path, sha256="0" * 64)
-    with pytest.raises(ModelError, match=rf"sha256 mismatch for fake: expected {'0' * 64}, got "
-                       + hashlib.sha256(data).hexdigest()):
+    with pytest.raises(
+        ModelError,
+        match=rf"sha256 mismatch for fake: expected {'0' * 64}, got "
+        + hashlib.sha256(data).hexdigest(),
+    ):
         verify_model_file(path, spec)
 
 
@@ -144,7 +165,9 @@ def test_git_blob_only_spec_is_checked_by_blob_id(tmp_path):
     blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
     verify_model_file(path, spec_for(data, path, sha256=None, git_blob_sha1=blob, size=None))
     with pytest.raises(ModelError, match="git blob sha1 mismatch for fake: expected 1111"):
-        verify_model_file(path, spec_for(data, path, sha256=None, git_blob_sha1="1" * 40, size=None))
+        verify_model_file(
+            path, spec_for(data, path, sha256=None, git_blob_sha1="1" * 40, size=None)
+        )
 
 
 # --- lookup ----------------------------------------------------------------------------------
@@ -207,7 +230,9 @@ def test_fetch_checksum_mismatch_leaves_nothing_behind(tmp_path):
     origin.write_bytes(data)
     spec = spec_for(data, origin, sha256="f" * 64)
     dest = tmp_path / "dest"
-    with pytest.raises(ModelError, match=r"download of fake from file://.* failed: .*sha256 mismatch"):
+    with pytest.raises(
+        ModelError, match=r"download of fake from file://.* failed: .*sha256 mismatch"
+    ):
         fetch_model("fake", dest, manifest={"fake": spec})
     assert list(dest.iterdir()) == []
 
@@ -229,7 +254,9 @@ def test_fetch_replaces_a_corrupt_existing_copy_and_force_refetches(tmp_path):
 
 
 def test_fetch_unknown_model_name(tmp_path):
-    with pytest.raises(ModelError, match="unknown model 'movenet_huge'; the manifest lists: movenet_"):
+    with pytest.raises(
+        ModelError, match="unknown model 'movenet_huge'; the manifest lists: movenet_"
+    ):
         fetch_model("movenet_huge", tmp_path)
 
 
@@ -240,4 +267,3 @@ def test_fetch_of_real_model_from_local_copy(tmp_path, lightning_model):
     path = fetch_model(DEFAULT_MODEL, tmp_path, manifest={DEFAULT_MODEL: local})
     assert path.name == spec.filename
     verify_model_file(path, spec)
-

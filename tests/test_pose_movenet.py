@@ -66,8 +66,9 @@ def test_estimator_reads_variant_from_the_model(estimator, lightning_model):
 # --- real clips -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("clip", "step"), [("jes_woods_nike_coach_1.gif", 1),
-                                            ("movup_run_treadmill.mp4", 3)])
+@pytest.mark.parametrize(
+    ("clip", "step"), [("jes_woods_nike_coach_1.gif", 1), ("movup_run_treadmill.mp4", 3)]
+)
 def test_treadmill_legs_are_found_and_ordered(estimator, media_dir, clip, step):
     """Side view: hips, knees and ankles seen, ankles below knees below hips (image y down).
 
@@ -127,7 +128,9 @@ def test_inference_image_keypoints_come_back_in_main_image_pixels(lightning_mode
     frames = read_frames(media_dir / "movup_run_treadmill.mp4", 3)[:20]
     full, lores = [], []
     for i, img in enumerate(frames):
-        small = cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(
+            img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA
+        )
         full.append(estimator.estimate(Frame(img, i, i)).keypoints)
         lores.append(estimator.estimate(Frame(img, i, i, inference_image=small)).keypoints)
     full, lores = np.stack(full), np.stack(lores)
@@ -173,23 +176,38 @@ def tiny_relu_model(shape=(1, 8, 8, 3)) -> bytes:
 def test_valid_tflite_with_wrong_signature(tmp_path):
     path = tmp_path / "relu.tflite"
     path.write_bytes(tiny_relu_model())
-    with pytest.raises(ModelError, match=rf"{path}: unexpected input/output signature: expected one "
-                       r"input \[1, N, N, 3\] uint8 or float32 and one output \[1, 1, 17, 3\] "
-                       r"float32, got inputs \[1, 8, 8, 3\] float32; outputs \[1, 8, 8, 3\] float32"):
+    with pytest.raises(
+        ModelError,
+        match=rf"{path}: unexpected input/output signature: expected one "
+        r"input \[1, N, N, 3\] uint8 or float32 and one output \[1, 1, 17, 3\] "
+        r"float32, got inputs \[1, 8, 8, 3\] float32; outputs \[1, 8, 8, 3\] float32",
+    ):
         PoseEstimator(path)
 
 
 @pytest.mark.parametrize(
     ("inputs", "outputs"),
     [
-        ([{"shape": [1, 192, 192, 3], "dtype": np.uint8}] * 2, [{"shape": [1, 1, 17, 3], "dtype": np.float32}]),
-        ([{"shape": [1, 192, 160, 3], "dtype": np.uint8}], [{"shape": [1, 1, 17, 3], "dtype": np.float32}]),
-        ([{"shape": [1, 192, 192, 3], "dtype": np.int16}], [{"shape": [1, 1, 17, 3], "dtype": np.float32}]),
-        ([{"shape": [1, 256, 256, 3], "dtype": np.float32}], [{"shape": [1, 6, 56], "dtype": np.float32}]),
+        (
+            [{"shape": [1, 192, 192, 3], "dtype": np.uint8}] * 2,
+            [{"shape": [1, 1, 17, 3], "dtype": np.float32}],
+        ),
+        (
+            [{"shape": [1, 192, 160, 3], "dtype": np.uint8}],
+            [{"shape": [1, 1, 17, 3], "dtype": np.float32}],
+        ),
+        (
+            [{"shape": [1, 192, 192, 3], "dtype": np.int16}],
+            [{"shape": [1, 1, 17, 3], "dtype": np.float32}],
+        ),
+        (
+            [{"shape": [1, 256, 256, 3], "dtype": np.float32}],
+            [{"shape": [1, 6, 56], "dtype": np.float32}],
+        ),
     ],
 )
 def test_signature_validator_rejects_non_singlepose(inputs, outputs):
-    with pytest.raises(ModelError, match="m.tflite: unexpected input/output signature"):
+    with pytest.raises(ModelError, match=r"m\.tflite: unexpected input/output signature"):
         check_signature("m.tflite", inputs, outputs)
 
 
@@ -234,23 +252,37 @@ def test_tflite_runtime_matches_litert(lightning_model, media_dir, tmp_path):
     np.save(tmp_path / "frames.npy", frames)
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     done = subprocess.run(
-        [python, "-c", TFLITE_SCRIPT, str(lightning_model), str(tmp_path / "frames.npy"),
-         str(tmp_path / "tflite.npy")],
-        capture_output=True, text=True, env=env, timeout=300, check=False,
+        [
+            python,
+            "-c",
+            TFLITE_SCRIPT,
+            str(lightning_model),
+            str(tmp_path / "frames.npy"),
+            str(tmp_path / "tflite.npy"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     info = json.loads(done.stdout.strip().splitlines()[-1])
     assert info["runtime"].startswith("tflite-runtime 2.") and info["numpy"].startswith("1.")
     theirs = np.load(tmp_path / "tflite.npy")
-    ours = run_clip(PoseEstimator(lightning_model, runtime="ai-edge-litert", num_threads=1,
-                                  crop_tracking=False), frames)
+    ours = run_clip(
+        PoseEstimator(
+            lightning_model, runtime="ai-edge-litert", num_threads=1, crop_tracking=False
+        ),
+        frames,
+    )
     assert theirs.shape == ours.shape == (12, 17, 3)
     # Same model, same input, but different int8 kernels (XNNPACK in LiteRT, the builtin ones in
     # tflite-runtime): scores move by a quantisation step or two, positions by a pixel or two
     # of the 192-px input (1 input px = 5.3 source px on this 576x1024 clip).
-    print("score diff mean/max", np.abs(theirs[:, :, 2] - ours[:, :, 2]).mean(),
-          np.abs(theirs[:, :, 2] - ours[:, :, 2]).max())
+    # Measured: mean |score difference| 0.10, position error median 9 px, 90th percentile 23 px.
+    assert np.abs(theirs[:, :, 2] - ours[:, :, 2]).mean() < 0.15
     confident = (ours[:, :, 2] > MIN_SCORE) & (theirs[:, :, 2] > MIN_SCORE)
     error = np.linalg.norm(theirs[:, :, :2] - ours[:, :, :2], axis=2)[confident]
-    print("px error median/p90/max", np.median(error), np.percentile(error, 90), error.max())
     assert confident.mean() > 0.5
+    assert np.median(error) < 0.02 * 1024 and np.percentile(error, 90) < 0.05 * 1024

@@ -29,6 +29,7 @@ import numpy as np
 
 from edge.capture.base import CameraSettings, SourceBase
 from edge.errors import SourceError
+from edge.nativelog import native_stderr_to
 from edge.types import Frame
 
 log = logging.getLogger(__name__)
@@ -115,14 +116,15 @@ class VideoFileSource(SourceBase):
         self.nominal_fps = _positive_float(self._capture.get(cv2.CAP_PROP_FPS))
 
     def _open(self) -> tuple[Any, tuple[np.ndarray, float]]:
-        capture = cv2.VideoCapture(str(self.path))
+        with native_stderr_to(log):  # FFmpeg's own complaints go to the debug log
+            capture = cv2.VideoCapture(str(self.path))
+            ok, image = capture.read() if capture.isOpened() else (False, None)
         if not capture.isOpened():
             capture.release()
             raise SourceError(
                 f"{self.path}: cannot open as a video (expected a video file or GIF that "
                 "FFmpeg can decode; is it corrupt or truncated?)"
             )
-        ok, image = capture.read()
         if not ok or image is None:
             capture.release()
             raise SourceError(

@@ -92,7 +92,11 @@ def interp_at(t: np.ndarray, values: np.ndarray, at: float,
         return float(values[ok][i])
     if i == 0 or i == tv.size or tv[i] - tv[i - 1] > max_gap:
         return float("nan")
-    return float(np.interp(at, tv, values[ok]))
+    # Scalar arithmetic: this runs dozens of times per stride on tiny arrays.
+    t0, t1 = float(tv[i - 1]), float(tv[i])
+    v = values[ok]
+    v0, v1 = float(v[i - 1]), float(v[i])
+    return v0 + (v1 - v0) * (at - t0) / (t1 - t0)
 
 
 def in_window(t: np.ndarray, start: float, end: float) -> np.ndarray:

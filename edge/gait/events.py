@@ -36,15 +36,24 @@ class EventParams:
     """Tuning of the detector; the defaults are the validated ones (docs/gait.md)."""
 
     min_score: float = 0.3  # keypoints below this confidence are ignored
-    half_window: float = 0.045  # s, smoothing half-width at high frame rates ...
-    min_half_window_frames: float = 1.6  # ... but never fewer frame intervals than this
+    half_window: float = 0.09  # s, smoothing half-width at high frame rates ...
+    min_half_window_frames: float = 2.5  # ... but never fewer frame intervals than this
     fs_speed_fraction: float = 0.5
-    fs_offset: float = 0.0  # s, added to the detected strike time
+    fs_offset: float = 0.003  # s, added to the detected strike time
     to_rise: float = 0.10  # leg lengths above the stance minimum
-    to_offset: float = -0.009  # s, added to the detected toe-off time
-    min_contact: float = 0.08  # s, shorter "stances" are noise
+    to_offset: float = 0.005  # s, added to the detected toe-off time
+    stance_level_percentile: float = 25.0
+    # Toe-off fusion: the measured toe-off is noisy (the ankle's rise is slow compared with
+    # keypoint noise) while a runner's contact time varies little from step to step (SD 4-5
+    # ms on the force plate).  Each toe-off is a weighted mean of the measurement and of
+    # (this strike + the median of this leg's recent measured contact times).
+    to_measurement_weight: float = 0.3
+    to_history: int = 9  # contacts in the running median
+    to_gate: float = 0.06  # s: measurements further than this from the prior are not used
+    min_contact: float = 0.1  # s, shorter "stances" are noise
     max_contact: float = 1.2  # s, walking stance is up to ~0.8 s
-    min_swing: float = 0.08  # s between a toe-off and the next strike of the same leg
+    min_swing: float = 0.2  # s between a toe-off and the next strike of the same leg
+    min_reach: float = 0.05  # leg lengths the ankle must get ahead of the pelvis in swing
     max_gap: float = 0.35  # s without a usable ankle: forget the phase of that leg
     min_ground_speed: float = 0.25  # leg lengths/s; slower than this is not running/walking
 
@@ -91,37 +100,33 @@ def local_fit(
     dt = t[idx] - t_query[:, None]  # (Q, W)
     u = np.clip(np.abs(dt) / half_window, 0, 1)
     kernel = np.where(inside, (1 - u**3) ** 3, 0.0)
-    x = dt / half_window  # scaled for conditioning
-    for j in range(k):
-        w = kernel * valid[idx, j]
-        y = np.where(w > 0, values[idx, j], 0.0)
-        s0, s1, s2 = w.sum(1), (w * x).sum(1), (w * x**2).sum(1)
-        s3, s4 = (w * x**3).sum(1), (w * x**4).sum(1)
-        b0, b1, b2 = (w * y).sum(1), (w * x * y).sum(1), (w * x**2 * y).sum(1)
-        a = np.stack(
-            [np.stack([s0, s1, s2], -1), np.stack([s1, s2, s3], -1), np.stack([s2, s3, s4], -1)],
-            -2,
-        )
-        b = np.stack([b0, b1, b2], -1)
-        count = (w > 0).sum(1)
-        before = ((w > 0) & (dt < 0)).sum(1)
-        after = ((w > 0) & (dt > 0)).sum(1)
-        det = np.linalg.det(a)
-        ok = (count >= 3) & (np.abs(det) > 1e-9 * np.maximum(s0, 1e-12) ** 3)
-        coef = np.full((q, 3), np.nan)
-        if ok.any():
-            coef[ok] = np.linalg.solve(a[ok], b[ok][..., None])[..., 0]
-        # Too few points or all on one side: fall back to a straight line.
-        lin = ~ok & (count >= 2) & (before + after >= 2)
-        if lin.any():
-            d = s0 * s2 - s1**2
-            good = lin & (np.abs(d) > 1e-12)
-            coef[good, 0] = (s2[good] * b0[good] - s1[good] * b1[good]) / d[good]
-            coef[good, 1] = (s0[good] * b1[good] - s1[good] * b0[good]) / d[good]
-        out_v[:, j] = coef[:, 0]
-        slope = coef[:, 1] / half_window
-        # A slope needs support on both sides unless the window is truncated on purpose.
-        out_s[:, j] = np.where((before >= 1) & (after >= 1) | (count >= 4), slope, np.nan)
+    x = (dt / half_window)[:, :, None]  # (Q, W, 1), scaled for conditioning
+    w = kernel[:, :, None] * valid[idx]  # (Q, W, K)
+    y = np.where(w > 0, values[idx], 0.0)
+    x2 = x * x
+    s0, s1, s2 = w.sum(1), (w * x).sum(1), (w * x2).sum(1)
+    s3, s4 = (w * x2 * x).sum(1), (w * x2 * x2).sum(1)
+    wy = w * y
+    b0, b1, b2 = wy.sum(1), (wy * x).sum(1), (wy * x2).sum(1)
+    # Normal equations of the quadratic, solved by Cramer's rule for all queries at once.
+    det = s0 * (s2 * s4 - s3 * s3) - s1 * (s1 * s4 - s2 * s3) + s2 * (s1 * s3 - s2 * s2)
+    c0 = b0 * (s2 * s4 - s3 * s3) - s1 * (b1 * s4 - s3 * b2) + s2 * (b1 * s3 - s2 * b2)
+    c1 = s0 * (b1 * s4 - s3 * b2) - b0 * (s1 * s4 - s2 * s3) + s2 * (s1 * b2 - b1 * s2)
+    used = w > 0
+    count = used.sum(1)
+    before = (used & (dt < 0)[:, :, None]).sum(1)
+    after = (used & (dt > 0)[:, :, None]).sum(1)
+    quadratic = (count >= 3) & (np.abs(det) > 1e-9 * np.maximum(s0, 1e-12) ** 3)
+    # Too few points for a parabola: a straight line still gives value and slope.
+    d_lin = s0 * s2 - s1 * s1
+    linear = ~quadratic & (count >= 2) & (np.abs(d_lin) > 1e-12)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(quadratic, c0 / det, (s2 * b0 - s1 * b1) / d_lin)
+        slope = np.where(quadratic, c1 / det, (s0 * b1 - s1 * b0) / d_lin) / half_window
+    ok = quadratic | linear
+    out_v[:] = np.where(ok, value, np.nan)
+    # A slope needs support on both sides unless there are enough points on one side.
+    out_s[:] = np.where(ok & (((before >= 1) & (after >= 1)) | (count >= 4)), slope, np.nan)
     return out_v, out_s
 
 
@@ -216,20 +221,36 @@ class LegEventMachine:
     last_t: float = float("nan")
     last_speed: float = float("nan")
     last_height: float = float("nan")
-    stance_min: float = float("inf")
+    stance_heights: list[float] = field(default_factory=list)
     last_strike: float = float("nan")
     last_toe_off: float = float("nan")
+    contacts: list[float] = field(default_factory=list)  # recent measured contact times
+    unmeasured_strike: float = float("nan")  # toe-off reported as expected, still to measure
 
     def reset(self) -> None:
         self.phase = "unknown"
         self.reached_front = False
         self.last_t = self.last_speed = self.last_height = float("nan")
-        self.stance_min = float("inf")
+        self.stance_heights = []
         self.last_strike = self.last_toe_off = float("nan")
+        self.contacts = []
+        self.unmeasured_strike = float("nan")
 
     def update(
-        self, t: float, speed: float, height: float, v_ground: float
+        self,
+        t: float,
+        speed: float,
+        height: float,
+        forward: float,
+        v_ground: float,
+        deadline: float = float("inf"),
     ) -> list[tuple[EventKind, float]]:
+        """Take one smoothed sample; return the events it decides.
+
+        ``deadline`` (streaming): if the toe-off's measurement has not come this many
+        seconds after its expected time (strike + median contact time), report the
+        expected time instead of waiting longer.
+        """
         p = self.params
         found: list[tuple[EventKind, float]] = []
         if not (np.isfinite(speed) and np.isfinite(height)):
@@ -241,14 +262,17 @@ class LegEventMachine:
             return found
         prev_t, prev_speed, prev_height = self.last_t, self.last_speed, self.last_height
         self.last_t, self.last_speed, self.last_height = t, speed, height
-        if not np.isfinite(prev_t):
+        if self.phase == "unknown":
             self.phase = "stance" if speed < -p.fs_speed_fraction * v_ground else "swing"
-            self.reached_front = False
-            self.stance_min = height
+            # Starting in late swing, after the forward-most point, still allows a strike.
+            self.reached_front = speed <= 0 and forward > p.min_reach
+            self.stance_heights = [height]
             return found
 
         if self.phase == "swing":
-            if prev_speed > 0 >= speed:
+            if np.isfinite(self.unmeasured_strike):
+                self._measure_late_toe_off(prev_t, prev_height, t, height)
+            if prev_speed > 0 >= speed and forward > p.min_reach:
                 self.reached_front = True
             level = -p.fs_speed_fraction * v_ground
             if self.reached_front and prev_speed > level >= speed:
@@ -257,20 +281,37 @@ class LegEventMachine:
                 if not (strike - self.last_toe_off < p.min_swing):
                     found.append((EventKind.FOOT_STRIKE, strike))
                     self.last_strike = strike
+                    self.unmeasured_strike = float("nan")
                     self.phase = "stance"
-                    self.stance_min = min(prev_height, height)
+                    self.stance_heights = [height]
                     self.reached_front = False
         elif self.phase == "stance":
+            if speed > p.fs_speed_fraction * v_ground:
+                # The foot swings forwards: it cannot be on the ground.  The toe-off was
+                # missed (or the start was misread); wait for the next strike.
+                self.phase = "swing"
+                self.reached_front = False
+                return found
             if np.isfinite(self.last_strike) and t - self.last_strike > p.max_contact:
                 # Lost the toe-off (occlusion): wait for the next swing instead.
                 self.phase = "swing"
                 self.reached_front = speed <= 0
                 return found
-            self.stance_min = min(self.stance_min, height)
-            level = self.stance_min + p.to_rise
-            if prev_height < level <= height:
+            # The stance level: a low percentile of this stance's heights, robust to noise
+            # (the minimum of a noisy signal sits too low and makes toe-off late).
+            if len(self.stance_heights) < 200:
+                    self.stance_heights.append(height)
+            level = float(np.percentile(self.stance_heights, p.stance_level_percentile)) + p.to_rise
+            expected = self._expected_toe_off()
+            if np.isfinite(deadline) and np.isfinite(expected) and t - expected >= deadline:
+                found.append((EventKind.TOE_OFF, expected))
+                self.last_toe_off = expected
+                self.unmeasured_strike = self.last_strike
+                self.phase = "swing"
+                self.reached_front = False
+            elif prev_height < level <= height:
                 crossing = _interp_crossing(prev_t, prev_height, t, height, level)
-                toe_off = crossing + p.to_offset
+                toe_off = self._fuse_toe_off(crossing + p.to_offset)
                 long_enough = not (toe_off - self.last_strike < p.min_contact)
                 if long_enough and speed < 0.5 * v_ground:
                     # Emit only a toe-off whose strike we saw (or a first one mid-stance).
@@ -279,6 +320,47 @@ class LegEventMachine:
                     self.phase = "swing"
                     self.reached_front = False
         return found
+
+
+    def _measure_late_toe_off(self, t0: float, h0: float, t1: float, h1: float) -> None:
+        """After reporting an expected toe-off, still learn the contact time it really had."""
+        p = self.params
+        if len(self.stance_heights) == 0 or t1 - self.unmeasured_strike > p.max_contact:
+            self.unmeasured_strike = float("nan")
+            return
+        level = float(np.percentile(self.stance_heights, p.stance_level_percentile)) + p.to_rise
+        if h0 < level <= h1:
+            measured = _interp_crossing(t0, h0, t1, h1, level) + p.to_offset
+            contact = measured - self.unmeasured_strike
+            if p.min_contact <= contact <= p.max_contact:
+                self.contacts.append(contact)
+                del self.contacts[: max(0, len(self.contacts) - p.to_history)]
+            self.unmeasured_strike = float("nan")
+        elif len(self.stance_heights) < 200:
+            self.stance_heights.append(h1)
+
+    def _expected_toe_off(self) -> float:
+        if len(self.contacts) < 3 or not np.isfinite(self.last_strike):
+            return float("nan")
+        return self.last_strike + float(np.median(self.contacts))
+
+    def _fuse_toe_off(self, measured: float) -> float:
+        """Blend a measured toe-off with this strike + the recent median contact time."""
+        p = self.params
+        if not np.isfinite(self.last_strike):
+            return measured
+        contact = measured - self.last_strike
+        history = self.contacts
+        prior = self._expected_toe_off()
+        if p.min_contact <= contact <= p.max_contact:
+            history.append(contact)
+            del history[: max(0, len(history) - p.to_history)]
+        if not np.isfinite(prior):
+            return measured
+        if abs(measured - prior) > p.to_gate:
+            return prior
+        w = p.to_measurement_weight
+        return w * measured + (1 - w) * prior
 
 
 def _interp_crossing(t0: float, y0: float, t1: float, y1: float, level: float) -> float:
@@ -329,8 +411,8 @@ def detect_events(
         machine = LegEventMachine(params)
         side = _side_of(track, leg)
         for i, t in enumerate(signals.t):
-            speed, height = smooth[i, column, 0], smooth[i, column, 1]
-            for kind, when in machine.update(float(t), speed, height, v_ground):
+            speed, height, forward = smooth[i, column]
+            for kind, when in machine.update(float(t), speed, height, forward, v_ground):
                 events.append(GaitEvent(kind, leg, when, side=side))
     events.sort(key=lambda e: e.time)
     return events

@@ -38,13 +38,15 @@ LIMB_KEYPOINTS: tuple[tuple[Keypoint, Keypoint], ...] = (
     (Keypoint.LEFT_KNEE, Keypoint.RIGHT_KNEE),
     (Keypoint.LEFT_ANKLE, Keypoint.RIGHT_ANKLE),
 )
-# Assignment groups: joints decided together (the first is tracked; the others follow).
-GROUPS: tuple[tuple[LimbJoint, ...], ...] = (
-    (LimbJoint.KNEE, LimbJoint.HIP),
-    (LimbJoint.ANKLE,),
-    (LimbJoint.ELBOW, LimbJoint.SHOULDER),
-    (LimbJoint.WRIST,),
+# Assignment groups: the first joints of a group are tracked and decide together whether
+# MoveNet swapped the pair's names; the remaining joint (hip, shoulder) follows.
+GROUPS: tuple[tuple[tuple[LimbJoint, ...], LimbJoint], ...] = (
+    ((LimbJoint.KNEE, LimbJoint.ANKLE), LimbJoint.HIP),
+    ((LimbJoint.ELBOW, LimbJoint.WRIST), LimbJoint.SHOULDER),
 )
+# A swap of one joint alone (e.g. only the ankles) happens, but less often than a whole-limb
+# swap; it must beat the alternatives by this much (squared, in leg lengths).
+PARTIAL_SWAP_PENALTY = 0.05**2
 LEG_JOINTS = (LimbJoint.HIP, LimbJoint.KNEE, LimbJoint.ANKLE)
 ARM_JOINTS = (LimbJoint.SHOULDER, LimbJoint.ELBOW, LimbJoint.WRIST)
 
@@ -88,16 +90,19 @@ class LimbContinuity:
     """Keeps two limb tracks (A, B) consistent through MoveNet's left/right swaps.
 
     :meth:`assign` takes one frame's COCO keypoints and returns the (6, 3) limbs of track A
-    and track B.  ``max_gap`` seconds without a joint forget its filter, so a runner who
-    leaves and re-enters the frame starts afresh.
+    and track B.  For the leg (knee, ankle) and the arm (elbow, wrist) it weighs four
+    hypotheses against constant-velocity predictions: names kept, whole limb swapped, or
+    only one of the two joints swapped.  ``max_gap`` seconds without a joint forget its
+    filter, so a runner who leaves and re-enters the frame starts afresh.
     """
 
     def __init__(self, min_score: float = 0.3, max_gap: float = 0.5):
         self.min_score = min_score
         self.max_gap = max_gap
         self._filters = {
-            (g[0], track): _JointFilter() for g in GROUPS for track in (0, 1)
+            (j, track): _JointFilter() for g, _ in GROUPS for j in g for track in (0, 1)
         }
+        self.scale = float("nan")  # running leg length (px), for the partial-swap penalty
         self.swaps = 0  # label swaps undone so far (diagnostics)
 
     def reset(self) -> None:
@@ -107,34 +112,50 @@ class LimbContinuity:
     def assign(self, t: float, keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         left, right = split_limbs(np.asarray(keypoints, float))
         a, b = left.copy(), right.copy()
-        for group in GROUPS:
-            lead = group[0]
-            fa, fb = self._filters[(lead, 0)], self._filters[(lead, 1)]
-            for f in (fa, fb):
-                if f.pos is not None and t - f.t > self.max_gap:
-                    f.pos, f.vel, f.t = None, np.zeros(2), float("nan")
-            pa, pb = fa.predict(t), fb.predict(t)
-            ok_l = left[lead, 2] >= self.min_score
-            ok_r = right[lead, 2] >= self.min_score
-            swap = False
-            if pa is not None and pb is not None:
-                xl, xr = left[lead, :2], right[lead, :2]
-                keep = swap_cost = 0.0
-                if ok_l:
-                    keep += _dist2(xl, pa)
-                    swap_cost += _dist2(xl, pb)
-                if ok_r:
-                    keep += _dist2(xr, pb)
-                    swap_cost += _dist2(xr, pa)
-                swap = (ok_l or ok_r) and swap_cost < keep
-            if swap:
+        length = _leg_length(left, self.min_score) or _leg_length(right, self.min_score)
+        if length:
+            self.scale = length if not np.isfinite(self.scale) else 0.95 * self.scale + 0.05 * length
+        penalty = PARTIAL_SWAP_PENALTY * (self.scale**2 if np.isfinite(self.scale) else 1e4)
+        for joints, follower in GROUPS:
+            # Hypotheses: which of the tracked joints swap (False, False) ... (True, True).
+            costs = {}
+            for swap_first in (False, True):
+                for swap_second in (False, True):
+                    flags = (swap_first, swap_second)
+                    cost = 0.0 if swap_first == swap_second else penalty
+                    for j, flag in zip(joints, flags, strict=True):
+                        cost += self._cost(t, j, left[j], right[j], flag)
+                    costs[flags] = cost
+            best = min(costs, key=lambda k: (costs[k], k != (False, False)))
+            if best == (True, True) or best[0] != best[1]:
                 self.swaps += 1
-                for j in group:
+            for j, flag in zip(joints, best, strict=True):
+                if flag:
                     a[j], b[j] = right[j].copy(), left[j].copy()
-            for f, limb in ((fa, a), (fb, b)):
-                if limb[lead, 2] >= self.min_score:
-                    f.update(t, limb[lead, :2])
+            if best[0]:  # the follower (hip, shoulder) goes with the first joint (knee, elbow)
+                a[follower], b[follower] = right[follower].copy(), left[follower].copy()
+            for j in joints:
+                for track, limb in ((0, a), (1, b)):
+                    if limb[j, 2] >= self.min_score:
+                        self._filters[(j, track)].update(t, limb[j, :2])
         return a, b
+
+    def _cost(self, t: float, joint: LimbJoint, left: np.ndarray, right: np.ndarray,
+              swap: bool) -> float:
+        fa, fb = self._filters[(joint, 0)], self._filters[(joint, 1)]
+        for f in (fa, fb):
+            if f.pos is not None and t - f.t > self.max_gap:
+                f.pos, f.vel, f.t = None, np.zeros(2), float("nan")
+        pa, pb = fa.predict(t), fb.predict(t)
+        if pa is None or pb is None:
+            return 0.0
+        to_a, to_b = (right, left) if swap else (left, right)
+        cost = 0.0
+        if to_a[2] >= self.min_score:
+            cost += _dist2(to_a[:2], pa)
+        if to_b[2] >= self.min_score:
+            cost += _dist2(to_b[:2], pb)
+        return cost
 
 
 def _dist2(p: np.ndarray, q: np.ndarray) -> float:
@@ -328,12 +349,24 @@ def build_track(
 
 def decide_near_far(a: np.ndarray, b: np.ndarray, min_score: float = 0.3) -> tuple[bool, bool]:
     """Whole-recording near/far decision for legs and arms of tracks A and B (N, 6, 3)."""
+    legs, arms = near_far_votes(a, b, min_score)
+    legs_a_near = legs >= 0
+    return bool(legs_a_near), bool(arms >= 0 if arms != 0 else legs_a_near)
+
+
+def near_far_votes(a: np.ndarray, b: np.ndarray, min_score: float = 0.3) -> tuple[float, float]:
+    """Signed evidence that leg track A, and arm track A, are the near limbs (0: no idea).
+
+    Legs: the near foot's stance level is lower in the image, the near leg looks longer and
+    is detected more confidently.  Arms: the near arm swings opposite to the near leg.
+    Evidence grows with the number of frames, so votes from several windows can be summed.
+    """
     ms = min_score
     ok_a = (a[:, list(LEG_JOINTS), 2] >= ms).all(1)
     ok_b = (b[:, list(LEG_JOINTS), 2] >= ms).all(1)
     both = ok_a & ok_b
-    if not both.any():
-        return True, True
+    if both.sum() < 3:
+        return 0.0, 0.0
     la = np.array([_leg_length(x, ms) for x in a[both]])
     lb = np.array([_leg_length(x, ms) for x in b[both]])
     leg_length = float(np.median(np.concatenate([la, lb])))
@@ -345,19 +378,18 @@ def decide_near_far(a: np.ndarray, b: np.ndarray, min_score: float = 0.3) -> tup
         level = (np.percentile(ya[a_low], 75) - np.percentile(yb[b_low], 75)) / leg_length
     size = float(np.median(la) - np.median(lb)) / leg_length
     score = float(a[both][:, list(LEG_JOINTS), 2].mean() - b[both][:, list(LEG_JOINTS), 2].mean())
-    legs_vote = level + 0.5 * size + 0.1 * score
-    legs_a_near = legs_vote >= 0
-    # Arms: the near arm swings opposite to the near leg.
-    near_leg, far_leg = (a, b) if legs_a_near else (b, a)
+    legs_vote = (level + 0.5 * size + 0.1 * score) * both.sum()
+    near_leg, far_leg = (a, b) if legs_vote >= 0 else (b, a)
     arm_ok = (
         (a[:, LimbJoint.WRIST, 2] >= ms)
         & (b[:, LimbJoint.WRIST, 2] >= ms)
         & (near_leg[:, LimbJoint.KNEE, 2] >= ms)
         & (far_leg[:, LimbJoint.KNEE, 2] >= ms)
     )
-    arms_a_near = legs_a_near
+    arms_vote = 0.0
     if arm_ok.sum() >= 5:
         knee_lead = near_leg[arm_ok, LimbJoint.KNEE, 0] - far_leg[arm_ok, LimbJoint.KNEE, 0]
         wrist_lead = a[arm_ok, LimbJoint.WRIST, 0] - b[arm_ok, LimbJoint.WRIST, 0]
-        arms_a_near = float(np.mean(knee_lead * wrist_lead)) < 0
-    return bool(legs_a_near), bool(arms_a_near)
+        arms_vote = -float(np.sum(knee_lead * wrist_lead)) / leg_length**2
+        arms_vote *= 1 if legs_vote >= 0 else 1  # relative to arm track A
+    return float(legs_vote), arms_vote

@@ -85,8 +85,8 @@ def _mean_of_two(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _joint_quality(*scores: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Per-frame mean score of the joints a value reads, ``nan`` where the value is unseen."""
-    q = np.mean(np.stack(scores), axis=0)
-    return np.where(valid, np.clip(q, 0.0, 1.0), np.nan)
+    q = scores[0] if len(scores) == 1 else sum(scores[1:], scores[0]) / len(scores)
+    return np.where(valid, q, np.nan)
 
 
 def _nan(key: str, note: str) -> MetricValue:
@@ -113,6 +113,7 @@ class _StrideReader:
         self.head_xy = masked_xy(track.head, min_score)
         self.head = track.head
         self.leg_px = leg_length_px(track, min_score=min_score)
+        self._mids: dict[LimbJoint, tuple[np.ndarray, np.ndarray]] = {}
 
     # --- sampling -------------------------------------------------------------------------
 
@@ -140,8 +141,8 @@ class _StrideReader:
         samples = window_with_ends(self.t, values, start, end, self.max_gap)
         if samples.size == 0:
             return _nan(key, f"{what}: no valid samples")
-        inside = in_window(self.t, start, end) & valid
-        q = float(np.mean(quality[inside])) if inside.any() else 0.0
+        inside = quality[in_window(self.t, start, end) & valid]
+        q = float(inside.sum()) / inside.size if inside.size else 0.0
         # Missing frames make a peak less certain: scale by the share of the window covered.
         q *= 1.0 - max(0.0, gap - self.max_gap) / max(end - start, 1e-9)
         return MetricValue(float(reduce(samples)) * scale, METRIC_UNITS[key], _round_q(q), note)
@@ -160,6 +161,11 @@ class _StrideReader:
 
     def mid(self, joint: LimbJoint) -> tuple[np.ndarray, np.ndarray]:
         """Midpoint of the near and far joint (either alone when only one is seen)."""
+        if joint not in self._mids:
+            self._mids[joint] = self._mid(joint)
+        return self._mids[joint]
+
+    def _mid(self, joint: LimbJoint) -> tuple[np.ndarray, np.ndarray]:
         xy = _mean_of_two(self.own_xy[:, joint], self.other_xy[:, joint])
         a = np.where(np.isnan(self.own_xy[:, joint, 0]), np.nan, self.own[:, joint, 2])
         b = np.where(np.isnan(self.other_xy[:, joint, 0]), np.nan, self.other[:, joint, 2])
@@ -167,7 +173,7 @@ class _StrideReader:
 
 
 def _round_q(q: float) -> float:
-    return float(np.clip(q, 0.0, 1.0)) if math.isfinite(q) else 0.0
+    return min(1.0, max(0.0, float(q))) if math.isfinite(q) else 0.0
 
 
 def stride_metrics(track: SideViewTrack, stride: Stride, opposite: Sequence[GaitEvent], *,

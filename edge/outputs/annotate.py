@@ -6,13 +6,17 @@ stage follows the runner.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from edge.errors import TracksideError
+from edge.nativelog import native_stderr_to
 from edge.types import SKELETON_EDGES, Keypoint, Pose
+
+log = logging.getLogger(__name__)
 
 # RGB colours: the runner's left side cool, right side warm, centre line neutral.
 _LEFT = (80, 160, 255)
@@ -67,20 +71,28 @@ def draw_pose(image: np.ndarray, pose: Pose, *, min_score: float = 0.3) -> np.nd
 
 
 class AnnotatedVideoWriter:
-    """Writes RGB frames to an MP4 file at a constant frame rate."""
+    """Writes RGB frames of one size to an MP4 file at a constant frame rate.
+
+    MPEG-4 needs even dimensions, so an odd-sized clip gets one black row or column
+    added at the bottom or right rather than being rescaled.
+    """
 
     def __init__(self, path: str | Path, *, fps: float, size: tuple[int, int]):
         self.path = Path(path)
         self.size = size
+        self._padded = (size[0] + size[0] % 2, size[1] + size[1] % 2)
         fourcc = cv2.VideoWriter_fourcc(*"mp4v")
-        self._writer = cv2.VideoWriter(str(self.path), fourcc, float(fps), size)
+        with native_stderr_to(log):
+            self._writer = cv2.VideoWriter(str(self.path), fourcc, float(fps), self._padded)
         if not self._writer.isOpened():
             raise TracksideError(f"{self.path}: cannot write video (is the directory writable?)")
 
     def write(self, image: np.ndarray) -> None:
-        if (image.shape[1], image.shape[0]) != self.size:
-            image = cv2.resize(image, self.size)
-        self._writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        pad_x, pad_y = self._padded[0] - image.shape[1], self._padded[1] - image.shape[0]
+        if pad_x or pad_y:
+            bgr = cv2.copyMakeBorder(bgr, 0, pad_y, 0, pad_x, cv2.BORDER_CONSTANT, value=0)
+        self._writer.write(bgr)
 
     def close(self) -> None:
         self._writer.release()

@@ -83,7 +83,9 @@ def model_output_to_source(
 def torso_visible(keypoints: np.ndarray, min_score: float) -> bool:
     """True when at least one shoulder and one hip reach ``min_score``."""
     scores = keypoints[:, 2]
-    return bool(scores[list(SHOULDERS)].max() >= min_score and scores[list(HIPS)].max() >= min_score)
+    return bool(
+        scores[list(SHOULDERS)].max() >= min_score and scores[list(HIPS)].max() >= min_score
+    )
 
 
 def crop_from_pose(

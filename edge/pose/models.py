@@ -59,13 +59,20 @@ class ModelSpec:
 
 
 def manifest_candidates() -> list[Path]:
-    """Where :func:`load_manifest` looks when given no path: the repository, then cwd."""
-    candidates = [REPO_ROOT / MANIFEST_RELATIVE, Path.cwd() / MANIFEST_RELATIVE]
+    """Where :func:`load_manifest` looks when given no path.
+
+    The repository's ``models/manifest.toml`` first (a checkout or editable install), then
+    the copy packaged as ``edge/data/models.toml`` (a symlink in the repository, a real
+    file in a wheel), then ``models/manifest.toml`` under the working directory.
+    """
+    packaged = Path(__file__).resolve().parent.parent / "data" / "models.toml"
+    candidates = [REPO_ROOT / MANIFEST_RELATIVE, packaged, Path.cwd() / MANIFEST_RELATIVE]
     return list(dict.fromkeys(candidates))
 
 
-def _field(path: Path, name: str, entry: Mapping[str, Any], key: str, kind: type, *,
-           required: bool = True) -> Any:
+def _field(
+    path: Path, name: str, entry: Mapping[str, Any], key: str, kind: type, *, required: bool = True
+) -> Any:
     value = entry.get(key)
     if value is None and not required:
         return None
@@ -78,8 +85,16 @@ def _field(path: Path, name: str, entry: Mapping[str, Any], key: str, kind: type
 
 
 _SPEC_KEYS = {
-    "filename", "url", "sha256", "git_blob_sha1", "input_size", "dtype", "variant",
-    "description", "page", "size",
+    "filename",
+    "url",
+    "sha256",
+    "git_blob_sha1",
+    "input_size",
+    "dtype",
+    "variant",
+    "description",
+    "page",
+    "size",
 }
 
 
@@ -133,7 +148,9 @@ def load_manifest(path: str | os.PathLike[str] | None = None) -> dict[str, Model
     )
 
 
-def spec_for_file(path: str | os.PathLike[str], manifest: Mapping[str, ModelSpec]) -> ModelSpec | None:
+def spec_for_file(
+    path: str | os.PathLike[str], manifest: Mapping[str, ModelSpec]
+) -> ModelSpec | None:
     """The manifest entry whose file name matches ``path``, if any."""
     name = Path(path).name
     return next((s for s in manifest.values() if s.filename == name), None)

@@ -45,9 +45,10 @@ def check_signature(
     """
 
     def describe(details: Sequence[dict[str, Any]]) -> str:
-        return ", ".join(
-            f"{list(map(int, d['shape']))} {np.dtype(d['dtype']).name}" for d in details
-        ) or "nothing"
+        return (
+            ", ".join(f"{list(map(int, d['shape']))} {np.dtype(d['dtype']).name}" for d in details)
+            or "nothing"
+        )
 
     expected = "one input [1, N, N, 3] uint8 or float32 and one output [1, 1, 17, 3] float32"
     problem = f"{path}: unexpected input/output signature: expected {expected}, got "

@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import importlib
 import io
+import logging
 import os
 from dataclasses import dataclass
 from importlib import metadata
@@ -25,8 +26,10 @@ from types import ModuleType
 from typing import Any
 
 from edge.errors import ConfigError, ModelError, RuntimeUnavailable
+from edge.nativelog import native_stderr_to
 
 AUTO = "auto"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -150,9 +153,7 @@ def _load_delegate(module: Any, delegate: str | os.PathLike[str]) -> Any:
         # missing or is not a delegate, fail in __init__ and then again noisily in __del__.
         library = ctypes.CDLL(path)
         if not hasattr(library, "tflite_plugin_create_delegate"):
-            raise ValueError(
-                "not a TFLite delegate (no tflite_plugin_create_delegate symbol)"
-            )
+            raise ValueError("not a TFLite delegate (no tflite_plugin_create_delegate symbol)")
         return module.load_delegate(path)
     except (ValueError, OSError, RuntimeError, AttributeError) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
@@ -182,10 +183,11 @@ def load_interpreter(
     delegates = [_load_delegate(module, delegate)] if delegate else None
     path = Path(model_path)
     try:
-        interpreter = module.Interpreter(
-            model_path=str(path), num_threads=num_threads, experimental_delegates=delegates
-        )
-        interpreter.allocate_tensors()
+        with native_stderr_to(log):
+            interpreter = module.Interpreter(
+                model_path=str(path), num_threads=num_threads, experimental_delegates=delegates
+            )
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError, SystemError) as exc:  # SystemError: corrupt flatbuffer
         reason = " ".join(str(exc).split())
         raise ModelError(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edge.settings import Int, Number, setting
 from edge.types import Keypoint, Pose
 
 # The keypoints that say "a whole runner is in view": shoulders, hips, knees, ankles.
@@ -35,11 +36,27 @@ def body_score(pose: Pose) -> float:
 
 @dataclass(frozen=True)
 class PresenceSettings:
-    min_body_score: float = 0.35  # MoveNet on an empty scene scores ~0.1–0.25
-    enter_frames: int = 3  # consecutive confident frames before "entered"
-    leave_after: float = 1.0  # seconds without a confident frame before "left"
-    idle_fps: float = 2.0  # model rate while nobody is in view
-    motion_threshold: float = 4.0  # mean absolute grey-level change that wakes the model
+    """The ``[presence]`` section of the config."""
+
+    min_body_score: float = setting(
+        0.35,
+        Number(0.05, 0.95),
+        "Mean body keypoint score that counts as a runner in view (empty scenes score ~0.2).",
+    )
+    enter_frames: int = setting(
+        3, Int(1, 100), "Consecutive confident frames before a pass starts."
+    )
+    leave_after: float = setting(
+        1.0, Number(0.1, 30), "Seconds without a confident frame before a pass ends."
+    )
+    idle_fps: float = setting(
+        2.0, Number(0.1, 60), "Model runs per second while nobody is in view (saves power)."
+    )
+    motion_threshold: float = setting(
+        4.0,
+        Number(0, 255),
+        "Mean grey-level change between frames that wakes the model at once while idle.",
+    )
 
 
 class PresenceTracker:

@@ -46,9 +46,7 @@ _PIN_NAME = re.compile(r"^(?:(GPIO|BCM)|(BOARD|J8:))?(\d+)$")
 class Pin(Check):
     """A GPIO pin as gpiozero names it, or ``""`` for a device that is not wired."""
 
-    expected = (
-        'a BCM GPIO number 0-27, a pin name like "GPIO17" or "BOARD11", or "" (not wired)'
-    )
+    expected = 'a BCM GPIO number 0-27, a pin name like "GPIO17" or "BOARD11", or "" (not wired)'
 
     def __call__(self, value: Any) -> int | str:
         if isinstance(value, str) and not value.strip():
@@ -169,7 +167,9 @@ def check_feedback(config: FeedbackConfig, origin: str = "<config>") -> None:
         try:
             number = gpio_number(value)
         except ValueError as exc:  # only reachable for a FeedbackConfig built in code
-            raise ConfigError(f"{origin}: {SECTION}.{key}: {exc}, got {show_value(value)}") from None
+            raise ConfigError(
+                f"{origin}: {SECTION}.{key}: {exc}, got {show_value(value)}"
+            ) from None
         if number is None:
             continue
         if number in seen:
@@ -179,4 +179,3 @@ def check_feedback(config: FeedbackConfig, origin: str = "<config>") -> None:
                 f"GPIO{number} ({show_value(getattr(config, first))} and {show_value(value)})"
             )
         seen[number] = key
-

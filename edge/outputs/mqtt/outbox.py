@@ -104,7 +104,9 @@ class Outbox:
             seq = int(cur.lastrowid or 0)
             self._count += 1
             if self._count > self.max_messages:
-                self._drop_oldest(self._count - self.max_messages)
+                # Drop 1 % at a time, so a long outage logs a line per chunk, not per stride.
+                chunk = max(1, self.max_messages // 100)
+                self._drop_oldest(self._count - self.max_messages + chunk - 1)
         return seq
 
     def pending(self, *, after: int = 0, limit: int = 100) -> list[OutboxMessage]:

@@ -1,0 +1,332 @@
+"""Streaming gait analysis: push one pose at a time, get events, steps and strides back.
+
+    >>> tracker = GaitTracker()
+    >>> for pose in poses:
+    ...     update = tracker.push(pose)
+    ...     for event in update.events:
+    ...         print(event.kind, event.leg, event.time, event.latency)
+
+It runs the same detector as :mod:`edge.gait.batch`, with the smoothing window evaluated a
+small ``lag`` behind the newest frame instead of centred on it, so every event is decided
+within ``max_latency`` (120 ms by default) of when it happened.  Everything it keeps lives in
+fixed-size ring buffers (a few seconds of frames), so it can run for hours.  After a gap
+(``reset_after`` seconds without a usable runner, e.g. between two passes of a trackside
+camera) it starts afresh.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edge.gait.batch import load_stride_metrics, stride_metrics_adapter
+from edge.gait.events import (
+    EventParams,
+    LegEventMachine,
+    ground_speed,
+    local_fit,
+)
+from edge.gait.legs import (
+    LEG_JOINTS,
+    LimbContinuity,
+    compose_near_far,
+    facing_direction,
+    head_points,
+    near_far_votes,
+    near_side_for,
+)
+from edge.gait.timing import make_stride, step_metrics, toe_off_between
+from edge.gait.track import LimbJoint, SideViewTrack
+from edge.types import EventKind, GaitEvent, Leg, MetricValue, Pose, Side, Step, Stride
+
+
+@dataclass(frozen=True)
+class GaitUpdate:
+    """What one :meth:`GaitTracker.push` decided: new events, completed steps and strides."""
+
+    events: tuple[GaitEvent, ...] = ()
+    steps: tuple[Step, ...] = ()
+    strides: tuple[Stride, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.steps or self.strides)
+
+
+@dataclass
+class _Frame:
+    t: float
+    a: np.ndarray  # (6, 3) limb track A
+    b: np.ndarray  # (6, 3) limb track B
+    keypoints: np.ndarray  # (17, 3) as received (face, facing cues)
+
+
+@dataclass
+class StreamingParams:
+    """Knobs of the streaming engine (the detector's own are in :class:`EventParams`)."""
+
+    max_latency: float = 0.12  # s: every event is decided this soon after it happened
+    buffer_seconds: float = 3.0  # history kept (covers the longest stride plus smoothing)
+    max_buffer_frames: int = 1024  # hard cap, whatever the frame rate
+    reset_after: float = 0.5  # s without a usable runner: start afresh
+    # Time reserved for a toe-off measurement to arrive after its expected time (the lag
+    # shrinks by as much); later, the expected time is reported instead.
+    toe_off_allowance: float = 0.025
+    decide_every: float = 0.5  # s between near/far, facing and scale re-decisions
+    min_visible_joints: int = 4  # of the 6 leg joints, to count a frame as "runner present"
+    events: EventParams = field(default_factory=EventParams)
+
+
+class GaitTracker:
+    """Incremental gait engine over a stream of :class:`~edge.types.Pose`.
+
+    ``stride_metrics`` works as in :func:`edge.gait.batch.analyse_arrays`: ``True`` uses
+    :mod:`edge.gait.metrics` when present.  ``scale`` (cm per pixel) is passed to it.
+    """
+
+    def __init__(
+        self,
+        params: StreamingParams | None = None,
+        *,
+        scale: float | None = None,
+        stride_metrics: Callable[..., Mapping[str, MetricValue]] | bool | None = True,
+    ):
+        self.params = params or StreamingParams()
+        self.scale = scale
+        self._stride_fn = (
+            load_stride_metrics() if stride_metrics is True else (stride_metrics or None)
+        )
+        cap = self.params.max_buffer_frames
+        self._frames: deque[_Frame] = deque(maxlen=cap)
+        self._speeds: deque[float] = deque(maxlen=cap)
+        self._events: deque[GaitEvent] = deque(maxlen=16)
+        self._step_count = 0
+        self._stride_count = 0
+        self.resets = 0
+        self._reset_state()
+
+    # -- public -----------------------------------------------------------------------------
+
+    @property
+    def buffered_frames(self) -> int:
+        """Frames held in memory now (bounded by ``max_buffer_frames``)."""
+        return len(self._frames)
+
+    @property
+    def direction(self) -> int:
+        return self._direction
+
+    def push(self, pose: Pose) -> GaitUpdate:
+        """Add one pose (in time order) and return whatever it allowed to be decided."""
+        t = float(pose.timestamp)
+        if self._last_t is not None and t <= self._last_t:
+            return GaitUpdate()  # out of order or duplicate frame: ignore
+        kp = np.asarray(pose.keypoints, float)
+        ms = self.params.events.min_score
+        leg_scores = kp[[11, 12, 13, 14, 15, 16], 2]
+        present = int((leg_scores >= ms).sum()) >= self.params.min_visible_joints
+        if self._last_present is not None and t - self._last_present > self.params.reset_after:
+            self._reset_state()
+            self.resets += 1
+        self._last_t = t
+        if not present:
+            return GaitUpdate()
+        self._last_present = t
+        a, b = self._continuity.assign(t, kp)
+        self._frames.append(_Frame(t, a, b, kp))
+        self._trim(t)
+        if self._next_decision is None or t >= self._next_decision:
+            self._decide()
+            if np.isfinite(self._leg_length):  # until the first decision, retry every frame
+                self._next_decision = t + self.params.decide_every
+        return self._evaluate(t)
+
+    def track(self) -> SideViewTrack:
+        """The buffered frames as a :class:`SideViewTrack` with the current near/far decision."""
+        frames = list(self._frames)
+        if not frames:
+            empty = np.zeros((0, 6, 3), np.float32)
+            return SideViewTrack(np.zeros(0), empty, empty, np.zeros((0, 5, 3), np.float32),
+                                 self._direction, self._near_side)
+        a = np.stack([f.a for f in frames])
+        b = np.stack([f.b for f in frames])
+        near, far = compose_near_far(a, b, self._legs_a_near, self._arms_a_near)
+        head = head_points(np.stack([f.keypoints for f in frames]), self._near_side or Side.RIGHT)
+        return SideViewTrack(
+            t=np.array([f.t for f in frames]),
+            near=near.astype(np.float32),
+            far=far.astype(np.float32),
+            head=head.astype(np.float32),
+            direction=self._direction,
+            near_side=self._near_side,
+        )
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _reset_state(self) -> None:
+        self._frames.clear()
+        self._speeds.clear()
+        self._events.clear()
+        self._continuity = LimbContinuity(self.params.events.min_score)
+        self._machines = (LegEventMachine(self.params.events), LegEventMachine(self.params.events))
+        self._last_t: float | None = None
+        self._last_present: float | None = None
+        self._next_decision: float | None = None
+        self._legs_a_near = True
+        self._arms_a_near = True
+        self._direction = 1
+        self._near_side: Side | None = None
+        self._leg_length = float("nan")
+        self._v_ground = float("nan")
+        self._last_eval: float | None = None
+        self._dt = 1 / 30
+        self._speed_updates = 0
+        self._leg_vote = 0.0
+        self._arm_vote = 0.0
+
+    def _trim(self, now: float) -> None:
+        horizon = now - self.params.buffer_seconds
+        while self._frames and self._frames[0].t < horizon:
+            self._frames.popleft()
+
+    def _decide(self) -> None:
+        """Re-decide near/far, facing and the leg length from the buffered frames."""
+        frames = list(self._frames)
+        if len(frames) < 5:
+            return
+        ms = self.params.events.min_score
+        a = np.stack([f.a for f in frames])
+        b = np.stack([f.b for f in frames])
+        legs_vote, arms_vote = near_far_votes(a, b, ms)
+        # Votes accumulate (slowly forgetting), so one noisy window cannot flip the decision.
+        self._leg_vote = 0.99 * self._leg_vote + legs_vote
+        self._arm_vote = 0.99 * self._arm_vote + arms_vote
+        self._legs_a_near = self._leg_vote >= 0
+        self._arms_a_near = self._arm_vote >= 0 if arms_vote != 0 else self._legs_a_near
+        kp = np.stack([f.keypoints for f in frames])
+        self._direction = facing_direction(kp, ms)
+        self._near_side = near_side_for(self._direction)
+        lengths = []
+        for limb in (a, b):
+            j = limb[:, list(LEG_JOINTS)]
+            ok = (j[:, :, 2] >= ms).all(1)
+            if ok.any():
+                thigh = np.hypot(*(j[ok, 0, :2] - j[ok, 1, :2]).T)
+                shank = np.hypot(*(j[ok, 1, :2] - j[ok, 2, :2]).T)
+                lengths.append(thigh + shank)
+        if lengths:
+            self._leg_length = float(np.median(np.concatenate(lengths)))
+
+    def _lag_and_window(self) -> tuple[float, float]:
+        ep = self.params.events
+        # A stable frame interval (median over ~1 s), so the lag does not jump around.
+        times = [f.t for f in list(self._frames)[-31:]]
+        dt = float(np.median(np.diff(times))) if len(times) > 2 else 1 / 30
+        self._dt = dt
+        half = ep.smoothing_half_window(dt)
+        late_offset = max(0.0, -ep.fs_offset, -ep.to_offset, self.params.toe_off_allowance)
+        # The signals are evaluated at ``now - lag`` on every push, so a crossing is seen at
+        # most one push interval after ``lag`` (+ any negative event offset); budget two
+        # frame intervals so that a dropped frame does not make an event late.
+        lag = min(half, self.params.max_latency - 2 * dt - late_offset - 0.004)
+        return max(lag, 0.0), half
+
+    def _evaluate(self, now: float) -> GaitUpdate:
+        """Smooth the signals at ``now - lag`` and feed the leg state machines."""
+        if not np.isfinite(self._leg_length) or len(self._frames) < 3:
+            return GaitUpdate()
+        lag, half = self._lag_and_window()
+        t_eval = now - lag
+        if self._last_eval is not None and t_eval <= self._last_eval:
+            return GaitUpdate()
+        self._last_eval = t_eval
+        # Only the frames that can fall inside the window are needed (newest at the end).
+        window: list[_Frame] = []
+        for frame in reversed(self._frames):
+            if frame.t < t_eval - half:
+                break
+            window.append(frame)
+        window.reverse()
+        if len(window) < 3:
+            return GaitUpdate()
+        t = np.array([f.t for f in window])
+        values, valid = self._raw_signals(window)
+        v, s = local_fit(t, values, valid, np.array([t_eval]), half)
+        smooth = np.array([[s[0, 0], v[0, 2], v[0, 0]], [s[0, 1], v[0, 3], v[0, 1]]])
+        for track in (0, 1):
+            if np.isfinite(smooth[track, 0]):
+                self._speeds.append(float(smooth[track, 0]))
+        if len(self._speeds) >= 20 and (self._speed_updates % 5 == 0 or not np.isfinite(self._v_ground)):
+            self._v_ground = ground_speed(np.fromiter(self._speeds, float))
+        self._speed_updates += 1
+        new_events: list[GaitEvent] = []
+        # Waiting for a toe-off measurement must not make it late: past this point in
+        # evaluation time, the expected toe-off is reported instead.
+        deadline = self.params.max_latency - lag - 2 * self._dt - 0.004
+        for track, machine in enumerate(self._machines):
+            speed, height, forward = smooth[track]
+            for kind, when in machine.update(
+                t_eval, speed, height, forward, self._v_ground, deadline
+            ):
+                new_events.append(self._make_event(kind, track, when, now))
+        return self._assemble(new_events)
+
+    def _raw_signals(self, frames: Sequence[_Frame]) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 4) forward A, forward B, height A, height B in leg lengths, and validity."""
+        ms = self.params.events.min_score
+        a = np.stack([f.a for f in frames])
+        b = np.stack([f.b for f in frames])
+        hips = np.stack([a[:, LimbJoint.HIP], b[:, LimbJoint.HIP]], 1)
+        w = (hips[:, :, 2] >= ms).astype(float)
+        total = w.sum(1)
+        pelvis = np.where(total > 0, (hips[:, :, 0] * w).sum(1) / np.maximum(total, 1), 0.0)
+        length = self._leg_length
+        values = np.empty((len(frames), 4))
+        valid = np.empty((len(frames), 4), bool)
+        for col, limb in enumerate((a, b)):
+            ankle = limb[:, LimbJoint.ANKLE]
+            ok = (total > 0) & (ankle[:, 2] >= ms)
+            values[:, col] = self._direction * (ankle[:, 0] - pelvis) / length
+            values[:, 2 + col] = -ankle[:, 1] / length
+            valid[:, col] = valid[:, 2 + col] = ok
+        return values, valid
+
+    def _make_event(self, kind: EventKind, track: int, when: float, now: float) -> GaitEvent:
+        is_near = (track == 0) == self._legs_a_near
+        leg = Leg.NEAR if is_near else Leg.FAR
+        side = None
+        if self._near_side is not None:
+            other = Side.LEFT if self._near_side is Side.RIGHT else Side.RIGHT
+            side = self._near_side if is_near else other
+        return GaitEvent(kind, leg, when, side=side, emitted_at=now)
+
+    def _assemble(self, new_events: list[GaitEvent]) -> GaitUpdate:
+        if not new_events:
+            return GaitUpdate()
+        steps: list[Step] = []
+        strides: list[Stride] = []
+        for event in sorted(new_events, key=lambda e: e.time):
+            self._events.append(event)
+            if event.kind is not EventKind.FOOT_STRIKE:
+                continue
+            history = list(self._events)
+            strikes = [e for e in history if e.kind is EventKind.FOOT_STRIKE]
+            if len(strikes) >= 2:
+                prev = strikes[-2]
+                if prev.leg is not event.leg and 0 < event.time - prev.time <= 1.0:
+                    toe = toe_off_between(history, prev.leg, prev.time, event.time)
+                    steps.append(Step(self._step_count, prev.leg, prev, toe, event,
+                                      step_metrics(prev, toe, event), emitted_at=event.emitted_at))
+                    self._step_count += 1
+            if len(strikes) >= 3:
+                extra = None
+                if self._stride_fn is not None:
+                    extra = stride_metrics_adapter(self.track(), self.scale, self._stride_fn)
+                stride = make_stride(self._stride_count, strikes[-3], strikes[-2], event,
+                                     history, extra)
+                if stride is not None:
+                    strides.append(stride)
+                    self._stride_count += 1
+        return GaitUpdate(tuple(new_events), tuple(steps), tuple(strides))

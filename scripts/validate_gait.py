@@ -1,0 +1,246 @@
+"""Validate the gait engine against force-plate ground truth.
+
+    python scripts/validate_gait.py [--groundtruth ../shared/groundtruth] [--fps 30 60 120]
+                                    [--seeds 3] [--trials fukuchi_T25 ...] [--clean]
+
+For every lab trial (see ../shared/groundtruth/SOURCES.md) and frame rate, it films the
+joint centres with a virtual side-view camera (scripts/gait_groundtruth.py), spoils them
+like MoveNet output (noise measured on the real clips, dropouts, dropped frames, left/right
+swaps), runs the batch and the streaming engines and prints, per data set and frame rate:
+foot-strike and toe-off timing errors (mean = bias, median and 95th percentile of the
+absolute error, in ms and frames), missed and spurious events, contact-time and cadence
+errors, knee-flexion-at-strike error and the streaming emission latency.
+
+Only importable helpers live here; nothing in ``edge`` depends on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gait_groundtruth import (  # noqa: E402
+    Camera,
+    FilmedTrial,
+    LabTrial,
+    Spoiling,
+    film,
+    load_all,
+    match_events,
+)
+
+from edge.gait.batch import analyse_arrays  # noqa: E402
+from edge.gait.streaming import GaitTracker  # noqa: E402
+from edge.types import EventKind, GaitEvent, Leg, Pose  # noqa: E402
+
+DEFAULT_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "groundtruth"
+MATCH_TOLERANCE = 0.1  # s: a detection further than this from any true event is spurious
+EDGE_MARGIN = 0.25  # s: events this close to the ends of the filmed span are not scored
+
+
+@dataclass
+class Tally:
+    """Pooled results of one engine on one data set at one frame rate."""
+
+    fs_errors: list[float] = field(default_factory=list)
+    to_errors: list[float] = field(default_factory=list)
+    fs_missed: int = 0
+    fs_spurious: int = 0
+    fs_true: int = 0
+    to_missed: int = 0
+    to_spurious: int = 0
+    to_true: int = 0
+    contact_errors: list[float] = field(default_factory=list)
+    cadence_errors: list[float] = field(default_factory=list)  # relative
+    knee_errors: list[float] = field(default_factory=list)  # deg
+    latencies: list[float] = field(default_factory=list)
+
+
+def run_streaming(filmed: FilmedTrial) -> list[GaitEvent]:
+    tracker = GaitTracker(stride_metrics=False)
+    events: list[GaitEvent] = []
+    size = filmed.image_size
+    for i, (t, kp) in enumerate(zip(filmed.t, filmed.keypoints, strict=True)):
+        events.extend(tracker.push(Pose(float(t), i, kp, size)).events)
+    return events
+
+
+def knee_flexion(keypoints: np.ndarray, t: np.ndarray, when: float, side: str) -> float:
+    """2D knee flexion (deg) = 180 - angle(hip, knee, ankle), interpolated at ``when``."""
+    idx = {"R": (12, 14, 16), "L": (11, 13, 15)}[side]
+    pts = [np.array([np.interp(when, t, keypoints[:, k, c]) for c in (0, 1)]) for k in idx]
+    u, v = pts[0] - pts[1], pts[2] - pts[1]
+    cos = float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))
+    return 180.0 - float(np.degrees(np.arccos(np.clip(cos, -1, 1))))
+
+
+def score(filmed: FilmedTrial, events: Iterable[GaitEvent], tally: Tally) -> None:
+    """Compare detected events with the force plate and add the results to ``tally``."""
+    trial = filmed.trial
+    near, far = filmed.near_side, ("L" if filmed.near_side == "R" else "R")
+    side_of = {Leg.NEAR: near, Leg.FAR: far}
+    events = sorted(events, key=lambda e: e.time)
+    window = (filmed.t[0] + EDGE_MARGIN, filmed.t[-1] - EDGE_MARGIN)
+    strikes = [(side_of[e.leg], e.time) for e in events if e.kind is EventKind.FOOT_STRIKE]
+    toe_offs = [(side_of[e.leg], e.time) for e in events if e.kind is EventKind.TOE_OFF]
+    fs = match_events(strikes, [(e.side, e.foot_strike) for e in trial.events],
+                      window=window, tolerance=MATCH_TOLERANCE)
+    to = match_events(toe_offs, [(e.side, e.toe_off) for e in trial.events],
+                      window=window, tolerance=MATCH_TOLERANCE)
+    tally.fs_errors += list(fs.errors)
+    tally.to_errors += list(to.errors)
+    tally.fs_missed += fs.missed
+    tally.fs_spurious += fs.spurious
+    tally.fs_true += fs.true_count
+    tally.to_missed += to.missed
+    tally.to_spurious += to.spurious
+    tally.to_true += to.true_count
+    tally.latencies += [e.latency for e in events if e.latency is not None]
+
+    # Contact time and knee flexion at strike, per true contact with both events matched.
+    det_by_side = {s: [e for e in events if side_of[e.leg] == s] for s in ("R", "L")}
+    for true in trial.events:
+        if not (np.isfinite(true.foot_strike) and window[0] <= true.foot_strike <= window[1]):
+            continue
+        cands = [e for e in det_by_side[true.side] if e.kind is EventKind.FOOT_STRIKE
+                 and abs(e.time - true.foot_strike) <= MATCH_TOLERANCE]
+        if not cands:
+            continue
+        strike = min(cands, key=lambda e: abs(e.time - true.foot_strike))
+        knee_true = knee_flexion(filmed.clean, filmed.t, true.foot_strike, true.side)
+        knee_det = knee_flexion(filmed.keypoints, filmed.t, strike.time, true.side)
+        if np.isfinite(knee_det):
+            tally.knee_errors.append(knee_det - knee_true)
+        if np.isfinite(true.toe_off) and true.toe_off <= window[1]:
+            toes = [e for e in det_by_side[true.side] if e.kind is EventKind.TOE_OFF
+                    and abs(e.time - true.toe_off) <= MATCH_TOLERANCE]
+            if toes:
+                toe = min(toes, key=lambda e: abs(e.time - true.toe_off))
+                tally.contact_errors.append(
+                    (toe.time - strike.time) - (true.toe_off - true.foot_strike)
+                )
+
+    # Cadence over the scored span: steps/min from strikes of either foot.
+    true_fs = sorted(e.foot_strike for e in trial.events
+                     if np.isfinite(e.foot_strike) and window[0] <= e.foot_strike <= window[1])
+    det_fs = sorted(t for _, t in strikes if window[0] <= t <= window[1])
+    if len(true_fs) >= 3 and len(det_fs) >= 3:
+        true_cad = 60 * (len(true_fs) - 1) / (true_fs[-1] - true_fs[0])
+        det_cad = 60 * (len(det_fs) - 1) / (det_fs[-1] - det_fs[0])
+        tally.cadence_errors.append(det_cad / true_cad - 1)
+
+
+def _stats(errors: list[float], frame: float) -> str:
+    if not errors:
+        return f"{'-':>29}"
+    e = np.asarray(errors) * 1000
+    a = np.abs(e)
+    return (f"{e.mean():+6.1f} {np.median(a):5.1f} {np.percentile(a, 95):5.1f} ms"
+            f" ({np.median(a) / (1000 * frame):.2f}/{np.percentile(a, 95) / (1000 * frame):.2f} fr)")
+
+
+def summary(tally: Tally) -> dict[str, float]:
+    """Headline numbers of a tally (ms, %, deg) for tests and the docs table."""
+    def med(x: list[float]) -> float:
+        return float(np.median(np.abs(x)) * 1000) if x else float("nan")
+
+    def p95(x: list[float]) -> float:
+        return float(np.percentile(np.abs(x), 95) * 1000) if x else float("nan")
+
+    return {
+        "fs_median_ms": med(tally.fs_errors),
+        "fs_p95_ms": p95(tally.fs_errors),
+        "fs_bias_ms": float(np.mean(tally.fs_errors) * 1000) if tally.fs_errors else float("nan"),
+        "to_median_ms": med(tally.to_errors),
+        "to_p95_ms": p95(tally.to_errors),
+        "to_bias_ms": float(np.mean(tally.to_errors) * 1000) if tally.to_errors else float("nan"),
+        "contact_median_ms": med(tally.contact_errors),
+        "cadence_max_pct": float(np.max(np.abs(tally.cadence_errors)) * 100)
+        if tally.cadence_errors else float("nan"),
+        "fs_missed": tally.fs_missed,
+        "fs_spurious": tally.fs_spurious,
+        "to_missed": tally.to_missed,
+        "to_spurious": tally.to_spurious,
+        "latency_max_ms": float(np.max(tally.latencies) * 1000) if tally.latencies else float("nan"),
+        "knee_median_deg": float(np.median(np.abs(tally.knee_errors)))
+        if tally.knee_errors else float("nan"),
+    }
+
+
+def evaluate(
+    trial: LabTrial,
+    fps: float,
+    seeds: Iterable[int],
+    *,
+    spoil: Spoiling | None,
+    duration: float | None = None,
+    camera_sides: tuple[str, ...] = ("R", "L"),
+) -> tuple[Tally, Tally]:
+    """(batch, streaming) tallies for one trial at one frame rate over several seeds.
+
+    Seeds alternate the camera between the runner's right and left side (left-to-right and
+    right-to-left running).  Overground trials use a panning camera on even seeds and a
+    fixed one on odd seeds.
+    """
+    batch, stream = Tally(), Tally()
+    for seed in seeds:
+        side = camera_sides[seed % len(camera_sides)]
+        pan = (not trial.treadmill) and seed % 2 == 0
+        camera = Camera(side=side, pan=pan, distance=4.0 if trial.treadmill or pan else 6.0)
+        filmed = film(trial, fps, camera=camera, spoil=spoil, seed=seed, duration=duration)
+        result = analyse_arrays(filmed.t, filmed.keypoints, stride_metrics=False)
+        score(filmed, result.events, batch)
+        score(filmed, run_streaming(filmed), stream)
+    return batch, stream
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--groundtruth", type=Path, default=DEFAULT_ROOT)
+    parser.add_argument("--fps", type=float, nargs="+", default=[30, 60, 120])
+    parser.add_argument("--seeds", type=int, default=4, help="films per trial and frame rate")
+    parser.add_argument("--trials", nargs="*", help="trial names (default: all)")
+    parser.add_argument("--clean", action="store_true", help="no noise, dropouts or swaps")
+    args = parser.parse_args(argv)
+    if not args.groundtruth.exists():
+        print(f"error: ground-truth directory not found: {args.groundtruth}", file=sys.stderr)
+        return 2
+    spoil = None if args.clean else Spoiling()
+    trials = [t for t in load_all(args.groundtruth) if not args.trials or t.name in args.trials]
+    if spoil is not None:
+        print(f"keypoint noise: white {spoil.noise_white:.3f} + slow {spoil.noise_slow:.3f} leg"
+              f" lengths (tau {spoil.noise_tau * 1000:.0f} ms); dropouts {spoil.dropout:.0%},"
+              f" dropped frames {spoil.frame_drop:.0%}, swaps {spoil.swap_rate}/s")
+    header = (f"{'data set':<15}{'fps':>4} {'engine':<7}"
+              f"{'FS bias/med/p95':>31} {'TO bias/med/p95':>31}"
+              f" {'FS miss/spur/n':>15} {'TO miss/spur/n':>15} {'contact med':>11}"
+              f" {'cadence max':>11} {'knee med':>8} {'latency max':>11}")
+    print(header)
+    print("-" * len(header))
+    for trial in trials:
+        for fps in args.fps:
+            batch, stream = evaluate(trial, fps, range(args.seeds), spoil=spoil)
+            for name, tally in (("batch", batch), ("stream", stream)):
+                s = summary(tally)
+                print(
+                    f"{trial.name:<15}{fps:>4.0f} {name:<7}"
+                    f"{_stats(tally.fs_errors, 1 / fps):>31} {_stats(tally.to_errors, 1 / fps):>31}"
+                    f" {tally.fs_missed:>4}/{tally.fs_spurious:>3}/{tally.fs_true:>4}"
+                    f"   {tally.to_missed:>4}/{tally.to_spurious:>3}/{tally.to_true:>4}"
+                    f" {s['contact_median_ms']:>8.1f} ms {s['cadence_max_pct']:>9.2f} %"
+                    f" {s['knee_median_deg']:>6.1f}°"
+                    + (f" {s['latency_max_ms']:>8.0f} ms" if name == "stream" else "")
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,105 @@
+"""Pass/session summary maths, the stride table and the generated docs/cues.md."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from pathlib import Path
+
+import pytest
+
+from edge.cues.catalogue import CATALOGUE
+from edge.cues.docs import render_markdown
+from edge.cues.evaluate import evaluate_stride
+from edge.cues.profiles import build_rules
+from edge.cues.summary import SummaryAccumulator, summarize
+from edge.cues.table import format_stride_table, format_summary, judged_cues, table_row
+from edge.types import EventKind, GaitEvent, Leg, MetricValue, Stride, Verdict
+
+REPO = Path(__file__).resolve().parent.parent
+LEANS = [7.0, 14.0, 22.0, float("nan"), 9.0, 30.0]
+
+
+def strides() -> list[Stride]:
+    out = []
+    for i, lean in enumerate(LEANS):
+        fs = GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, 2.0 + 0.7 * i)
+        nfs = GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, 2.7 + 0.7 * i)
+        metrics = {"trunk_lean_deg": MetricValue(lean, "deg", 0.8),
+                   "overstride_leg_length": MetricValue(0.1 + 0.05 * i, "leg_length", 0.9)}
+        out.append(Stride(i, Leg.NEAR, fs, None, nfs, metrics=metrics))
+    return out
+
+
+def reports():
+    rules = build_rules()
+    return [evaluate_stride(s, rules, "side") for s in strides()]
+
+
+def test_shares_per_cue_add_up_and_match_the_verdicts():
+    summary = summarize(reports())
+    assert summary.strides == 6
+    assert summary.start == pytest.approx(2.0) and summary.end == pytest.approx(2.7 + 3.5)
+    tall = summary.cue("posture.run_tall")
+    # 7 ok, 14 warn, 22 fault, nan unknown, 9 ok, 30 fault
+    assert tall.counts == {"ok": 2, "warn": 1, "fault": 2, "unknown": 1}
+    assert tall.share(Verdict.FAULT) == pytest.approx(2 / 6)
+    for cue in summary.cues:
+        assert sum(cue.share(v) for v in Verdict) == pytest.approx(1.0)
+    assert summary.cue("arms.loose_hands").share(Verdict.UNKNOWN) == 1.0
+    # overstride 0.10..0.35: ok for 0.10-0.20, warn 0.25/0.30, fault at 0.35
+    assert summary.cue("legs.overstride").counts == {"ok": 3, "warn": 2, "fault": 1,
+                                                     "unknown": 0}
+    assert sum(summary.grades.values()) == 6
+
+
+def test_metric_mean_and_spread_skip_nan():
+    summary = summarize(reports())
+    lean = summary.metric("trunk_lean_deg")
+    finite = [x for x in LEANS if not math.isnan(x)]
+    assert lean.count == 5 and lean.unit == "deg"
+    assert lean.mean == pytest.approx(statistics.mean(finite))
+    assert lean.spread == pytest.approx(statistics.stdev(finite))
+    assert (lean.low, lean.high) == (7.0, 30.0)
+
+
+def test_accumulator_matches_batch_and_handles_tiny_passes():
+    acc = SummaryAccumulator()
+    for r in reports():
+        acc.add(r)
+    assert acc.summary() == summarize(reports())
+    one = summarize(reports()[:1])
+    assert math.isnan(one.metric("trunk_lean_deg").spread)
+    empty = summarize([])
+    assert empty.strides == 0 and empty.cues == () and empty.start is None
+    data = summarize(reports()).to_dict()
+    assert data["cues"]["posture.run_tall"]["fault"] == pytest.approx(0.3333)
+    assert data["metrics"]["trunk_lean_deg"]["count"] == 5
+
+
+def test_stride_table_shows_values_and_verdicts_side_by_side():
+    text = format_stride_table(reports())
+    lines = text.splitlines()
+    header, rows = lines[0], lines[1:7]
+    assert "lean" in header and "ovrstr" in header and "hands" in header
+    assert "22.0 F" in rows[2] and "14.0 W" in rows[1] and "7.00 ok" in rows[0]
+    assert "- ?" in rows[3]
+    assert all(len(r) == len(header) for r in rows)
+    assert "posture.run_tall" in text and "trunk_lean_deg" in text  # legend
+    assert table_row(reports()[0]).split()[0] == "0"
+    assert len(judged_cues()) == 11
+
+
+def test_summary_text_lists_each_cue():
+    text = format_summary(summarize(reports()))
+    assert "6 strides over 4.2 s" in text
+    line = next(ln for ln in text.splitlines() if ln.startswith("posture.run_tall"))
+    assert "33%" in line and "n=5" in line
+
+
+def test_docs_table_is_up_to_date():
+    committed = (REPO / "docs" / "cues.md").read_text(encoding="utf-8")
+    assert committed == render_markdown(), (
+        "docs/cues.md is stale: run `python -m edge.cues.docs > docs/cues.md`")
+    for cue in CATALOGUE:
+        assert f"`{cue.id}`" in committed
