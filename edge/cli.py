@@ -225,6 +225,82 @@ def cmd_models_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """The daemon: what the systemd service runs."""
+    import signal
+
+    from edge.capture import LoopedSource, open_source
+    from edge.outputs.mqtt import MqttPublisher
+    from edge.service.daemon import Daemon
+
+    config = _config_from(args)
+    if args.mode:
+        config = dataclasses.replace(
+            config, service=dataclasses.replace(config.service, mode=args.mode)
+        )
+    spec = args.source or config.source.input
+
+    def open_frames():
+        source = open_source(spec, camera=config.camera)
+        return LoopedSource(source) if args.loop else source
+
+    with contextlib.ExitStack() as stack:
+        sink = None
+        if config.mqtt.enabled:
+            sink = MqttPublisher(config.mqtt)
+            sink.start()
+            stack.callback(sink.stop)
+        feedback = None
+        if config.feedback.enabled:
+            from edge.outputs.feedback import FeedbackDriver
+
+            feedback = stack.enter_context(FeedbackDriver(config.feedback))
+            feedback.start()
+        daemon = Daemon(
+            config,
+            source_factory=open_frames,
+            estimator_factory=lambda: make_estimator(config),
+            sink=sink,
+            feedback=feedback,
+            pace=args.speed if args.speed else (1.0 if args.realtime else None),
+        )
+        if sink is not None:
+            _route_commands(sink, daemon)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: daemon.stop())
+        daemon.run()
+    return 0
+
+
+def _route_commands(sink, daemon) -> None:
+    """MQTT commands → the daemon's request methods (validated there, applied between frames)."""
+    from edge.outputs.mqtt.commands import CommandRejected
+
+    def guarded(apply):
+        def handler(command):
+            try:
+                apply(command)
+            except TracksideError as exc:
+                raise CommandRejected(str(exc)) from None
+
+        return handler
+
+    sink.commands.on(
+        "start_session",
+        guarded(lambda c: daemon.request_start_session(c.athlete, c.session_id)),
+    )
+    sink.commands.on("stop_session", guarded(lambda c: daemon.request_stop_session()))
+    sink.commands.on("select_athlete", guarded(lambda c: daemon.request_select_athlete(c.athlete)))
+    sink.commands.on("set_cue", guarded(lambda c: daemon.request_set_cue(c.cue_id, c.enabled)))
+
+
+def cmd_cues(args: argparse.Namespace) -> int:
+    from edge.cues.docs import render_markdown
+
+    print(render_markdown(), end="")
+    return 0
+
+
 def cmd_feedback_test(args: argparse.Namespace) -> int:
     from edge.outputs.feedback import run_feedback_test
 
@@ -301,6 +377,22 @@ def build_parser() -> argparse.ArgumentParser:
     verify = model_commands.add_parser("verify", help="check the configured model file")
     verify.add_argument("model", nargs="?", help="model name or path (default: from config)")
     verify.set_defaults(func=cmd_models_verify)
+
+    run = commands.add_parser("run", help="the live daemon (what the systemd service runs)")
+    run.add_argument("--source", help='override source.input: "picamera", "webcam:0", a clip')
+    run.add_argument(
+        "--realtime", action="store_true", help="pace a clip at its own speed, like a camera"
+    )
+    run.add_argument(
+        "--speed", type=float, metavar="X", help="like --realtime, at X times real speed"
+    )
+    run.add_argument("--loop", action="store_true", help="play a clip over and over")
+    run.add_argument("--mode", choices=("live", "burst"), help="override service.mode")
+    _add_pose_options(run)
+    run.set_defaults(func=cmd_run)
+
+    cues = commands.add_parser("cues", help="the coaching cues, their metrics and thresholds")
+    cues.set_defaults(func=cmd_cues)
 
     feedback = commands.add_parser("feedback", help="LEDs and buzzer")
     feedback_commands = feedback.add_subparsers(

@@ -76,3 +76,21 @@ def test_ring_keeps_a_single_oversized_frame():
 def test_ring_rejects_a_non_positive_budget():
     with pytest.raises(ValueError):
         FrameRing(0)
+
+
+def test_lossless_slot_makes_the_producer_wait_for_each_frame():
+    slot = LatestFrame(lossless=True)
+    taken: list[int] = []
+
+    def consume():
+        while (f := slot.take(timeout=10)) is not None:
+            taken.append(f.index)
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    for i in range(200):
+        slot.put(frame(i))
+    slot.close()
+    consumer.join(timeout=10)
+    assert taken[-1] == 199 and slot.dropped == 0
+    assert taken == list(range(len(taken)))

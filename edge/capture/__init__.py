@@ -16,7 +16,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from edge.capture.base import CameraSettings, FrameSource, SourceBase, parse_spec
-from edge.capture.pacing import paced
+from edge.capture.pacing import LoopedSource, paced
 
 if TYPE_CHECKING:
     from edge.capture.opencv import VideoFileSource, WebcamSource
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CameraSettings",
     "FrameSource",
+    "LoopedSource",
     "PiCameraSource",
     "SourceBase",
     "VideoFileSource",

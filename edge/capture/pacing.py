@@ -45,3 +45,41 @@ def paced(
             if delay > 0:
                 sleep(delay)
         yield frame
+
+
+class LoopedSource:
+    """A recorded source played over and over as one endless stream (soak tests, demos).
+
+    Each repetition continues the timeline ``gap`` seconds after the previous one ended, so
+    timestamps keep increasing and the gait engine sees a runner leave and come back.
+    """
+
+    live = True  # it never ends by itself
+    frame_count = None
+
+    def __init__(self, source: FrameSource, gap: float = 1.0):
+        self.source = source
+        self.gap = gap
+        self.name = f"{source.name} (looped)"
+        self.nominal_fps = source.nominal_fps
+
+    def frames(self) -> Iterator[Frame]:
+        offset, index = 0.0, 0
+        while True:
+            last = None
+            for frame in self.source.frames():
+                last = frame
+                yield Frame(frame.image, frame.timestamp + offset, index, frame.inference_image)
+                index += 1
+            if last is None:
+                return
+            offset += last.timestamp + self.gap
+
+    def close(self) -> None:
+        self.source.close()
+
+    def __enter__(self) -> LoopedSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

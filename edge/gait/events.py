@@ -23,6 +23,7 @@ small ``lag`` behind the newest frame.  Both feed the same :class:`LegEventMachi
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -221,7 +222,7 @@ class LegEventMachine:
     last_t: float = float("nan")
     last_speed: float = float("nan")
     last_height: float = float("nan")
-    stance_heights: list[float] = field(default_factory=list)
+    stance_heights: list[float] = field(default_factory=list)  # kept sorted
     last_strike: float = float("nan")
     last_toe_off: float = float("nan")
     contacts: list[float] = field(default_factory=list)  # recent measured contact times
@@ -244,12 +245,14 @@ class LegEventMachine:
         forward: float,
         v_ground: float,
         deadline: float = float("inf"),
+        now: float = float("inf"),
     ) -> list[tuple[EventKind, float]]:
         """Take one smoothed sample; return the events it decides.
 
-        ``deadline`` (streaming): if the toe-off's measurement has not come this many
-        seconds after its expected time (strike + median contact time), report the
-        expected time instead of waiting longer.
+        Streaming only: ``deadline`` — if the toe-off's measurement has not come this many
+        seconds after its expected time (strike + median contact time), report the expected
+        time instead of waiting longer; ``now`` — the newest frame's time: no event is
+        placed after it.
         """
         p = self.params
         found: list[tuple[EventKind, float]] = []
@@ -311,7 +314,8 @@ class LegEventMachine:
                 self.reached_front = False
             elif prev_height < level <= height:
                 crossing = _interp_crossing(prev_t, prev_height, t, height, level)
-                toe_off = self._fuse_toe_off(crossing + p.to_offset)
+                # Streaming: the blend may not place the toe-off in the future.
+                toe_off = min(self._fuse_toe_off(crossing + p.to_offset), now)
                 long_enough = not (toe_off - self.last_strike < p.min_contact)
                 if long_enough and speed < 0.5 * v_ground:
                     # Emit only a toe-off whose strike we saw (or a first one mid-stance).
@@ -328,7 +332,7 @@ class LegEventMachine:
         if len(self.stance_heights) == 0 or t1 - self.unmeasured_strike > p.max_contact:
             self.unmeasured_strike = float("nan")
             return
-        level = float(np.percentile(self.stance_heights, p.stance_level_percentile)) + p.to_rise
+        level = self._stance_level()
         if h0 < level <= h1:
             measured = _interp_crossing(t0, h0, t1, h1, level) + p.to_offset
             contact = measured - self.unmeasured_strike
@@ -337,7 +341,13 @@ class LegEventMachine:
                 del self.contacts[: max(0, len(self.contacts) - p.to_history)]
             self.unmeasured_strike = float("nan")
         elif len(self.stance_heights) < 200:
-            self.stance_heights.append(h1)
+            bisect.insort(self.stance_heights, h1)
+
+    def _stance_level(self) -> float:
+        """Toe-off threshold: a low percentile of this stance's (sorted) heights + the rise."""
+        heights = self.stance_heights
+        i = round(self.params.stance_level_percentile / 100 * (len(heights) - 1))
+        return heights[i] + self.params.to_rise
 
     def _expected_toe_off(self) -> float:
         if len(self.contacts) < 3 or not np.isfinite(self.last_strike):

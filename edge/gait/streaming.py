@@ -73,7 +73,7 @@ class StreamingParams:
     reset_after: float = 0.5  # s without a usable runner: start afresh
     # Time reserved for a toe-off measurement to arrive after its expected time (the lag
     # shrinks by as much); later, the expected time is reported instead.
-    toe_off_allowance: float = 0.025
+    toe_off_allowance: float = 0.0
     decide_every: float = 0.5  # s between near/far, facing and scale re-decisions
     min_visible_joints: int = 4  # of the 6 leg joints, to count a frame as "runner present"
     events: EventParams = field(default_factory=EventParams)
@@ -182,6 +182,8 @@ class GaitTracker:
         self._v_ground = float("nan")
         self._last_eval: float | None = None
         self._dt = 1 / 30
+        self._dt_known = False
+        self._dt_age = 0
         self._speed_updates = 0
         self._leg_vote = 0.0
         self._arm_vote = 0.0
@@ -221,17 +223,26 @@ class GaitTracker:
 
     def _lag_and_window(self) -> tuple[float, float]:
         ep = self.params.events
-        # A stable frame interval (median over ~1 s), so the lag does not jump around.
-        times = [f.t for f in list(self._frames)[-31:]]
-        dt = float(np.median(np.diff(times))) if len(times) > 2 else 1 / 30
-        self._dt = dt
+        # A stable frame interval (median over ~1 s, refreshed now and then), so the lag
+        # does not jump around.
+        self._dt_age += 1
+        if self._dt_age >= 15 or not self._dt_known:
+            n = len(self._frames)
+            times = [self._frames[i].t for i in range(max(0, n - 31), n)]
+            if len(times) > 2:
+                self._dt = float(np.median(np.diff(times)))
+                self._dt_known = len(times) > 10
+            self._dt_age = 0
+        dt = self._dt
         half = ep.smoothing_half_window(dt)
         late_offset = max(0.0, -ep.fs_offset, -ep.to_offset, self.params.toe_off_allowance)
         # The signals are evaluated at ``now - lag`` on every push, so a crossing is seen at
         # most one push interval after ``lag`` (+ any negative event offset); budget two
         # frame intervals so that a dropped frame does not make an event late.
         lag = min(half, self.params.max_latency - 2 * dt - late_offset - 0.004)
-        return max(lag, 0.0), half
+        # Below ~25 fps the budget cannot be met; keep at least one frame of look-ahead so
+        # the smoothing still has support on both sides (later, but still working).
+        return max(lag, min(half, dt)), half
 
     def _evaluate(self, now: float) -> GaitUpdate:
         """Smooth the signals at ``now - lag`` and feed the leg state machines."""
@@ -268,7 +279,7 @@ class GaitTracker:
         for track, machine in enumerate(self._machines):
             speed, height, forward = smooth[track]
             for kind, when in machine.update(
-                t_eval, speed, height, forward, self._v_ground, deadline
+                t_eval, speed, height, forward, self._v_ground, deadline, now
             ):
                 new_events.append(self._make_event(kind, track, when, now))
         return self._assemble(new_events)

@@ -15,9 +15,14 @@ from edge.types import Frame
 
 
 class LatestFrame:
-    """A one-slot mailbox where a new frame replaces an untaken one."""
+    """A one-slot mailbox where a new frame replaces an untaken one.
 
-    def __init__(self) -> None:
+    With ``lossless=True`` (replaying a file as fast as possible) :meth:`put` waits for the
+    slot to be taken instead, so every frame of the clip is analysed.
+    """
+
+    def __init__(self, *, lossless: bool = False) -> None:
+        self.lossless = lossless
         self._frame: Frame | None = None
         self._closed = False
         self._cond = threading.Condition()
@@ -25,8 +30,10 @@ class LatestFrame:
         self.dropped = 0
 
     def put(self, frame: Frame) -> None:
-        """Never blocks: the camera thread must not wait for the analysis."""
+        """Never blocks, unless lossless: the camera thread must not wait for the analysis."""
         with self._cond:
+            while self.lossless and self._frame is not None and not self._closed:
+                self._cond.wait()
             if self._frame is not None:
                 self.dropped += 1
             self._frame = frame
@@ -39,6 +46,7 @@ class LatestFrame:
             if self._frame is None and not self._closed:
                 self._cond.wait(timeout)
             frame, self._frame = self._frame, None
+            self._cond.notify_all()  # a lossless put may be waiting for the slot
             return frame
 
     def close(self) -> None:

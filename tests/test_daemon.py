@@ -1,0 +1,264 @@
+"""The daemon in-process: watchdog, camera retries, bad frames, LEDs on real footage."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from edge.config import Config
+from edge.errors import SourceError
+from edge.outputs.feedback import FeedbackDriver
+from edge.outputs.feedback.settings import FeedbackConfig
+from edge.service.daemon import Daemon
+from edge.service.notify import SystemdNotifier
+from edge.types import Frame, Pose
+
+
+class FakeSource:
+    """A camera-like source: ``count`` frames, optionally failing after ``fail_after``."""
+
+    name = "fake"
+    frame_count = None
+    nominal_fps = 30.0
+
+    def __init__(
+        self, count: int, *, live: bool = True, fail_after: int | None = None, start: float = 0.0
+    ):
+        self.count, self.live, self.fail_after, self.start = count, live, fail_after, start
+        self.closed = False
+
+    def frames(self):
+        for i in range(self.count):
+            if self.fail_after is not None and i == self.fail_after:
+                raise SourceError("camera unplugged")
+            yield Frame(np.zeros((48, 64, 3), np.uint8), self.start + i / 30, i)
+
+    def close(self):
+        self.closed = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# A runner standing side-on (x, y in a 64×48 image, score): head, arms, hips, knees, ankles.
+STANDING = np.array(
+    [
+        [32, 6, 0.9],
+        [33, 5, 0.9],
+        [33, 5, 0.9],
+        [31, 5, 0.9],
+        [31, 5, 0.9],
+        [31, 12, 0.9],
+        [31, 12, 0.9],
+        [32, 19, 0.9],
+        [32, 19, 0.9],
+        [34, 25, 0.9],
+        [34, 25, 0.9],
+        [31, 25, 0.9],
+        [31, 25, 0.9],
+        [32, 35, 0.9],
+        [31, 35, 0.9],
+        [31, 45, 0.9],
+        [30, 45, 0.9],
+    ],
+    np.float32,
+)
+
+
+class FakeEstimator:
+    """Returns a confident pose; can raise on chosen frames or stall on demand."""
+
+    def __init__(self, *, fail_on: set[int] = frozenset()):
+        self.fail_on = fail_on
+        self.stall = threading.Event()
+        self.stalled = threading.Event()
+        self.release = threading.Event()
+        self.seen: list[float] = []
+
+    def estimate(self, frame: Frame) -> Pose:
+        if self.stall.is_set():
+            self.stalled.set()
+            self.release.wait(30)
+        if frame.index in self.fail_on:
+            raise RuntimeError("interpreter hiccup")
+        self.seen.append(frame.timestamp)
+        return Pose(frame.timestamp, frame.index, STANDING.copy(), (64, 48))
+
+    def reset_tracking(self):
+        pass
+
+
+def quiet_config() -> Config:
+    config = Config()
+    return replace(
+        config,
+        mqtt=replace(config.mqtt, enabled=False),
+        feedback=replace(config.feedback, enabled=False),
+        presence=replace(config.presence, idle_fps=60.0),  # analyse every fake frame
+    )
+
+
+@pytest.fixture
+def notify_socket(tmp_path):
+    path = tmp_path / "notify.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(str(path))
+    yield path, server
+    server.close()
+
+
+def receive(server: socket.socket, timeout: float) -> list[bytes]:
+    """Every datagram that arrives within ``timeout`` seconds."""
+    messages, deadline = [], time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        server.settimeout(left)
+        try:
+            messages.append(server.recv(4096))
+        except TimeoutError:
+            break
+    return messages
+
+
+def receive_until(server: socket.socket, predicate, timeout: float = 10.0) -> list[bytes]:
+    messages, deadline = [], time.monotonic() + timeout
+    while not predicate(messages):
+        left = deadline - time.monotonic()
+        assert left > 0, f"condition not met in {timeout} s; got {messages[-5:]}"
+        server.settimeout(left)
+        messages.append(server.recv(4096))
+    return messages
+
+
+def test_watchdog_is_fed_while_frames_flow_and_stops_when_the_pipeline_stalls(notify_socket):
+    path, server = notify_socket
+    estimator = FakeEstimator()
+    notifier = SystemdNotifier(str(path), watchdog_usec="200000")  # 0.2 s
+    daemon = Daemon(
+        quiet_config(),
+        source_factory=lambda: FakeSource(10**9),
+        estimator_factory=lambda: estimator,
+        notifier=notifier,
+        pace=1.0,  # like a camera: 30 frames per second
+    )
+    runner = threading.Thread(target=daemon.run)
+    runner.start()
+    try:
+        first = receive_until(server, lambda m: m.count(b"WATCHDOG=1") >= 3)
+        assert first[0].startswith(b"READY=1")
+        estimator.stall.set()
+        assert estimator.stalled.wait(10)
+        receive(server, 0.25)  # pings already in flight when the stall began
+        during = receive(server, 1.0)  # five watchdog periods
+        assert b"WATCHDOG=1" not in during
+    finally:
+        daemon.stop()
+        estimator.release.set()
+        runner.join(10)
+    assert not runner.is_alive()
+    assert b"STOPPING=1\nSTATUS=stopping" in receive(server, 0.2) + during
+
+
+def test_a_camera_that_fails_mid_run_is_reopened_and_nothing_is_lost():
+    opened: list[FakeSource] = []
+
+    def open_camera():
+        # First camera dies after 5 frames; the second delivers 5 and the clip ends.
+        source = (
+            FakeSource(50, live=True, fail_after=5)
+            if not opened
+            else FakeSource(5, live=False, start=10.0)
+        )
+        opened.append(source)
+        return source
+
+    estimator = FakeEstimator()
+    daemon = Daemon(quiet_config(), source_factory=open_camera, estimator_factory=lambda: estimator)
+    runner = threading.Thread(target=daemon.run)
+    runner.start()
+    runner.join(20)
+    assert not runner.is_alive()
+    assert len(opened) == 2 and all(s.closed for s in opened)
+    assert daemon.stats.source_failures == 1
+    assert estimator.seen == [i / 30 for i in range(5)] + [10.0 + i / 30 for i in range(5)]
+
+
+def test_an_inference_error_skips_one_frame_only():
+    estimator = FakeEstimator(fail_on={3, 7})
+    daemon = Daemon(
+        quiet_config(),
+        source_factory=lambda: FakeSource(20, live=False),
+        estimator_factory=lambda: estimator,
+    )
+    daemon.run()
+    assert daemon.stats.inference_errors == 2
+    assert len(estimator.seen) == 18
+
+
+def test_a_source_that_cannot_open_is_retried_with_backoff_until_stopped():
+    attempts: list[float] = []
+
+    def broken():
+        attempts.append(time.monotonic())
+        raise SourceError("picamera: no camera attached")
+
+    daemon = Daemon(quiet_config(), source_factory=broken, estimator_factory=FakeEstimator)
+    runner = threading.Thread(target=daemon.run)
+    runner.start()
+    deadline = time.monotonic() + 10
+    while len(attempts) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    daemon.stop()
+    runner.join(5)
+    assert not runner.is_alive()
+    assert len(attempts) >= 3 and daemon.state == "stopping"
+    gaps = np.diff(attempts[:3])
+    assert gaps[1] > 1.5 * gaps[0]  # 1 s, then 2 s: exponential backoff
+
+
+def test_leds_follow_the_strides_of_a_real_clip(media_dir: Path, lightning_model: Path):
+    from edge.capture import open_source
+    from edge.pose.movenet import PoseEstimator
+
+    factory = MockFactory()
+    feedback = FeedbackDriver(FeedbackConfig(pin_factory="mock"), pin_factory=factory)
+    lit: dict[str, int] = {"green": 0, "amber": 0, "red": 0}
+    reports = []
+
+    class CountingFeedback:
+        def on_stride(self, report):
+            reports.append(report)
+            feedback.on_stride(report)
+            output = feedback.tick(time.monotonic())
+            for colour in lit:
+                lit[colour] += bool(feedback.leds[colour].value)
+            assert output is not None
+
+        def on_alert(self, alert):
+            feedback.on_alert(alert)
+
+    config = quiet_config()
+    daemon = Daemon(
+        config,
+        source_factory=lambda: open_source(media_dir / "movup_run_treadmill.mp4"),
+        estimator_factory=lambda: PoseEstimator(lightning_model, num_threads=2),
+        feedback=CountingFeedback(),
+    )
+    daemon.run()
+    feedback.close()
+    assert daemon.stats.strides == len(reports) >= 10
+    # Each judged stride lit exactly one colour of the traffic light at once (or held an
+    # alert colour); an unknown grade shows nothing.
+    graded = [r for r in reports if r.grade.value != "unknown"]
+    assert sum(lit.values()) >= len(graded) > 0
+    for pin in (17, 27, 22):
+        assert factory.pin(pin).state == 0  # all off after close()

@@ -1,0 +1,142 @@
+"""`trackside run` as systemd runs it: a real Mosquitto, a paced real clip, SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.mosquitto import Broker
+from tests.mqtt_helpers import Subscriber, dedupe, validator
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def broker(tmp_path):
+    b = Broker(tmp_path / "broker")
+    b.start()
+    yield b
+    b.stop()
+
+
+def write_config(tmp_path: Path, port: int, clip: Path) -> Path:
+    config = tmp_path / "trackside.toml"
+    config.write_text(
+        f"""
+[source]
+input = "{clip}"
+[mqtt]
+host = "127.0.0.1"
+port = {port}
+device_id = "e2e"
+keepalive = 5
+outbox_path = "{tmp_path / "outbox.sqlite3"}"
+homeassistant = false
+[feedback]
+pin_factory = "mock"
+[service]
+status_interval = 1.0
+"""
+    )
+    return config
+
+
+def test_daemon_publishes_strides_answers_commands_and_stops_on_sigterm(
+    tmp_path, broker, media_dir, model_dir
+):
+    notify_path = tmp_path / "notify.sock"
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(notify_path))
+    notify.settimeout(30)
+    config = write_config(tmp_path, broker.port, media_dir / "movup_run_treadmill.mp4")
+    subscriber = Subscriber(broker.port, ["trackside/e2e/#"])
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "TRACKSIDE_MODEL_DIR": str(model_dir),
+        "NOTIFY_SOCKET": str(notify_path),
+        "WATCHDOG_USEC": "2000000",
+    }
+    env.pop("WATCHDOG_PID", None)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "edge", "--config", str(config), "run", "--speed", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert notify.recv(4096).startswith(b"READY=1")
+        subscriber.wait_for(
+            lambda m: (
+                ("trackside/e2e/availability", b"online", True) in m
+                or any(t == "trackside/e2e/availability" and p == b"online" for t, p, _ in m)
+            ),
+            timeout=20,
+        )
+        subscriber.wait_for(
+            lambda m: sum(t == "trackside/e2e/stride" for t, _, _ in m) >= 2, timeout=40
+        )
+        # A valid command is applied; a malformed one is refused and the daemon goes on.
+        subscriber.publish(
+            "trackside/e2e/cmd/set_cue",
+            json.dumps({"cue_id": "legs.push_off", "enabled": False, "request_id": "r1"}),
+        )
+        subscriber.publish("trackside/e2e/cmd/set_cue", "{not json")
+        results = subscriber.wait_for(
+            lambda m: sum(t == "trackside/e2e/cmd/result" for t, _, _ in m) >= 2, timeout=20
+        )
+        replies = [json.loads(p) for t, p, _ in results if t == "trackside/e2e/cmd/result"]
+        assert any(r.get("ok") is True and r.get("request_id") == "r1" for r in replies)
+        assert any(r.get("ok") is False for r in replies)
+
+        strides_before = sum(t == "trackside/e2e/stride" for t, _, _ in subscriber.messages)
+        subscriber.wait_for(
+            lambda m: sum(t == "trackside/e2e/stride" for t, _, _ in m) > strides_before,
+            timeout=30,
+        )
+        watchdog = []
+        while b"WATCHDOG=1" not in watchdog:
+            watchdog.append(notify.recv(4096))
+
+        stopping = time.monotonic()
+        daemon.send_signal(signal.SIGTERM)
+        output, _ = daemon.communicate(timeout=10)
+        stop_seconds = time.monotonic() - stopping
+        assert daemon.returncode == 0, output
+        assert stop_seconds < 3.0, f"took {stop_seconds:.1f} s to stop"
+        assert "Traceback" not in output
+
+        subscriber.wait_for(
+            lambda m: any(
+                t == "trackside/e2e/availability" and p == b"offline" for t, p, _ in m
+            ),
+            timeout=10,
+        )
+        strides = dedupe(subscriber.payloads("trackside/e2e/stride"))
+        check = validator("stride")
+        for payload in strides:
+            check.validate(payload)
+        assert [p["stride"]["index"] for p in strides] == sorted(
+            p["stride"]["index"] for p in strides
+        )
+        assert len({p["session_id"] for p in strides}) == 1
+        # The session summary is published (retained) when the daemon stops.
+        session = subscriber.payloads("trackside/e2e/session")
+        assert session and session[-1]["strides"] == len(strides)
+        statuses = subscriber.payloads("trackside/e2e/status")
+        assert statuses[-1]["state"] == "stopping"
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+        subscriber.close()
+        notify.close()

@@ -1,0 +1,152 @@
+"""The streaming engine: timeliness, agreement with batch, resets and bounded memory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+
+from gait_groundtruth import Camera, Spoiling, as_overground, film, load_fukuchi  # noqa: E402
+
+from edge.gait.batch import analyse_arrays  # noqa: E402
+from edge.gait.streaming import GaitTracker, GaitUpdate, StreamingParams  # noqa: E402
+from edge.types import EventKind, Leg, Pose  # noqa: E402
+
+WARM_UP = 3.0  # s: near/far is still being decided; leg labels may be wrong before this
+
+
+@pytest.fixture(scope="module")
+def t25(groundtruth_dir):
+    return load_fukuchi(groundtruth_dir, "T25")
+
+
+def stream(filmed, tracker=None):
+    tracker = tracker or GaitTracker(stride_metrics=False)
+    updates = []
+    for i, (t, kp) in enumerate(zip(filmed.t, filmed.keypoints, strict=True)):
+        updates.append(tracker.push(Pose(float(t), i, kp, filmed.image_size)))
+    return tracker, updates
+
+
+def strike_errors(filmed, events, start):
+    near = filmed.near_side
+    side_of = {Leg.NEAR: near, Leg.FAR: "L" if near == "R" else "R"}
+    errors, missed = [], 0
+    for true in filmed.trial.events:
+        t = true.foot_strike
+        if not (np.isfinite(t) and filmed.t[0] + start <= t <= filmed.t[-1] - 0.25):
+            continue
+        cands = [e.time - t for e in events if e.kind is EventKind.FOOT_STRIKE
+                 and side_of[e.leg] == true.side and abs(e.time - t) <= 0.1]
+        if cands:
+            errors.append(min(cands, key=abs))
+        else:
+            missed += 1
+    return np.abs(errors), missed
+
+
+@pytest.mark.parametrize("fps", [30, 60])
+def test_streaming_is_timely_and_as_good_as_batch(t25, fps):
+    filmed = film(t25, fps, spoil=Spoiling(frame_drop=0), seed=11, duration=15)
+    _, updates = stream(filmed)
+    events = [e for u in updates for e in u.events]
+    latencies = np.array([e.latency for e in events])
+    assert len(events) > 60
+    assert latencies.min() >= 0
+    assert latencies.max() <= 0.120  # every event decided within 120 ms
+    batch = analyse_arrays(filmed.t, filmed.keypoints, stride_metrics=False).events
+    stream_err, stream_missed = strike_errors(filmed, events, WARM_UP)
+    batch_err, _ = strike_errors(filmed, batch, WARM_UP)
+    assert stream_missed == 0
+    assert np.median(stream_err) <= 1.5 * np.median(batch_err)
+
+
+def test_dropped_frames_delay_events_only_by_the_gap(t25):
+    filmed = film(t25, 30, spoil=Spoiling(frame_drop=0.1), seed=12, duration=10)
+    _, updates = stream(filmed)
+    latencies = [e.latency for u in updates for e in u.events]
+    longest_gap = float(np.diff(filmed.t).max())
+    assert max(latencies) <= 0.120 + longest_gap - 1 / 30
+
+
+def test_steps_and_strides_come_with_timing_metrics(t25):
+    filmed = film(t25, 60, spoil=Spoiling(), seed=13, duration=8)
+    _, updates = stream(filmed)
+    steps = [s for u in updates for s in u.steps]
+    strides = [s for u in updates for s in u.strides]
+    assert len(steps) >= 15 and len(strides) >= 12
+    cadence = np.median([s.metrics["cadence"].value for s in steps])
+    assert cadence == pytest.approx(156.8, rel=0.02)  # force plate: 156.8 steps/min
+    contact = np.median([s.metrics["contact_time"].value for s in strides])
+    assert contact == pytest.approx(0.279, abs=0.02)  # force plate: 279 ms
+    assert all(s.emitted_at is not None for s in strides)
+
+
+def test_runner_passes_twice_with_a_gap(t25):
+    """A trackside camera: the runner crosses, the frame is empty, the runner crosses again."""
+    overground = as_overground(t25, 2.5)
+    camera = Camera(distance=8.0, focal=700)
+    first = film(overground, 30, camera=camera, spoil=Spoiling(), seed=14, start=4, duration=6)
+    second = film(overground, 30, camera=camera, spoil=Spoiling(), seed=15, start=14, duration=6)
+    gap_start = first.t[-1] + 1 / 30
+    empty_t = np.arange(gap_start, gap_start + 3.0, 1 / 30)
+    empty = np.zeros((len(empty_t), 17, 3), np.float32)
+    offset = empty_t[-1] + 1 / 30 - second.t[0]
+    t = np.concatenate([first.t, empty_t, second.t + offset])
+    kp = np.concatenate([first.keypoints, empty, second.keypoints])
+
+    tracker = GaitTracker(stride_metrics=False)
+    events = []
+    for i in range(len(t)):
+        events += tracker.push(Pose(float(t[i]), i, kp[i], first.image_size)).events
+        if empty_t[0] + 1.0 < t[i] < empty_t[-1]:
+            assert tracker.buffered_frames == 0  # forgotten during the gap
+    assert tracker.resets >= 1
+    strikes = [e.time for e in events if e.kind is EventKind.FOOT_STRIKE]
+    in_first = [s for s in strikes if s < gap_start]
+    in_second = [s for s in strikes if s > empty_t[-1]]
+    assert len(in_first) >= 4 and len(in_second) >= 4
+    assert not [s for s in strikes if gap_start + 0.2 < s < empty_t[-1]]
+
+
+def test_memory_stays_bounded_over_an_hour(t25):
+    """Push one hour of poses (30 s of real running, looped); every buffer stays bounded."""
+    fps, seconds = 10.0, 3600
+    loop = film(t25, fps, spoil=Spoiling(frame_drop=0, swap_rate=0), seed=16)
+    period = len(loop.t) / fps
+    params = StreamingParams()
+    tracker = GaitTracker(params, stride_metrics=False)
+    late_strikes = 0
+    max_frames = max_events = max_speeds = max_heights = max_contacts = 0
+    n = int(seconds * fps)
+    for i in range(n):
+        k = i % len(loop.t)
+        t = loop.t[k] + (i // len(loop.t)) * period
+        update = tracker.push(Pose(float(t), i, loop.keypoints[k], loop.image_size))
+        if t > seconds - 60:
+            late_strikes += sum(e.kind is EventKind.FOOT_STRIKE for e in update.events)
+        if i % 97 == 0:
+            max_frames = max(max_frames, tracker.buffered_frames)
+            max_events = max(max_events, len(tracker._events))
+            max_speeds = max(max_speeds, len(tracker._speeds))
+            for machine in tracker._machines:
+                max_heights = max(max_heights, len(machine.stance_heights))
+                max_contacts = max(max_contacts, len(machine.contacts))
+    assert max_frames <= params.buffer_seconds * fps + 2
+    assert max_events <= 16
+    assert max_speeds <= params.max_buffer_frames
+    assert max_heights <= 200 and max_contacts <= params.events.to_history
+    assert late_strikes >= 140  # 156.8 steps/min: still finding strikes after an hour
+
+
+def test_out_of_order_frames_are_ignored():
+    tracker = GaitTracker(stride_metrics=False)
+    kp = np.zeros((17, 3), np.float32)
+    kp[:, 2] = 0.9
+    assert tracker.push(Pose(1.0, 0, kp, (100, 100))) == GaitUpdate()
+    assert not tracker.push(Pose(0.5, 1, kp, (100, 100)))
+    assert tracker.buffered_frames == 1
