@@ -124,6 +124,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     out_path = Path(args.out) if args.out else Path(f"{clip.stem}.keypoints.jsonl")
     min_score = config.pose.min_keypoint_score
     stats = ReplayStats(min_score=min_score)
+    times: list[float] = []
+    keypoints: list = []
 
     with open_source(clip) as source, contextlib.ExitStack() as outputs:
         estimator = make_estimator(config)  # after the clip opened: a bad clip fails fast
@@ -158,6 +160,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
             if video is not None:
                 video.write(draw_pose(frame.image, pose, min_score=min_score))
             stats.add(pose)
+            if args.strides:
+                times.append(pose.timestamp)
+                keypoints.append(pose.keypoints)
             progress.update(stats.frames)
             if args.max_frames and stats.frames >= args.max_frames:
                 break
@@ -177,7 +182,26 @@ def cmd_replay(args: argparse.Namespace) -> int:
     )
     print(f"speed      {stats.frames / elapsed:.1f} frames/s end to end ({elapsed:.2f} s)")
     print(f"wrote      {out_path}" + (f" and {args.annotate}" if args.annotate else ""))
+    if args.strides:
+        _print_strides(config, times, keypoints)
     return 0
+
+
+def _print_strides(config: Config, times: list[float], keypoints: list) -> None:
+    """The per-stride verdict table of ``replay --strides``."""
+    import numpy as np
+
+    from edge.analysis import judge_poses
+    from edge.cues.summary import summarize
+    from edge.cues.table import format_stride_table, format_summary
+
+    judged = judge_poses(np.asarray(times), np.stack(keypoints), config.cues, config.athletes)
+    cadence = judged.analysis.cadence
+    print(f"\n{len(judged.reports)} strides, cadence {cadence.value:.1f} {cadence.unit}\n")
+    if judged.reports:
+        print(format_stride_table(judged.reports))
+        print()
+        print(format_summary(summarize(judged.reports)))
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
@@ -356,6 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--annotate", metavar="OUT.mp4", help="also write an annotated video")
     replay.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     replay.add_argument("--quiet", action="store_true", help="no progress bar")
+    replay.add_argument(
+        "--strides", action="store_true", help="also print every stride's metrics and verdicts"
+    )
     _add_pose_options(replay)
     replay.set_defaults(func=cmd_replay)
 

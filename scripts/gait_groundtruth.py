@@ -435,7 +435,8 @@ def _spoil(
         slow[i] = rho * slow[i - 1] + np.sqrt(1 - rho**2) * innov[i]
     white = rng.normal(0, spoil.noise_white * leg_px, size=(n, NUM_KEYPOINTS, 2))
     kp[:, :, :2] += slow + white
-    kp[:, :, 2] = np.where(present, np.clip(rng.normal(0.6, 0.12, (n, NUM_KEYPOINTS)), 0.31, 0.95), 0.0)
+    scores = np.clip(rng.normal(0.6, 0.12, (n, NUM_KEYPOINTS)), 0.31, 0.95)
+    kp[:, :, 2] = np.where(present, scores, 0.0)
 
     # Left/right swaps of the whole leg (hip, knee, ankle) for a few frames, as MoveNet does
     # when the legs cross.

@@ -12,7 +12,7 @@
 #   /etc/trackside/trackside.toml   the config (created from trackside.example.toml once,
 #                               never overwritten)
 #   /var/lib/trackside          results and the MQTT outbox (systemd StateDirectory)
-#   /etc/systemd/system/trackside.service
+#   /etc/systemd/system/trackside.service, and /usr/local/bin/trackside (a link)
 set -euo pipefail
 
 PREFIX=/opt/trackside
@@ -51,7 +51,7 @@ uninstall() {
     say "stopping and disabling trackside.service"
     systemctl disable --now trackside.service 2>/dev/null || true
   fi
-  rm -f "$UNIT"
+  rm -f "$UNIT" /usr/local/bin/trackside
   systemctl daemon-reload
   say "removing $PREFIX"
   rm -rf "$PREFIX"
@@ -121,6 +121,7 @@ install_code() {
   "$PREFIX/.venv/bin/pip" install --quiet --constraint "$PREFIX/.venv/constraints.txt" -e "$PREFIX"
   "$PREFIX/.venv/bin/python" -c 'import picamera2, numpy, edge' \
     || die "the venv cannot import picamera2 next to Trackside; see the log above"
+  ln -sf "$PREFIX/.venv/bin/trackside" /usr/local/bin/trackside
 }
 
 fetch_model() {

@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gait_groundtruth import (  # noqa: E402
+from gait_groundtruth import (
     Camera,
     FilmedTrial,
     LabTrial,
@@ -37,13 +37,15 @@ from gait_groundtruth import (  # noqa: E402
     match_events,
 )
 
-from edge.gait.batch import analyse_arrays  # noqa: E402
-from edge.gait.streaming import GaitTracker  # noqa: E402
-from edge.types import EventKind, GaitEvent, Leg, Pose  # noqa: E402
+from edge.gait.batch import analyse_arrays
+from edge.gait.streaming import GaitTracker
+from edge.types import EventKind, GaitEvent, Leg, Pose
 
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "groundtruth"
 MATCH_TOLERANCE = 0.1  # s: a detection further than this from any true event is spurious
 EDGE_MARGIN = 0.25  # s: events this close to the ends of the filmed span are not scored
+# A camera 3 m beside a treadmill (a typical room); overground: 6 m, fixed or panning.
+TREADMILL_DISTANCE = 3.0
 
 
 @dataclass
@@ -91,10 +93,18 @@ def score(filmed: FilmedTrial, events: Iterable[GaitEvent], tally: Tally) -> Non
     window = (filmed.t[0] + EDGE_MARGIN, filmed.t[-1] - EDGE_MARGIN)
     strikes = [(side_of[e.leg], e.time) for e in events if e.kind is EventKind.FOOT_STRIKE]
     toe_offs = [(side_of[e.leg], e.time) for e in events if e.kind is EventKind.TOE_OFF]
-    fs = match_events(strikes, [(e.side, e.foot_strike) for e in trial.events],
-                      window=window, tolerance=MATCH_TOLERANCE)
-    to = match_events(toe_offs, [(e.side, e.toe_off) for e in trial.events],
-                      window=window, tolerance=MATCH_TOLERANCE)
+    fs = match_events(
+        strikes,
+        [(e.side, e.foot_strike) for e in trial.events],
+        window=window,
+        tolerance=MATCH_TOLERANCE,
+    )
+    to = match_events(
+        toe_offs,
+        [(e.side, e.toe_off) for e in trial.events],
+        window=window,
+        tolerance=MATCH_TOLERANCE,
+    )
     tally.fs_errors += list(fs.errors)
     tally.to_errors += list(to.errors)
     tally.fs_missed += fs.missed
@@ -110,8 +120,11 @@ def score(filmed: FilmedTrial, events: Iterable[GaitEvent], tally: Tally) -> Non
     for true in trial.events:
         if not (np.isfinite(true.foot_strike) and window[0] <= true.foot_strike <= window[1]):
             continue
-        cands = [e for e in det_by_side[true.side] if e.kind is EventKind.FOOT_STRIKE
-                 and abs(e.time - true.foot_strike) <= MATCH_TOLERANCE]
+        cands = [
+            e
+            for e in det_by_side[true.side]
+            if e.kind is EventKind.FOOT_STRIKE and abs(e.time - true.foot_strike) <= MATCH_TOLERANCE
+        ]
         if not cands:
             continue
         strike = min(cands, key=lambda e: abs(e.time - true.foot_strike))
@@ -120,8 +133,11 @@ def score(filmed: FilmedTrial, events: Iterable[GaitEvent], tally: Tally) -> Non
         if np.isfinite(knee_det):
             tally.knee_errors.append(knee_det - knee_true)
         if np.isfinite(true.toe_off) and true.toe_off <= window[1]:
-            toes = [e for e in det_by_side[true.side] if e.kind is EventKind.TOE_OFF
-                    and abs(e.time - true.toe_off) <= MATCH_TOLERANCE]
+            toes = [
+                e
+                for e in det_by_side[true.side]
+                if e.kind is EventKind.TOE_OFF and abs(e.time - true.toe_off) <= MATCH_TOLERANCE
+            ]
             if toes:
                 toe = min(toes, key=lambda e: abs(e.time - true.toe_off))
                 tally.contact_errors.append(
@@ -129,8 +145,11 @@ def score(filmed: FilmedTrial, events: Iterable[GaitEvent], tally: Tally) -> Non
                 )
 
     # Cadence over the scored span: steps/min from strikes of either foot.
-    true_fs = sorted(e.foot_strike for e in trial.events
-                     if np.isfinite(e.foot_strike) and window[0] <= e.foot_strike <= window[1])
+    true_fs = sorted(
+        e.foot_strike
+        for e in trial.events
+        if np.isfinite(e.foot_strike) and window[0] <= e.foot_strike <= window[1]
+    )
     det_fs = sorted(t for _, t in strikes if window[0] <= t <= window[1])
     if len(true_fs) >= 3 and len(det_fs) >= 3:
         true_cad = 60 * (len(true_fs) - 1) / (true_fs[-1] - true_fs[0])
@@ -143,12 +162,18 @@ def _stats(errors: list[float], frame: float) -> str:
         return f"{'-':>29}"
     e = np.asarray(errors) * 1000
     a = np.abs(e)
-    return (f"{e.mean():+6.1f} {np.median(a):5.1f} {np.percentile(a, 95):5.1f} ms"
-            f" ({np.median(a) / (1000 * frame):.2f}/{np.percentile(a, 95) / (1000 * frame):.2f} fr)")
+    med, p95 = np.median(a), np.percentile(a, 95)
+    frames = f"({med / (1000 * frame):.2f}/{p95 / (1000 * frame):.2f} fr)"
+    return f"{e.mean():+6.1f} {med:5.1f} {p95:5.1f} ms {frames}"
+
+
+def _mean_ms(errors: list[float]) -> float:
+    return float(np.mean(errors) * 1000) if errors else float("nan")
 
 
 def summary(tally: Tally) -> dict[str, float]:
     """Headline numbers of a tally (ms, %, deg) for tests and the docs table."""
+
     def med(x: list[float]) -> float:
         return float(np.median(np.abs(x)) * 1000) if x else float("nan")
 
@@ -158,20 +183,24 @@ def summary(tally: Tally) -> dict[str, float]:
     return {
         "fs_median_ms": med(tally.fs_errors),
         "fs_p95_ms": p95(tally.fs_errors),
-        "fs_bias_ms": float(np.mean(tally.fs_errors) * 1000) if tally.fs_errors else float("nan"),
+        "fs_bias_ms": _mean_ms(tally.fs_errors),
         "to_median_ms": med(tally.to_errors),
         "to_p95_ms": p95(tally.to_errors),
-        "to_bias_ms": float(np.mean(tally.to_errors) * 1000) if tally.to_errors else float("nan"),
+        "to_bias_ms": _mean_ms(tally.to_errors),
         "contact_median_ms": med(tally.contact_errors),
         "cadence_max_pct": float(np.max(np.abs(tally.cadence_errors)) * 100)
-        if tally.cadence_errors else float("nan"),
+        if tally.cadence_errors
+        else float("nan"),
         "fs_missed": tally.fs_missed,
         "fs_spurious": tally.fs_spurious,
         "to_missed": tally.to_missed,
         "to_spurious": tally.to_spurious,
-        "latency_max_ms": float(np.max(tally.latencies) * 1000) if tally.latencies else float("nan"),
+        "latency_max_ms": float(np.max(tally.latencies) * 1000)
+        if tally.latencies
+        else float("nan"),
         "knee_median_deg": float(np.median(np.abs(tally.knee_errors)))
-        if tally.knee_errors else float("nan"),
+        if tally.knee_errors
+        else float("nan"),
     }
 
 
@@ -181,6 +210,7 @@ def evaluate(
     seeds: Iterable[int],
     *,
     spoil: Spoiling | None,
+    start: float = 0.0,
     duration: float | None = None,
     camera_sides: tuple[str, ...] = ("R", "L"),
 ) -> tuple[Tally, Tally]:
@@ -194,8 +224,10 @@ def evaluate(
     for seed in seeds:
         side = camera_sides[seed % len(camera_sides)]
         pan = (not trial.treadmill) and seed % 2 == 0
-        camera = Camera(side=side, pan=pan, distance=4.0 if trial.treadmill or pan else 6.0)
-        filmed = film(trial, fps, camera=camera, spoil=spoil, seed=seed, duration=duration)
+        camera = Camera(side=side, pan=pan, distance=TREADMILL_DISTANCE if trial.treadmill else 6.0)
+        filmed = film(
+            trial, fps, camera=camera, spoil=spoil, seed=seed, start=start, duration=duration
+        )
         result = analyse_arrays(filmed.t, filmed.keypoints, stride_metrics=False)
         score(filmed, result.events, batch)
         score(filmed, run_streaming(filmed), stream)
@@ -216,13 +248,17 @@ def main(argv: list[str] | None = None) -> int:
     spoil = None if args.clean else Spoiling()
     trials = [t for t in load_all(args.groundtruth) if not args.trials or t.name in args.trials]
     if spoil is not None:
-        print(f"keypoint noise: white {spoil.noise_white:.3f} + slow {spoil.noise_slow:.3f} leg"
-              f" lengths (tau {spoil.noise_tau * 1000:.0f} ms); dropouts {spoil.dropout:.0%},"
-              f" dropped frames {spoil.frame_drop:.0%}, swaps {spoil.swap_rate}/s")
-    header = (f"{'data set':<15}{'fps':>4} {'engine':<7}"
-              f"{'FS bias/med/p95':>31} {'TO bias/med/p95':>31}"
-              f" {'FS miss/spur/n':>15} {'TO miss/spur/n':>15} {'contact med':>11}"
-              f" {'cadence max':>11} {'knee med':>8} {'latency max':>11}")
+        print(
+            f"keypoint noise: white {spoil.noise_white:.3f} + slow {spoil.noise_slow:.3f} leg"
+            f" lengths (tau {spoil.noise_tau * 1000:.0f} ms); dropouts {spoil.dropout:.0%},"
+            f" dropped frames {spoil.frame_drop:.0%}, swaps {spoil.swap_rate}/s"
+        )
+    header = (
+        f"{'data set':<15}{'fps':>4} {'engine':<7}"
+        f"{'FS bias/med/p95':>31} {'TO bias/med/p95':>31}"
+        f" {'FS miss/spur/n':>15} {'TO miss/spur/n':>15} {'contact med':>11}"
+        f" {'cadence max':>11} {'knee med':>8} {'latency max':>11}"
+    )
     print(header)
     print("-" * len(header))
     for trial in trials:

@@ -184,3 +184,30 @@ def test_feedback_test_without_gpio_is_one_clear_error(tmp_path):
     cfg.write_text('[feedback]\npin_factory = "lgpio"\n')
     result = run_cli("--config", str(cfg), "feedback", "test")
     assert_clean_failure(result, "feedback.pin_factory")
+
+
+def test_replay_strides_prints_verdicts_beside_metric_values(tmp_path, media_dir, model_dir):
+    result = run_cli(
+        "replay",
+        str(media_dir / "movup_run_treadmill.mp4"),
+        "--strides",
+        "--quiet",
+        "--max-frames",
+        "250",
+        cwd=tmp_path,
+        env={"TRACKSIDE_MODEL_DIR": str(model_dir)},
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    count = int(out.split(" strides, cadence ")[0].rsplit("\n", 1)[-1])
+    assert count >= 5
+    rows = [line for line in out.splitlines() if line[:6].strip().isdigit() and "|" in line]
+    assert len(rows) == count
+    assert all(any(v in row for v in (" ok", " W", " F", " ?")) for row in rows)
+    assert "posture.run_tall" in out and "steps/min" in out
+
+
+def test_cues_command_prints_the_catalogue():
+    result = run_cli("cues")
+    assert result.returncode == 0
+    assert result.stdout == (REPO / "docs" / "cues.md").read_text()

@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
-from gait_groundtruth import (  # noqa: E402
+from gait_groundtruth import (
     Camera,
     Spoiling,
     as_overground,
@@ -24,11 +24,11 @@ from gait_groundtruth import (  # noqa: E402
     match_events,
 )
 
-from edge.gait.batch import analyse_arrays  # noqa: E402
-from edge.gait.events import local_fit  # noqa: E402
-from edge.gait.legs import LimbContinuity, build_track, facing_direction  # noqa: E402
-from edge.gait.timing import assemble  # noqa: E402
-from edge.types import EventKind, GaitEvent, Leg, Side  # noqa: E402
+from edge.gait.batch import analyse_arrays
+from edge.gait.events import local_fit
+from edge.gait.legs import LimbContinuity, build_track, facing_direction
+from edge.gait.timing import assemble
+from edge.types import EventKind, GaitEvent, Leg, Side
 
 CLEAN = Spoiling(noise_white=0, noise_slow=0, dropout=0, frame_drop=0, swap_rate=0)
 
@@ -88,8 +88,7 @@ def test_clean_treadmill_strikes_match_force_plate(t25):
 
 
 def test_right_to_left_runner(t25):
-    filmed = film(t25, 60, camera=Camera(side="L"), spoil=Spoiling(swap_rate=0), seed=4,
-                  duration=8)
+    filmed = film(t25, 60, camera=Camera(side="L"), spoil=Spoiling(swap_rate=0), seed=4, duration=8)
     result = analyse_arrays(filmed.t, filmed.keypoints, stride_metrics=False)
     assert result.track.direction == -1
     assert result.track.near_side is Side.LEFT
@@ -155,8 +154,7 @@ def test_continuity_undoes_a_single_frame_swap():
 def test_treadmill_and_overground(t25):
     overground = as_overground(t25, 2.5)
     camera = Camera(distance=8.0, focal=700)  # wide and fixed: the runner crosses the frame
-    filmed = film(overground, 60, camera=camera, spoil=Spoiling(), seed=8, start=5,
-                  duration=6)
+    filmed = film(overground, 60, camera=camera, spoil=Spoiling(), seed=8, start=5, duration=6)
     seen = (filmed.keypoints[:, 11:17, 2] > 0.3).all(1)
     assert 0.3 < seen.mean() < 0.95  # enters and leaves the picture
     result = analyse_arrays(filmed.t, filmed.keypoints, stride_metrics=False)
@@ -191,9 +189,12 @@ def _ev(kind, leg, t):
 def test_steps_and_strides_timing():
     near, far = Leg.NEAR, Leg.FAR
     events = [
-        _ev("FS", near, 0.00), _ev("TO", near, 0.25),
-        _ev("FS", far, 0.38), _ev("TO", far, 0.63),
-        _ev("FS", near, 0.76), _ev("TO", near, 1.01),
+        _ev("FS", near, 0.00),
+        _ev("TO", near, 0.25),
+        _ev("FS", far, 0.38),
+        _ev("TO", far, 0.63),
+        _ev("FS", near, 0.76),
+        _ev("TO", near, 1.01),
         _ev("FS", far, 1.14),
     ]
     steps, strides = assemble(events)
@@ -213,8 +214,12 @@ def test_steps_and_strides_timing():
 
 def test_missed_strike_breaks_the_chain_instead_of_doubling_a_step():
     near, far = Leg.NEAR, Leg.FAR
-    events = [_ev("FS", near, 0.0), _ev("FS", far, 0.38), _ev("FS", far, 1.14),
-              _ev("FS", near, 1.52)]
+    events = [
+        _ev("FS", near, 0.0),
+        _ev("FS", far, 0.38),
+        _ev("FS", far, 1.14),
+        _ev("FS", near, 1.52),
+    ]
     steps, strides = assemble(events)
     assert [round(s.duration, 2) for s in steps] == [0.38, 0.38]
     assert strides == []

@@ -10,11 +10,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
-from gait_groundtruth import Camera, Spoiling, as_overground, film, load_fukuchi  # noqa: E402
+from gait_groundtruth import Camera, Spoiling, as_overground, film, load_fukuchi
 
-from edge.gait.batch import analyse_arrays  # noqa: E402
-from edge.gait.streaming import GaitTracker, GaitUpdate, StreamingParams  # noqa: E402
-from edge.types import EventKind, Leg, Pose  # noqa: E402
+from edge.gait.batch import analyse_arrays
+from edge.gait.streaming import GaitTracker, GaitUpdate, StreamingParams
+from edge.types import EventKind, Leg, Pose
 
 WARM_UP = 3.0  # s: near/far is still being decided; leg labels may be wrong before this
 
@@ -40,8 +40,13 @@ def strike_errors(filmed, events, start):
         t = true.foot_strike
         if not (np.isfinite(t) and filmed.t[0] + start <= t <= filmed.t[-1] - 0.25):
             continue
-        cands = [e.time - t for e in events if e.kind is EventKind.FOOT_STRIKE
-                 and side_of[e.leg] == true.side and abs(e.time - t) <= 0.1]
+        cands = [
+            e.time - t
+            for e in events
+            if e.kind is EventKind.FOOT_STRIKE
+            and side_of[e.leg] == true.side
+            and abs(e.time - t) <= 0.1
+        ]
         if cands:
             errors.append(min(cands, key=abs))
         else:

@@ -91,7 +91,7 @@ def analyse_arrays(
     *,
     params: EventParams | None = None,
     scale: float | None = None,
-    stride_metrics: StrideMetricsFn | None | bool = True,
+    stride_metrics: StrideMetricsFn | bool | None = True,
 ) -> GaitAnalysis:
     """Analyse timestamps (N,) and COCO keypoints (N, 17, 3) in source pixels.
 

@@ -40,7 +40,7 @@ class EventParams:
     half_window: float = 0.09  # s, smoothing half-width at high frame rates ...
     min_half_window_frames: float = 2.5  # ... but never fewer frame intervals than this
     fs_speed_fraction: float = 0.5
-    fs_offset: float = 0.003  # s, added to the detected strike time
+    fs_offset: float = 0.002  # s, added to the detected strike time
     to_rise: float = 0.10  # leg lengths above the stance minimum
     to_offset: float = 0.005  # s, added to the detected toe-off time
     stance_level_percentile: float = 25.0
@@ -51,9 +51,15 @@ class EventParams:
     to_measurement_weight: float = 0.3
     to_history: int = 9  # contacts in the running median
     to_gate: float = 0.06  # s: measurements further than this from the prior are not used
+    # Strike fusion, the same idea with the stride time (SD 5-7 ms on the force plate); a
+    # measurement far from the prior is a real change of rhythm and is kept as it is.
+    fs_measurement_weight: float = 0.6
+    fs_gate: float = 0.03
     min_contact: float = 0.1  # s, shorter "stances" are noise
     max_contact: float = 1.2  # s, walking stance is up to ~0.8 s
     min_swing: float = 0.2  # s between a toe-off and the next strike of the same leg
+    min_stride: float = 0.35  # s between strikes of one leg (sprinters: ~0.45 s)
+    min_step: float = 0.1  # s between strikes of the two legs (sprinters: ~0.22 s)
     min_reach: float = 0.05  # leg lengths the ankle must get ahead of the pelvis in swing
     max_gap: float = 0.35  # s without a usable ankle: forget the phase of that leg
     min_ground_speed: float = 0.25  # leg lengths/s; slower than this is not running/walking
@@ -63,6 +69,8 @@ class EventParams:
 
 
 # --- smoothing -------------------------------------------------------------------------------
+
+OUTLIER_SIGMAS = 4.0  # residuals beyond this many robust SDs are treated as missing
 
 
 def local_fit(
@@ -226,6 +234,8 @@ class LegEventMachine:
     last_strike: float = float("nan")
     last_toe_off: float = float("nan")
     contacts: list[float] = field(default_factory=list)  # recent measured contact times
+    strides: list[float] = field(default_factory=list)  # recent measured stride times
+    last_measured_strike: float = float("nan")
     unmeasured_strike: float = float("nan")  # toe-off reported as expected, still to measure
 
     def reset(self) -> None:
@@ -235,6 +245,8 @@ class LegEventMachine:
         self.stance_heights = []
         self.last_strike = self.last_toe_off = float("nan")
         self.contacts = []
+        self.strides = []
+        self.last_measured_strike = float("nan")
         self.unmeasured_strike = float("nan")
 
     def update(
@@ -246,13 +258,15 @@ class LegEventMachine:
         v_ground: float,
         deadline: float = float("inf"),
         now: float = float("inf"),
+        other_strike: float = float("nan"),
     ) -> list[tuple[EventKind, float]]:
         """Take one smoothed sample; return the events it decides.
 
         Streaming only: ``deadline`` — if the toe-off's measurement has not come this many
         seconds after its expected time (strike + median contact time), report the expected
         time instead of waiting longer; ``now`` — the newest frame's time: no event is
-        placed after it.
+        placed after it.  ``other_strike`` is the other leg's latest strike: two legs cannot
+        land within ``min_step`` of each other.
         """
         p = self.params
         found: list[tuple[EventKind, float]] = []
@@ -280,8 +294,13 @@ class LegEventMachine:
             level = -p.fs_speed_fraction * v_ground
             if self.reached_front and prev_speed > level >= speed:
                 crossing = _interp_crossing(prev_t, prev_speed, t, speed, level)
-                strike = crossing + p.fs_offset
-                if not (strike - self.last_toe_off < p.min_swing):
+                strike = min(self._fuse_strike(crossing + p.fs_offset), now)
+                too_soon = (
+                    strike - self.last_toe_off < p.min_swing
+                    or strike - self.last_strike < p.min_stride
+                    or strike - other_strike < p.min_step
+                )
+                if not too_soon:
                     found.append((EventKind.FOOT_STRIKE, strike))
                     self.last_strike = strike
                     self.unmeasured_strike = float("nan")
@@ -303,7 +322,7 @@ class LegEventMachine:
             # The stance level: a low percentile of this stance's heights, robust to noise
             # (the minimum of a noisy signal sits too low and makes toe-off late).
             if len(self.stance_heights) < 200:
-                    self.stance_heights.append(height)
+                self.stance_heights.append(height)
             level = float(np.percentile(self.stance_heights, p.stance_level_percentile)) + p.to_rise
             expected = self._expected_toe_off()
             if np.isfinite(deadline) and np.isfinite(expected) and t - expected >= deadline:
@@ -325,7 +344,6 @@ class LegEventMachine:
                     self.reached_front = False
         return found
 
-
     def _measure_late_toe_off(self, t0: float, h0: float, t1: float, h1: float) -> None:
         """After reporting an expected toe-off, still learn the contact time it really had."""
         p = self.params
@@ -342,6 +360,24 @@ class LegEventMachine:
             self.unmeasured_strike = float("nan")
         elif len(self.stance_heights) < 200:
             bisect.insort(self.stance_heights, h1)
+
+    def _fuse_strike(self, measured: float) -> float:
+        """Blend a measured strike with the previous one + the recent median stride time."""
+        p = self.params
+        history = self.strides
+        prior = float("nan")
+        if len(history) >= 3 and np.isfinite(self.last_strike):
+            prior = self.last_strike + float(np.median(history))
+        if np.isfinite(self.last_measured_strike):
+            stride = measured - self.last_measured_strike
+            if 0 < stride <= 2.0:
+                history.append(stride)
+                del history[: max(0, len(history) - p.to_history)]
+        self.last_measured_strike = measured
+        if not np.isfinite(prior) or abs(measured - prior) > p.fs_gate:
+            return measured
+        w = p.fs_measurement_weight
+        return w * measured + (1 - w) * prior
 
     def _stance_level(self) -> float:
         """Toe-off threshold: a low percentile of this stance's (sorted) heights + the rise."""
@@ -391,10 +427,33 @@ def frame_interval(t: np.ndarray) -> float:
     return float(np.median(d)) if len(d) else 1 / 30
 
 
+def reject_outliers(
+    t: np.ndarray,
+    values: np.ndarray,
+    valid: np.ndarray,
+    half_window: float,
+    threshold: float = OUTLIER_SIGMAS,
+) -> np.ndarray:
+    """``valid`` without the samples that sit far off a local fit of their neighbours.
+
+    A keypoint that jumps to the other leg or the shadow for one frame, with a confident
+    score, would otherwise bend the smoothed curve and make a false event.  The spread is
+    estimated robustly (median absolute residual) per column.
+    """
+    fit, _ = local_fit(t, values, valid, t, half_window)
+    resid = np.abs(values - fit)
+    resid[~valid] = np.nan
+    with np.errstate(invalid="ignore"):
+        sigma = 1.4826 * np.nanmedian(resid, axis=0) if valid.any() else np.zeros(values.shape[1])
+    sigma = np.where(np.isfinite(sigma) & (sigma > 0), sigma, np.inf)
+    return valid & ~(resid > threshold * sigma)
+
+
 def smooth_signals(signals: LegSignals, t_query: np.ndarray, half_window: float) -> np.ndarray:
     """(Q, 2, 3) smoothed ``forward speed, height, forward`` for both legs at ``t_query``."""
     values = np.concatenate([signals.forward, signals.height], 1)
     valid = np.concatenate([signals.valid, signals.valid], 1)
+    valid = reject_outliers(signals.t, values, valid, half_window)
     v, s = local_fit(signals.t, values, valid, t_query, half_window)
     out = np.empty((len(t_query), 2, 3))
     out[:, :, 0] = s[:, :2]
@@ -403,9 +462,7 @@ def smooth_signals(signals: LegSignals, t_query: np.ndarray, half_window: float)
     return out
 
 
-def detect_events(
-    track: SideViewTrack, params: EventParams | None = None
-) -> list[GaitEvent]:
+def detect_events(track: SideViewTrack, params: EventParams | None = None) -> list[GaitEvent]:
     """All foot strikes and toe-offs in ``track`` (zero-phase smoothing), in time order."""
     params = params or EventParams()
     if len(track) < 5:
@@ -417,13 +474,16 @@ def detect_events(
     smooth = smooth_signals(signals, signals.t, half)
     v_ground = ground_speed(smooth[:, :, 0].ravel())
     events: list[GaitEvent] = []
-    for column, leg in enumerate((Leg.NEAR, Leg.FAR)):
-        machine = LegEventMachine(params)
-        side = _side_of(track, leg)
-        for i, t in enumerate(signals.t):
+    legs = (Leg.NEAR, Leg.FAR)
+    machines = (LegEventMachine(params), LegEventMachine(params))
+    sides = [_side_of(track, leg) for leg in legs]
+    for i, t in enumerate(signals.t):
+        for column, machine in enumerate(machines):
             speed, height, forward = smooth[i, column]
-            for kind, when in machine.update(float(t), speed, height, forward, v_ground):
-                events.append(GaitEvent(kind, leg, when, side=side))
+            other = machines[1 - column].last_strike
+            found = machine.update(float(t), speed, height, forward, v_ground, other_strike=other)
+            for kind, when in found:
+                events.append(GaitEvent(kind, legs[column], when, side=sides[column]))
     events.sort(key=lambda e: e.time)
     return events
 

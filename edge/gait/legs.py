@@ -8,7 +8,7 @@ for a few frames when the legs cross.  So the names are not trusted.  Instead:
    (knee, ankle, elbow, wrist), the two keypoints go to the tracks with the cheaper of the
    two assignments (keep or swap) against the predictions — the Hungarian method on two
    items.  Hips follow their knee, shoulders their elbow.
-2. **Depth** (:class:`NearFarEvidence`): the near foot lands lower in the image (the ground
+2. **Depth** (:func:`near_far_votes`): the near foot lands lower in the image (the ground
    plane slopes down towards the camera), the near leg looks longer, and MoveNet is more
    sure of it.  The leg track with more evidence is *near*.  Arms are paired with legs by
    their anti-phase swing: the near arm swings back while the near knee drives forward.
@@ -22,6 +22,7 @@ same classes one frame at a time.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -114,7 +115,8 @@ class LimbContinuity:
         a, b = left.copy(), right.copy()
         length = _leg_length(left, self.min_score) or _leg_length(right, self.min_score)
         if length:
-            self.scale = length if not np.isfinite(self.scale) else 0.95 * self.scale + 0.05 * length
+            known = np.isfinite(self.scale)
+            self.scale = 0.95 * self.scale + 0.05 * length if known else length
         penalty = PARTIAL_SWAP_PENALTY * (self.scale**2 if np.isfinite(self.scale) else 1e4)
         for joints, follower in GROUPS:
             # Hypotheses: which of the tracked joints swap (False, False) ... (True, True).
@@ -140,8 +142,9 @@ class LimbContinuity:
                         self._filters[(j, track)].update(t, limb[j, :2])
         return a, b
 
-    def _cost(self, t: float, joint: LimbJoint, left: np.ndarray, right: np.ndarray,
-              swap: bool) -> float:
+    def _cost(
+        self, t: float, joint: LimbJoint, left: np.ndarray, right: np.ndarray, swap: bool
+    ) -> float:
         fa, fb = self._filters[(joint, 0)], self._filters[(joint, 1)]
         for f in (fa, fb):
             if f.pos is not None and t - f.t > self.max_gap:
@@ -163,64 +166,6 @@ def _dist2(p: np.ndarray, q: np.ndarray) -> float:
     return float(d @ d)
 
 
-@dataclass
-class NearFarEvidence:
-    """Accumulates depth cues saying whether limb track A is the near one.
-
-    Positive :attr:`legs` means leg track A is near; positive :attr:`arms` means arm track
-    A swings with near-leg timing *opposite* to it, i.e. arm A is the near arm.
-    ``decay`` < 1 forgets old evidence (streaming); 1 keeps everything (batch).
-    """
-
-    min_score: float = 0.3
-    decay: float = 1.0
-    legs: float = 0.0
-    arms: float = 0.0
-    _low_a: float = float("nan")
-    _low_b: float = float("nan")
-
-    def add(self, a: np.ndarray, b: np.ndarray, leg_length: float, near_is_a: bool) -> None:
-        """One frame of limbs A and B (each (6, 3)); ``near_is_a``: current leg decision."""
-        if not np.isfinite(leg_length) or leg_length <= 0:
-            return
-        self.legs *= self.decay
-        self.arms *= self.decay
-        ms = self.min_score
-        ka, kb = a[LimbJoint.ANKLE], b[LimbJoint.ANKLE]
-        if ka[2] >= ms and kb[2] >= ms:
-            # The lower ankle is the stance foot; its height against its own previous
-            # stances is what differs between near and far.  Compare each ankle's lowest
-            # recent position (a slow running maximum of image y).
-            self._low_a = _running_low(self._low_a, ka[1], leg_length)
-            self._low_b = _running_low(self._low_b, kb[1], leg_length)
-            self.legs += 0.02 * (self._low_a - self._low_b) / leg_length
-        # Apparent segment lengths: the near leg is closer, so it looks longer.
-        la, lb = _leg_length(a, ms), _leg_length(b, ms)
-        if la and lb:
-            self.legs += 0.01 * (la - lb) / leg_length
-        # MoveNet is more confident about the limb it can see whole.
-        self.legs += 0.002 * (
-            float(a[list(LEG_JOINTS), 2].mean()) - float(b[list(LEG_JOINTS), 2].mean())
-        )
-        # Arms swing in anti-phase with the leg of the same side.
-        near_leg, far_leg = (a, b) if near_is_a else (b, a)
-        wa, wb = a[LimbJoint.WRIST], b[LimbJoint.WRIST]
-        kn, kf = near_leg[LimbJoint.KNEE], far_leg[LimbJoint.KNEE]
-        if min(wa[2], wb[2], kn[2], kf[2]) >= ms:
-            knee_lead = (kn[0] - kf[0]) / leg_length
-            wrist_lead = (wa[0] - wb[0]) / leg_length
-            self.arms -= knee_lead * wrist_lead
-
-
-def _running_low(previous: float, y: float, leg_length: float) -> float:
-    """Slow tracker of the lowest image position (largest y) an ankle reaches."""
-    if not np.isfinite(previous):
-        return float(y)
-    if y > previous:
-        return float(previous + 0.5 * (y - previous))
-    return float(previous - 0.002 * leg_length)
-
-
 def _leg_length(limb: np.ndarray, min_score: float) -> float:
     hip, knee, ankle = limb[LimbJoint.HIP], limb[LimbJoint.KNEE], limb[LimbJoint.ANKLE]
     if min(hip[2], knee[2], ankle[2]) < min_score:
@@ -231,9 +176,7 @@ def _leg_length(limb: np.ndarray, min_score: float) -> float:
 # --- facing ----------------------------------------------------------------------------------
 
 
-def facing_votes(
-    keypoints: np.ndarray, min_score: float = 0.3
-) -> tuple[float, float]:
+def facing_votes(keypoints: np.ndarray, min_score: float = 0.3) -> tuple[float, float]:
     """Per-recording facing cues: (knee-bend vote, nose-ahead-of-ears vote), each in [-1, 1].
 
     The knee vote is the mean sign of the knee's offset from the hip–ankle line (a knee can
@@ -251,8 +194,12 @@ def facing_votes(
         axis = ankle[..., :2] - hip[..., :2]
         off = knee[..., :2] - hip[..., :2]
         # x-offset of the knee from the hip-ankle line, at the knee's height.
-        frac = np.divide(off[..., 1], axis[..., 1], out=np.zeros_like(off[..., 1]),
-                         where=np.abs(axis[..., 1]) > 1e-6)
+        frac = np.divide(
+            off[..., 1],
+            axis[..., 1],
+            out=np.zeros_like(off[..., 1]),
+            where=np.abs(axis[..., 1]) > 1e-6,
+        )
         lead = off[..., 0] - frac * axis[..., 0]
         length = np.hypot(axis[..., 0], axis[..., 1]) + 1e-6
         bent = ok & (np.abs(lead) > 0.04 * length)  # nearly straight legs do not vote
@@ -262,8 +209,12 @@ def facing_votes(
     nose = kp[..., Keypoint.NOSE, :]
     ears = kp[..., [Keypoint.LEFT_EAR, Keypoint.RIGHT_EAR], :]
     ear_ok = ears[..., 2] >= min_score
-    ear_x = np.divide((ears[..., 0] * ear_ok).sum(-1), ear_ok.sum(-1),
-                      out=np.zeros(ears.shape[:-2]), where=ear_ok.sum(-1) > 0)
+    ear_x = np.divide(
+        (ears[..., 0] * ear_ok).sum(-1),
+        ear_ok.sum(-1),
+        out=np.zeros(ears.shape[:-2]),
+        where=ear_ok.sum(-1) > 0,
+    )
     face_ok = (nose[..., 2] >= min_score) & (ear_ok.sum(-1) > 0)
     face_vote = float(np.sign(nose[..., 0] - ear_x)[face_ok].mean()) if face_ok.any() else 0.0
     return knee_vote, face_vote
@@ -286,11 +237,21 @@ def near_side_for(direction: int) -> Side:
 def head_points(keypoints: np.ndarray, near_side: Side) -> np.ndarray:
     """(..., 5, 3) nose, near eye, far eye, near ear, far ear."""
     if near_side is Side.RIGHT:
-        order = [Keypoint.NOSE, Keypoint.RIGHT_EYE, Keypoint.LEFT_EYE,
-                 Keypoint.RIGHT_EAR, Keypoint.LEFT_EAR]
+        order = [
+            Keypoint.NOSE,
+            Keypoint.RIGHT_EYE,
+            Keypoint.LEFT_EYE,
+            Keypoint.RIGHT_EAR,
+            Keypoint.LEFT_EAR,
+        ]
     else:
-        order = [Keypoint.NOSE, Keypoint.LEFT_EYE, Keypoint.RIGHT_EYE,
-                 Keypoint.LEFT_EAR, Keypoint.RIGHT_EAR]
+        order = [
+            Keypoint.NOSE,
+            Keypoint.LEFT_EYE,
+            Keypoint.RIGHT_EYE,
+            Keypoint.LEFT_EAR,
+            Keypoint.RIGHT_EAR,
+        ]
     out = keypoints[..., order, :]
     assert out.shape[-2] == len(HeadPoint)
     return out
@@ -354,6 +315,57 @@ def decide_near_far(a: np.ndarray, b: np.ndarray, min_score: float = 0.3) -> tup
     return bool(legs_a_near), bool(arms >= 0 if arms != 0 else legs_a_near)
 
 
+class NearFarHistory:
+    """Recent per-frame depth cues of limb tracks A and B, for a streaming near/far decision.
+
+    Keeps the last ``max_frames`` frames of the few numbers :func:`legs_vote_from_cues`
+    needs (ankle heights, leg lengths, scores), so a stream decides with a minute of
+    evidence in bounded memory, exactly as the batch engine does with a whole recording.
+    """
+
+    def __init__(self, min_score: float = 0.3, max_frames: int = 2048):
+        self.min_score = min_score
+        self._cues: deque[tuple[float, float, float, float, float, float]] = deque(
+            maxlen=max_frames
+        )
+
+    def __len__(self) -> int:
+        return len(self._cues)
+
+    def add(self, a: np.ndarray, b: np.ndarray) -> None:
+        ms = self.min_score
+        la, lb = _leg_length(a, ms), _leg_length(b, ms)
+        if la and lb:
+            legs = list(LEG_JOINTS)
+            self._cues.append(
+                (a[LimbJoint.ANKLE, 1], b[LimbJoint.ANKLE, 1], la, lb,
+                 float(a[legs, 2].mean()), float(b[legs, 2].mean()))
+            )
+
+    def legs_vote(self) -> float:
+        if len(self._cues) < 3:
+            return 0.0
+        c = np.array(self._cues)
+        return legs_vote_from_cues(c[:, 0], c[:, 1], c[:, 2], c[:, 3], c[:, 4], c[:, 5])
+
+
+def legs_vote_from_cues(
+    ya: np.ndarray, yb: np.ndarray, la: np.ndarray, lb: np.ndarray, sa: np.ndarray,
+    sb: np.ndarray,
+) -> float:
+    """Signed evidence that leg track A is near, from per-frame cues of frames with both
+    legs seen: ankle image heights ``y``, apparent leg lengths ``l``, mean scores ``s``."""
+    leg_length = float(np.median(np.concatenate([la, lb])))
+    # Stance level: where each ankle sits when it is the lower one (its ground contacts).
+    a_low, b_low = ya > yb, yb > ya
+    level = 0.0
+    if a_low.sum() >= 3 and b_low.sum() >= 3:
+        level = (np.percentile(ya[a_low], 75) - np.percentile(yb[b_low], 75)) / leg_length
+    size = float(np.median(la) - np.median(lb)) / leg_length
+    score = float(np.mean(sa) - np.mean(sb))
+    return (level + size + 0.1 * score) * len(ya)
+
+
 def near_far_votes(a: np.ndarray, b: np.ndarray, min_score: float = 0.3) -> tuple[float, float]:
     """Signed evidence that leg track A, and arm track A, are the near limbs (0: no idea).
 
@@ -370,15 +382,11 @@ def near_far_votes(a: np.ndarray, b: np.ndarray, min_score: float = 0.3) -> tupl
     la = np.array([_leg_length(x, ms) for x in a[both]])
     lb = np.array([_leg_length(x, ms) for x in b[both]])
     leg_length = float(np.median(np.concatenate([la, lb])))
-    # Stance level: where each ankle sits when it is the lower one (its ground contacts).
-    ya, yb = a[both, LimbJoint.ANKLE, 1], b[both, LimbJoint.ANKLE, 1]
-    a_low, b_low = ya > yb, yb > ya
-    level = 0.0
-    if a_low.sum() >= 3 and b_low.sum() >= 3:
-        level = (np.percentile(ya[a_low], 75) - np.percentile(yb[b_low], 75)) / leg_length
-    size = float(np.median(la) - np.median(lb)) / leg_length
-    score = float(a[both][:, list(LEG_JOINTS), 2].mean() - b[both][:, list(LEG_JOINTS), 2].mean())
-    legs_vote = (level + 0.5 * size + 0.1 * score) * both.sum()
+    legs = list(LEG_JOINTS)
+    legs_vote = legs_vote_from_cues(
+        a[both, LimbJoint.ANKLE, 1], b[both, LimbJoint.ANKLE, 1], la, lb,
+        a[both][:, legs, 2].mean(1), b[both][:, legs, 2].mean(1),
+    )
     near_leg, far_leg = (a, b) if legs_vote >= 0 else (b, a)
     arm_ok = (
         (a[:, LimbJoint.WRIST, 2] >= ms)
@@ -391,5 +399,4 @@ def near_far_votes(a: np.ndarray, b: np.ndarray, min_score: float = 0.3) -> tupl
         knee_lead = near_leg[arm_ok, LimbJoint.KNEE, 0] - far_leg[arm_ok, LimbJoint.KNEE, 0]
         wrist_lead = a[arm_ok, LimbJoint.WRIST, 0] - b[arm_ok, LimbJoint.WRIST, 0]
         arms_vote = -float(np.sum(knee_lead * wrist_lead)) / leg_length**2
-        arms_vote *= 1 if legs_vote >= 0 else 1  # relative to arm track A
     return float(legs_vote), arms_vote

@@ -28,10 +28,12 @@ from edge.gait.events import (
     LegEventMachine,
     ground_speed,
     local_fit,
+    reject_outliers,
 )
 from edge.gait.legs import (
     LEG_JOINTS,
     LimbContinuity,
+    NearFarHistory,
     compose_near_far,
     facing_direction,
     head_points,
@@ -135,6 +137,7 @@ class GaitTracker:
             return GaitUpdate()
         self._last_present = t
         a, b = self._continuity.assign(t, kp)
+        self._near_far.add(a, b)
         self._frames.append(_Frame(t, a, b, kp))
         self._trim(t)
         if self._next_decision is None or t >= self._next_decision:
@@ -148,8 +151,14 @@ class GaitTracker:
         frames = list(self._frames)
         if not frames:
             empty = np.zeros((0, 6, 3), np.float32)
-            return SideViewTrack(np.zeros(0), empty, empty, np.zeros((0, 5, 3), np.float32),
-                                 self._direction, self._near_side)
+            return SideViewTrack(
+                np.zeros(0),
+                empty,
+                empty,
+                np.zeros((0, 5, 3), np.float32),
+                self._direction,
+                self._near_side,
+            )
         a = np.stack([f.a for f in frames])
         b = np.stack([f.b for f in frames])
         near, far = compose_near_far(a, b, self._legs_a_near, self._arms_a_near)
@@ -170,6 +179,7 @@ class GaitTracker:
         self._speeds.clear()
         self._events.clear()
         self._continuity = LimbContinuity(self.params.events.min_score)
+        self._near_far = NearFarHistory(self.params.events.min_score)
         self._machines = (LegEventMachine(self.params.events), LegEventMachine(self.params.events))
         self._last_t: float | None = None
         self._last_present: float | None = None
@@ -201,11 +211,12 @@ class GaitTracker:
         ms = self.params.events.min_score
         a = np.stack([f.a for f in frames])
         b = np.stack([f.b for f in frames])
-        legs_vote, arms_vote = near_far_votes(a, b, ms)
-        # Votes accumulate (slowly forgetting), so one noisy window cannot flip the decision.
-        self._leg_vote = 0.99 * self._leg_vote + legs_vote
-        self._arm_vote = 0.99 * self._arm_vote + arms_vote
+        # Legs: all evidence since the runner appeared (running sums, per frame).
+        self._leg_vote = self._near_far.legs_vote()
         self._legs_a_near = self._leg_vote >= 0
+        # Arms: need the leg decision; windows of the buffer, summed with slow forgetting.
+        _, arms_vote = near_far_votes(a, b, ms)
+        self._arm_vote = 0.99 * self._arm_vote + arms_vote
         self._arms_a_near = self._arm_vote >= 0 if arms_vote != 0 else self._legs_a_near
         kp = np.stack([f.keypoints for f in frames])
         self._direction = facing_direction(kp, ms)
@@ -264,12 +275,14 @@ class GaitTracker:
             return GaitUpdate()
         t = np.array([f.t for f in window])
         values, valid = self._raw_signals(window)
+        valid = reject_outliers(t, values, valid, half)
         v, s = local_fit(t, values, valid, np.array([t_eval]), half)
         smooth = np.array([[s[0, 0], v[0, 2], v[0, 0]], [s[0, 1], v[0, 3], v[0, 1]]])
         for track in (0, 1):
             if np.isfinite(smooth[track, 0]):
                 self._speeds.append(float(smooth[track, 0]))
-        if len(self._speeds) >= 20 and (self._speed_updates % 5 == 0 or not np.isfinite(self._v_ground)):
+        refresh = self._speed_updates % 5 == 0 or not np.isfinite(self._v_ground)
+        if len(self._speeds) >= 20 and refresh:
             self._v_ground = ground_speed(np.fromiter(self._speeds, float))
         self._speed_updates += 1
         new_events: list[GaitEvent] = []
@@ -278,8 +291,9 @@ class GaitTracker:
         deadline = self.params.max_latency - lag - 2 * self._dt - 0.004
         for track, machine in enumerate(self._machines):
             speed, height, forward = smooth[track]
+            other = self._machines[1 - track].last_strike
             for kind, when in machine.update(
-                t_eval, speed, height, forward, self._v_ground, deadline, now
+                t_eval, speed, height, forward, self._v_ground, deadline, now, other
             ):
                 new_events.append(self._make_event(kind, track, when, now))
         return self._assemble(new_events)
@@ -328,15 +342,25 @@ class GaitTracker:
                 prev = strikes[-2]
                 if prev.leg is not event.leg and 0 < event.time - prev.time <= 1.0:
                     toe = toe_off_between(history, prev.leg, prev.time, event.time)
-                    steps.append(Step(self._step_count, prev.leg, prev, toe, event,
-                                      step_metrics(prev, toe, event), emitted_at=event.emitted_at))
+                    steps.append(
+                        Step(
+                            self._step_count,
+                            prev.leg,
+                            prev,
+                            toe,
+                            event,
+                            step_metrics(prev, toe, event),
+                            emitted_at=event.emitted_at,
+                        )
+                    )
                     self._step_count += 1
             if len(strikes) >= 3:
                 extra = None
                 if self._stride_fn is not None:
                     extra = stride_metrics_adapter(self.track(), self.scale, self._stride_fn)
-                stride = make_stride(self._stride_count, strikes[-3], strikes[-2], event,
-                                     history, extra)
+                stride = make_stride(
+                    self._stride_count, strikes[-3], strikes[-2], event, history, extra
+                )
                 if stride is not None:
                     strides.append(stride)
                     self._stride_count += 1

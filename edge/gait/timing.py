@@ -79,16 +79,16 @@ def stride_timing(
         ]
         if other_strikes:
             flight = other_strikes[0].time - toe_off.time
-            metrics["flight_time"] = MetricValue(
-                flight, "s", _quality(toe_off, other_strikes[0])
-            )
+            metrics["flight_time"] = MetricValue(flight, "s", _quality(toe_off, other_strikes[0]))
     missing = "toe-off or the other leg's strike after it not detected"
     for name, unit in (("contact_time", "s"), ("duty_factor", "ratio"), ("flight_time", "s")):
         metrics.setdefault(name, MetricValue(float("nan"), unit, 0.0, missing))
     return metrics
 
 
-def toe_off_between(events: Sequence[GaitEvent], leg: Leg, start: float, end: float) -> GaitEvent | None:
+def toe_off_between(
+    events: Sequence[GaitEvent], leg: Leg, start: float, end: float
+) -> GaitEvent | None:
     """The first toe-off of ``leg`` strictly between ``start`` and ``end``."""
     for e in events:
         if e.kind is EventKind.TOE_OFF and e.leg is leg and start < e.time < end:

@@ -270,7 +270,7 @@ class Daemon:
                 if self.pace is None:
                     frames = source.frames()
                 else:
-                    frames = paced(source, self.pace, clock=self.clock, sleep=self.sleep)
+                    frames = paced(source.frames(), self.pace, clock=self.clock, sleep=self.sleep)
                 for frame in frames:
                     if self.stop_event.is_set():
                         break

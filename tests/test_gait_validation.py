@@ -1,0 +1,61 @@
+"""The issue's accuracy targets, on force-plate ground truth (a fast subset for CI).
+
+10 s of Fukuchi RBDS001 treadmill running at 2.5 m/s (the calibration trial) and 3.5 m/s
+(not used for calibration), filmed from both sides with MoveNet-like noise, dropouts,
+dropped frames and left/right swaps (scripts/gait_groundtruth.py).  The full table comes
+from ``python scripts/validate_gait.py`` (docs/gait.md).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+
+from gait_groundtruth import Spoiling, load_fukuchi  # noqa: E402
+from validate_gait import evaluate, summary  # noqa: E402
+
+SEEDS = range(4)  # camera on the right (even) and left (odd) side
+START, DURATION = 8.0, 10.0
+WARM_UP = 3.0  # s: streaming near/far labels settle (see docs/gait.md)
+
+
+@pytest.fixture(scope="module", params=["T25", "T35"])
+def trial(request, groundtruth_dir):
+    return load_fukuchi(groundtruth_dir, request.param)
+
+
+@pytest.fixture(scope="module")
+def results(trial):
+    return {
+        fps: evaluate(trial, fps, SEEDS, spoil=Spoiling(), start=START, duration=DURATION)
+        for fps in (30, 60)
+    }
+
+
+def test_batch_60fps_meets_the_targets(results):
+    s = summary(results[60][0])
+    assert s["fs_median_ms"] <= 8
+    assert s["fs_p95_ms"] <= 17
+    assert s["to_median_ms"] <= 12
+    assert s["contact_median_ms"] <= 15
+    assert s["cadence_max_pct"] <= 0.5
+    assert s["fs_missed"] == s["fs_spurious"] == 0
+
+
+def test_batch_30fps_strikes_within_one_frame(results):
+    s = summary(results[30][0])
+    assert s["fs_median_ms"] <= 17
+    assert s["fs_missed"] + s["fs_spurious"] <= 1
+
+
+@pytest.mark.parametrize("fps", [30, 60])
+def test_streaming_within_one_and_a_half_batch(results, fps):
+    batch, stream = (summary(x) for x in results[fps])
+    assert stream["latency_max_ms"] <= 120
+    assert stream["fs_median_ms"] <= 1.5 * batch["fs_median_ms"]
+    assert stream["to_median_ms"] <= 1.5 * batch["to_median_ms"]
+    assert stream["contact_median_ms"] <= 1.5 * batch["contact_median_ms"]
