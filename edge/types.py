@@ -109,7 +109,7 @@ class CropBox:
 
     def as_list(self) -> list[float]:
         """``[x0, y0, x1, y1]``, the form written to keypoint files."""
-        return [round(self.x0, 2), round(self.y0, 2), round(self.x1, 2), round(self.y1, 2)]
+        return [round(float(v), 2) for v in (self.x0, self.y0, self.x1, self.y1)]
 
 
 @dataclass(frozen=True, slots=True)

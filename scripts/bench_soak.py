@@ -83,9 +83,11 @@ def main() -> int:
         child.wait(timeout=30)
         broker.stop()
 
-    third = max(1, len(samples) // 3)
-    first = sum(v for _, v in samples[:third]) / third
-    last = sum(v for _, v in samples[-third:]) / third
+    # Growth is judged after a 30 s warm-up (imports, model, first buffers filling).
+    steady = [s for s in samples if s[0] >= 30.0] or samples
+    third = max(1, len(steady) // 3)
+    first = sum(v for _, v in steady[:third]) / third
+    last = sum(v for _, v in steady[-third:]) / third
     peak_t, peak = max(samples, key=lambda s: s[1])
     print(f"{args.minutes:g} min looped real-time replay of {Path(args.clip).name}")
     for t, v in samples[:: max(1, len(samples) // 20)]:

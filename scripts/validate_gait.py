@@ -39,6 +39,7 @@ from gait_groundtruth import (
 
 from edge.gait.batch import analyse_arrays
 from edge.gait.streaming import GaitTracker
+from edge.gait.timing import overall_cadence
 from edge.types import EventKind, GaitEvent, Leg, Pose
 
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "groundtruth"
@@ -234,6 +235,142 @@ def evaluate(
     return batch, stream
 
 
+# --- real clips with hand-made labels ---------------------------------------------------------
+
+# Frame tolerance per clip (labels/README.md): +-3 where each image is shown three times.
+CLIP_TOLERANCE = {"simplehrnet_running_track_wide": 3}
+DEFAULT_TOLERANCE = 2
+
+
+@dataclass(frozen=True)
+class ClipLabel:
+    frame: int
+    kind: EventKind
+    leg: Leg
+
+
+@dataclass(frozen=True)
+class ClipScore:
+    """Detected events of one clip against its labels (frame indices in decode order)."""
+
+    clip: str
+    kind: EventKind
+    labels: int
+    detections: int
+    hits: int  # labels matched within tolerance, leg identity ignored
+    hits_same_leg: int
+    frame_errors: tuple[int, ...]
+    labelled_cadence: float  # steps/min, the labels README's formula
+
+    @property
+    def recall(self) -> float:
+        return self.hits / self.labels if self.labels else float("nan")
+
+    @property
+    def precision(self) -> float:
+        return self.hits / self.detections if self.detections else float("nan")
+
+
+def read_labels(path: Path) -> list[ClipLabel]:
+    """``<clip>.events.csv`` from ../shared/media/labels (see the README there)."""
+    import csv
+
+    labels = []
+    with Path(path).open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            kind = EventKind.FOOT_STRIKE if row["event"] == "FS" else EventKind.TOE_OFF
+            leg = Leg.NEAR if row["leg"] == "near" else Leg.FAR
+            labels.append(ClipLabel(int(row["frame"]), kind, leg))
+    return labels
+
+
+def score_clip(
+    clip: str,
+    frame_index: np.ndarray,
+    timestamps: np.ndarray,
+    events: Iterable[GaitEvent],
+    labels: list[ClipLabel],
+    kind: EventKind = EventKind.FOOT_STRIKE,
+) -> ClipScore:
+    """Match events to labels by frame: a strike belongs to the first frame at or after it
+    (the labels' "first frame touching"), a toe-off to the last frame at or before it."""
+    tolerance = CLIP_TOLERANCE.get(clip, DEFAULT_TOLERANCE)
+    lab = [x for x in labels if x.kind is kind]
+    all_frames = [x.frame for x in labels]
+    lo, hi = min(all_frames) - tolerance, max(all_frames) + tolerance
+    detected = []
+    for e in events:
+        if e.kind is not kind:
+            continue
+        position = float(np.interp(e.time, timestamps, frame_index))
+        frame = int(np.ceil(position - 1e-6)) if kind is EventKind.FOOT_STRIKE else int(position)
+        if lo <= frame <= hi:
+            detected.append((frame, e.leg))
+    used = [False] * len(detected)
+    hits = same_leg = 0
+    errors = []
+    for label in lab:
+        best, best_err = -1, tolerance + 1
+        for j, (frame, _leg) in enumerate(detected):
+            if not used[j] and abs(frame - label.frame) < best_err:
+                best, best_err = j, abs(frame - label.frame)
+        if best >= 0:
+            used[best] = True
+            hits += 1
+            same_leg += detected[best][1] is label.leg
+            errors.append(detected[best][0] - label.frame)
+    times = sorted(np.interp([x.frame for x in lab], frame_index, timestamps))
+    labelled = (
+        60 * (len(times) - 1) / (times[-1] - times[0])
+        if len(times) >= 2 and times[-1] > times[0]
+        else float("nan")
+    )
+    return ClipScore(clip, kind, len(lab), len(detected), hits, same_leg, tuple(errors), labelled)
+
+
+def print_clips(recordings: Path, labels_dir: Path) -> None:
+    """Score every recording in ``recordings`` that has labels, batch and streaming."""
+    from edge.recording import read_recording
+
+    print(
+        f"{'clip':<34}{'engine':<7}{'FS P/R (any leg)':>18}{'same leg':>9}"
+        f"{'frame err':>10}{'cadence':>9}{'labelled':>9}{'TO P/R':>12}"
+    )
+    for path in sorted(Path(recordings).glob("*.jsonl")):
+        label_file = labels_dir / f"{path.stem}.events.csv"
+        if not label_file.exists():
+            continue
+        rec = read_recording(path)
+        labels = read_labels(label_file)
+        analysis = analyse_arrays(rec.timestamps, rec.keypoints, stride_metrics=False)
+        tracker = GaitTracker(stride_metrics=False)
+        updates = [tracker.push(pose) for pose in rec.poses()]
+        stream = [e for u in updates for e in u.events]
+        # Cadence over the labelled span only (movup is labelled for its first 12.4 s).
+        last = max(x.frame for x in labels) + 1
+        end = float(np.interp(last, rec.frame_index, rec.timestamps))
+
+        def labelled_span(steps: list, end: float = end) -> float:
+            return overall_cadence([s for s in steps if s.next_foot_strike.time <= end]).value
+
+        batch_cadence = labelled_span(analysis.steps)
+        stream_cadence = labelled_span([s for u in updates for s in u.steps])
+        for name, events, cadence in (
+            ("batch", analysis.events, batch_cadence),
+            ("stream", stream, stream_cadence),
+        ):
+            fs = score_clip(path.stem, rec.frame_index, rec.timestamps, events, labels)
+            to = score_clip(
+                path.stem, rec.frame_index, rec.timestamps, events, labels, EventKind.TOE_OFF
+            )
+            err = np.median(np.abs(fs.frame_errors)) if fs.frame_errors else float("nan")
+            print(
+                f"{path.stem:<34}{name:<7}{fs.precision:>9.2f}/{fs.recall:<8.2f}"
+                f"{fs.hits_same_leg:>4}/{fs.hits:<4}{err:>10.1f}{cadence:>9.1f}"
+                f"{fs.labelled_cadence:>9.1f}{to.precision:>7.2f}/{to.recall:<4.2f}"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--groundtruth", type=Path, default=DEFAULT_ROOT)
@@ -241,7 +378,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=4, help="films per trial and frame rate")
     parser.add_argument("--trials", nargs="*", help="trial names (default: all)")
     parser.add_argument("--clean", action="store_true", help="no noise, dropouts or swaps")
+    parser.add_argument(
+        "--clips",
+        type=Path,
+        help="score the keypoint recordings (*.jsonl from `trackside replay`) in this folder "
+        "against ../shared/media/labels instead",
+    )
+    parser.add_argument("--labels", type=Path, default=DEFAULT_ROOT.parent / "media" / "labels")
     args = parser.parse_args(argv)
+    if args.clips:
+        print_clips(args.clips, args.labels)
+        return 0
     if not args.groundtruth.exists():
         print(f"error: ground-truth directory not found: {args.groundtruth}", file=sys.stderr)
         return 2

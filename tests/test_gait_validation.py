@@ -1,9 +1,10 @@
 """The issue's accuracy targets, on force-plate ground truth (a fast subset for CI).
 
-10 s of Fukuchi RBDS001 treadmill running at 2.5 m/s (the calibration trial) and 3.5 m/s
-(not used for calibration), filmed from both sides with MoveNet-like noise, dropouts,
-dropped frames and left/right swaps (scripts/gait_groundtruth.py).  The full table comes
-from ``python scripts/validate_gait.py`` (docs/gait.md).
+Fukuchi RBDS001 treadmill running at 2.5 m/s (the calibration trial) and 3.5 m/s (not
+used for calibration), 30 s each, filmed four times (camera on the runner's right and
+left) with MoveNet-like noise, dropouts, dropped frames and left/right swaps
+(scripts/gait_groundtruth.py).  The full table, with the overground and walking trials,
+comes from ``python scripts/validate_gait.py`` (docs/gait.md).
 """
 
 from __future__ import annotations
@@ -15,12 +16,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
-from gait_groundtruth import Spoiling, load_fukuchi  # noqa: E402
-from validate_gait import evaluate, summary  # noqa: E402
+from gait_groundtruth import Spoiling, load_fukuchi
+from validate_gait import evaluate, summary
 
 SEEDS = range(4)  # camera on the right (even) and left (odd) side
-START, DURATION = 8.0, 10.0
-WARM_UP = 3.0  # s: streaming near/far labels settle (see docs/gait.md)
 
 
 @pytest.fixture(scope="module", params=["T25", "T35"])
@@ -30,10 +29,7 @@ def trial(request, groundtruth_dir):
 
 @pytest.fixture(scope="module")
 def results(trial):
-    return {
-        fps: evaluate(trial, fps, SEEDS, spoil=Spoiling(), start=START, duration=DURATION)
-        for fps in (30, 60)
-    }
+    return {fps: evaluate(trial, fps, SEEDS, spoil=Spoiling()) for fps in (30, 60)}
 
 
 def test_batch_60fps_meets_the_targets(results):
@@ -49,7 +45,7 @@ def test_batch_60fps_meets_the_targets(results):
 def test_batch_30fps_strikes_within_one_frame(results):
     s = summary(results[30][0])
     assert s["fs_median_ms"] <= 17
-    assert s["fs_missed"] + s["fs_spurious"] <= 1
+    assert s["fs_missed"] + s["fs_spurious"] <= 0.015 * results[30][0].fs_true
 
 
 @pytest.mark.parametrize("fps", [30, 60])

@@ -18,11 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from edge.gait.events import EventParams, detect_events, leg_signals
-from edge.gait.legs import build_track
-from edge.gait.timing import assemble, mean_cadence
+from edge.gait.legs import LEG_JOINTS, build_track, near_far_votes
+from edge.gait.scale import Scale
+from edge.gait.timing import assemble, overall_cadence
 from edge.gait.track import SideViewTrack
+from edge.errors import ConfigError
 from edge.recording import Recording
-from edge.types import GaitEvent, MetricValue, Step, Stride
+from edge.types import EventKind, GaitEvent, MetricValue, Step, Stride
 
 StrideMetricsFn = Callable[..., Mapping[str, MetricValue]]
 
@@ -54,7 +56,7 @@ def load_stride_metrics() -> StrideMetricsFn | None:
 
 
 def stride_metrics_adapter(
-    track: SideViewTrack, scale: float | None, fn: StrideMetricsFn | None
+    track: SideViewTrack, scale: Scale | None, fn: StrideMetricsFn | None
 ) -> Callable[[Stride, Sequence[GaitEvent]], Mapping[str, MetricValue]] | None:
     """Wrap the per-stride kinematic metrics so :func:`assemble` can merge them."""
     if fn is None:
@@ -64,6 +66,32 @@ def stride_metrics_adapter(
         return fn(track, stride, opposite, scale=scale)
 
     return extra
+
+
+def check_scale_options(scale: Scale | None, athlete_height_cm: float | None) -> None:
+    """Fail early, with a clear message, on a scale the engines cannot use."""
+    if scale is not None and not isinstance(scale, Scale):
+        raise TypeError(
+            f"scale: expected an edge.gait.scale.Scale (e.g. Scale.from_calibration(...)) "
+            f"or None, got {type(scale).__name__}; pass a height as athlete_height_cm"
+        )
+    if athlete_height_cm is not None and not 50.0 <= float(athlete_height_cm) <= 250.0:
+        raise ConfigError(f"athlete_height_cm must be 50..250 cm, got {athlete_height_cm}")
+
+
+def resolve_scale(
+    track: SideViewTrack,
+    scale: Scale | None,
+    athlete_height_cm: float | None,
+    min_score: float = 0.3,
+) -> Scale | None:
+    """The scale the stride metrics use: an explicit one (calibration) wins; otherwise the
+    athlete's height against the leg length seen in ``track``; ``None`` when neither."""
+    if scale is not None:
+        return scale
+    if athlete_height_cm is None or len(track) == 0:
+        return None
+    return Scale.from_athlete_height(track, float(athlete_height_cm), min_score=min_score)
 
 
 def is_treadmill(track: SideViewTrack, min_score: float = 0.3) -> bool | None:
@@ -85,34 +113,75 @@ def is_treadmill(track: SideViewTrack, min_score: float = 0.3) -> bool | None:
     return bool(speed < 0.4)
 
 
+def repair_leg_swaps(track: SideViewTrack, events: Sequence[GaitEvent]) -> SideViewTrack:
+    """Undo a leg-identity swap that continuity missed, using the running rhythm.
+
+    Legs alternate.  Two consecutive strikes of the *same* leg only a step apart (not a
+    stride: that would be a missed strike) mean the near/far tracks swapped in between;
+    the limbs are swapped back from halfway between the two strikes onwards.  Returns
+    ``track`` itself when nothing needed repair.
+    """
+    strikes = [e for e in events if e.kind is EventKind.FOOT_STRIKE]
+    if len(strikes) < 3:
+        return track
+    gaps = np.diff([e.time for e in strikes])
+    step = float(np.median(gaps))
+    switch_times = [
+        (a.time + b.time) / 2
+        for a, b, gap in zip(strikes, strikes[1:], gaps, strict=False)
+        if a.leg is b.leg and gap < 1.5 * step
+    ]
+    if not switch_times:
+        return track
+    # Frames after an odd number of switch points get near and far exchanged.
+    flips = np.searchsorted(np.asarray(switch_times), track.t, side="right") % 2 == 1
+    near, far = track.near.copy(), track.far.copy()
+    near[flips], far[flips] = track.far[flips], track.near[flips]
+    # With the identity now consistent, decide again which of the two legs is near.
+    legs_vote, _ = near_far_votes(near.astype(float), far.astype(float))
+    if legs_vote < 0:
+        legs = list(LEG_JOINTS)
+        near[:, legs], far[:, legs] = far[:, legs].copy(), near[:, legs].copy()
+    return SideViewTrack(track.t, near, far, track.head, track.direction, track.near_side)
+
+
 def analyse_arrays(
     t: np.ndarray,
     keypoints: np.ndarray,
     *,
     params: EventParams | None = None,
-    scale: float | None = None,
+    scale: Scale | None = None,
+    athlete_height_cm: float | None = None,
     stride_metrics: StrideMetricsFn | bool | None = True,
 ) -> GaitAnalysis:
     """Analyse timestamps (N,) and COCO keypoints (N, 17, 3) in source pixels.
 
-    ``scale`` (cm per pixel, when known) is passed to the stride metrics.
+    Centimetre metrics need a scale: ``scale`` (a :class:`~edge.gait.scale.Scale`, e.g. from
+    a calibration distance) when known, else ``athlete_height_cm`` (standing height), which
+    is turned into a scale with the leg length seen in this recording.
     ``stride_metrics=True`` uses :mod:`edge.gait.metrics` when present; pass ``False`` for
     timing only, or a callable to use another implementation.
     """
     params = params or EventParams()
+    check_scale_options(scale, athlete_height_cm)
     t = np.asarray(t, float)
-    order = np.argsort(t, kind="stable")
-    t, keypoints = t[order], np.asarray(keypoints)[order]
+    keep = np.isfinite(t)  # a frame without a usable timestamp cannot be placed in time
+    order = np.argsort(t[keep], kind="stable")
+    t, keypoints = t[keep][order], np.asarray(keypoints)[keep][order]
     track = build_track(t, keypoints, min_score=params.min_score)
     events = detect_events(track, params)
+    fixed = repair_leg_swaps(track, events)
+    if fixed is not track:
+        track, events = fixed, detect_events(fixed, params)
     fn = load_stride_metrics() if stride_metrics is True else (stride_metrics or None)
+    scale = resolve_scale(track, scale, athlete_height_cm, params.min_score)
     steps, strides = assemble(events, stride_extra=stride_metrics_adapter(track, scale, fn))
     return GaitAnalysis(
         track=track,
         events=events,
         steps=steps,
         strides=strides,
-        cadence=mean_cadence(steps),
+        cadence=overall_cadence(steps),
         treadmill=is_treadmill(track, params.min_score),
     )
 

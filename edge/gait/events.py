@@ -10,9 +10,13 @@ overground run look the same: during stance the foot sweeps backwards at the gro
   speed relative to the pelvis passes ``fs_speed_fraction × v`` (half the ground speed).
   On force-plate data (Fukuchi RBDS001, 2.5 m/s) this instant sits +1 ms from the force
   onset with a 4 ms spread, and it does not drift with speed (3.5 m/s: +0.5 ms).
-* **Toe-off** — the ankle rises as the heel lifts, well before the toes leave.  Toe-off is
-  the instant the ankle climbs ``to_rise`` leg lengths above its lowest point in this stance,
-  shifted by ``to_offset`` (calibrated once on Fukuchi 2.5 m/s, see docs/gait.md).
+* **Toe-off** — the ankle rises as the heel lifts, before the toes leave.  Toe-off is the
+  instant the ankle climbs ``to_rise`` leg lengths above its stance level (a low percentile
+  of this stance's heights), shifted by ``to_offset`` (calibrated once on Fukuchi 2.5 m/s,
+  see docs/gait.md).
+* **Rhythm fusion** — a runner's contact and stride times vary by only a few ms from step
+  to step, less than a single noisy measurement; each event is blended with the time the
+  leg's recent rhythm predicts (see :class:`EventParams`).
 
 Signals are smoothed by local quadratic regression over a time window (:func:`local_fit`),
 which handles irregular timestamps, dropped frames and low-confidence keypoints without
@@ -94,6 +98,8 @@ def local_fit(
     valid = np.asarray(valid, bool).reshape(len(t), -1)
     n, k = values.shape
     q = len(t_query)
+    if q == 1 and n > 0:
+        return _fit_one(t, values, valid, float(t_query[0]), half_window)
     out_v = np.full((q, k), np.nan)
     out_s = np.full((q, k), np.nan)
     if n == 0 or q == 0:
@@ -139,6 +145,42 @@ def local_fit(
     return out_v, out_s
 
 
+def _fit_one(
+    t: np.ndarray, values: np.ndarray, valid: np.ndarray, tq: float, half_window: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`local_fit` for a single query (the streaming case), with far fewer array ops."""
+    k = values.shape[1]
+    lo = int(np.searchsorted(t, tq - half_window, side="left"))
+    hi = int(np.searchsorted(t, tq + half_window, side="right"))
+    nan = np.full((1, k), np.nan)
+    if hi - lo < 2:
+        return nan, nan.copy()
+    dt = t[lo:hi] - tq
+    x = dt / half_window
+    w = ((1 - np.minimum(np.abs(x), 1) ** 3) ** 3)[:, None] * valid[lo:hi]  # (W, K)
+    powers = np.vander(x, 5, increasing=True)  # 1, x, x^2, x^3, x^4
+    s0, s1, s2, s3, s4 = powers.T @ w  # each (K,)
+    y = np.where(w > 0, values[lo:hi], 0.0)
+    b0, b1, b2 = powers[:, :3].T @ (w * y)
+    det = s0 * (s2 * s4 - s3 * s3) - s1 * (s1 * s4 - s2 * s3) + s2 * (s1 * s3 - s2 * s2)
+    c0 = b0 * (s2 * s4 - s3 * s3) - s1 * (b1 * s4 - s3 * b2) + s2 * (b1 * s3 - s2 * b2)
+    c1 = s0 * (b1 * s4 - s3 * b2) - b0 * (s1 * s4 - s2 * s3) + s2 * (s1 * b2 - b1 * s2)
+    used = w > 0
+    count = used.sum(0)
+    before = used[dt < 0].sum(0)
+    after = used[dt > 0].sum(0)
+    quadratic = (count >= 3) & (np.abs(det) > 1e-9 * np.maximum(s0, 1e-12) ** 3)
+    d_lin = s0 * s2 - s1 * s1
+    linear = ~quadratic & (count >= 2) & (np.abs(d_lin) > 1e-12)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(quadratic, c0 / det, (s2 * b0 - s1 * b1) / d_lin)
+        slope = np.where(quadratic, c1 / det, (s0 * b1 - s1 * b0) / d_lin) / half_window
+    ok = quadratic | linear
+    value = np.where(ok, value, np.nan)
+    slope = np.where(ok & (((before >= 1) & (after >= 1)) | (count >= 4)), slope, np.nan)
+    return value[None, :], slope[None, :]
+
+
 # --- signals ---------------------------------------------------------------------------------
 
 
@@ -178,7 +220,8 @@ def estimate_leg_length(near: np.ndarray, far: np.ndarray, min_score: float) -> 
             lengths.append(thigh + shank)
     if not lengths:
         return float("nan")
-    return float(np.median(np.concatenate(lengths)))
+    length = float(np.median(np.concatenate(lengths)))
+    return length if length >= 1.0 else float("nan")  # a collapsed pose has no scale
 
 
 def leg_signals(
@@ -322,8 +365,8 @@ class LegEventMachine:
             # The stance level: a low percentile of this stance's heights, robust to noise
             # (the minimum of a noisy signal sits too low and makes toe-off late).
             if len(self.stance_heights) < 200:
-                self.stance_heights.append(height)
-            level = float(np.percentile(self.stance_heights, p.stance_level_percentile)) + p.to_rise
+                bisect.insort(self.stance_heights, height)
+            level = self._stance_level()
             expected = self._expected_toe_off()
             if np.isfinite(deadline) and np.isfinite(expected) and t - expected >= deadline:
                 found.append((EventKind.TOE_OFF, expected))
@@ -358,8 +401,7 @@ class LegEventMachine:
                 self.contacts.append(contact)
                 del self.contacts[: max(0, len(self.contacts) - p.to_history)]
             self.unmeasured_strike = float("nan")
-        elif len(self.stance_heights) < 200:
-            bisect.insort(self.stance_heights, h1)
+        # (The level stays frozen: heights seen now may already be rising.)
 
     def _fuse_strike(self, measured: float) -> float:
         """Blend a measured strike with the previous one + the recent median stride time."""
@@ -442,11 +484,13 @@ def reject_outliers(
     """
     fit, _ = local_fit(t, values, valid, t, half_window)
     resid = np.abs(values - fit)
-    resid[~valid] = np.nan
+    usable = valid & np.isfinite(resid)
+    sigma = np.full(values.shape[1], np.inf)
+    for j in range(values.shape[1]):
+        if usable[:, j].sum() >= 3:
+            sigma[j] = 1.4826 * float(np.median(resid[usable[:, j], j])) or np.inf
     with np.errstate(invalid="ignore"):
-        sigma = 1.4826 * np.nanmedian(resid, axis=0) if valid.any() else np.zeros(values.shape[1])
-    sigma = np.where(np.isfinite(sigma) & (sigma > 0), sigma, np.inf)
-    return valid & ~(resid > threshold * sigma)
+        return valid & ~(resid > threshold * sigma)
 
 
 def smooth_signals(signals: LegSignals, t_query: np.ndarray, half_window: float) -> np.ndarray:

@@ -22,7 +22,6 @@ same classes one frame at a time.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,6 +49,24 @@ GROUPS: tuple[tuple[tuple[LimbJoint, ...], LimbJoint], ...] = (
 PARTIAL_SWAP_PENALTY = 0.05**2
 LEG_JOINTS = (LimbJoint.HIP, LimbJoint.KNEE, LimbJoint.ANKLE)
 ARM_JOINTS = (LimbJoint.SHOULDER, LimbJoint.ELBOW, LimbJoint.WRIST)
+
+
+# Shorter legs than this (px) are a collapsed or degenerate pose, not a runner.
+MIN_LEG_PX = 1.0
+
+
+def sanitize_keypoints(keypoints: np.ndarray) -> np.ndarray:
+    """A float copy of COCO keypoints (..., 17, 3) that every gait function can digest.
+
+    A keypoint with a non-finite coordinate or score becomes unseen (score 0 at 0, 0), and
+    scores are clipped to 0..1, so NaN or inf from a broken detector never reaches a
+    division or a median.
+    """
+    kp = np.array(keypoints, dtype=float, copy=True)
+    bad = ~np.isfinite(kp).all(axis=-1)
+    kp[bad] = 0.0
+    np.clip(kp[..., 2], 0.0, 1.0, out=kp[..., 2])
+    return kp
 
 
 def split_limbs(keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -166,11 +183,26 @@ def _dist2(p: np.ndarray, q: np.ndarray) -> float:
     return float(d @ d)
 
 
+def leg_lengths(limbs: np.ndarray, min_score: float) -> np.ndarray:
+    """Hip-knee plus knee-ankle length of (..., 6, 3) limbs; 0 where a joint is unseen."""
+    hip, knee, ankle = (
+        limbs[..., LimbJoint.HIP, :],
+        limbs[..., LimbJoint.KNEE, :],
+        limbs[..., LimbJoint.ANKLE, :],
+    )
+    seen = (hip[..., 2] >= min_score) & (knee[..., 2] >= min_score) & (ankle[..., 2] >= min_score)
+    length = np.hypot(*np.moveaxis(hip[..., :2] - knee[..., :2], -1, 0)) + np.hypot(
+        *np.moveaxis(knee[..., :2] - ankle[..., :2], -1, 0)
+    )
+    return np.where(seen & (length >= MIN_LEG_PX), length, 0.0)
+
+
 def _leg_length(limb: np.ndarray, min_score: float) -> float:
     hip, knee, ankle = limb[LimbJoint.HIP], limb[LimbJoint.KNEE], limb[LimbJoint.ANKLE]
-    if min(hip[2], knee[2], ankle[2]) < min_score:
+    if not min(hip[2], knee[2], ankle[2]) >= min_score:
         return 0.0
-    return float(np.hypot(*(hip[:2] - knee[:2])) + np.hypot(*(knee[:2] - ankle[:2])))
+    length = float(np.hypot(*(hip[:2] - knee[:2])) + np.hypot(*(knee[:2] - ankle[:2])))
+    return length if length >= MIN_LEG_PX else 0.0
 
 
 # --- facing ----------------------------------------------------------------------------------
@@ -286,6 +318,7 @@ def build_track(
     keypoints = np.asarray(keypoints, float)
     if keypoints.ndim != 3 or keypoints.shape[1:] != (NUM_KEYPOINTS, 3):
         raise ValueError(f"keypoints: expected (N, 17, 3), got {keypoints.shape}")
+    keypoints = sanitize_keypoints(keypoints)
     n = len(t)
     continuity = LimbContinuity(min_score, max_gap)
     a = np.empty((n, len(LimbJoint), 3))
@@ -325,37 +358,53 @@ class NearFarHistory:
 
     def __init__(self, min_score: float = 0.3, max_frames: int = 2048):
         self.min_score = min_score
-        self._cues: deque[tuple[float, float, float, float, float, float]] = deque(
-            maxlen=max_frames
-        )
+        self._cues = np.zeros((max_frames, 6))  # ring buffer
+        self._next = 0
+        self._count = 0
 
     def __len__(self) -> int:
-        return len(self._cues)
+        return self._count
 
     def add(self, a: np.ndarray, b: np.ndarray) -> None:
         ms = self.min_score
         la, lb = _leg_length(a, ms), _leg_length(b, ms)
         if la and lb:
             legs = list(LEG_JOINTS)
-            self._cues.append(
-                (a[LimbJoint.ANKLE, 1], b[LimbJoint.ANKLE, 1], la, lb,
-                 float(a[legs, 2].mean()), float(b[legs, 2].mean()))
+            self._cues[self._next] = (
+                a[LimbJoint.ANKLE, 1],
+                b[LimbJoint.ANKLE, 1],
+                la,
+                lb,
+                a[legs, 2].mean(),
+                b[legs, 2].mean(),
             )
+            self._next = (self._next + 1) % len(self._cues)
+            self._count = min(self._count + 1, len(self._cues))
 
     def legs_vote(self) -> float:
-        if len(self._cues) < 3:
+        if self._count < 3:
             return 0.0
-        c = np.array(self._cues)
+        c = self._cues[: self._count]
         return legs_vote_from_cues(c[:, 0], c[:, 1], c[:, 2], c[:, 3], c[:, 4], c[:, 5])
 
 
 def legs_vote_from_cues(
-    ya: np.ndarray, yb: np.ndarray, la: np.ndarray, lb: np.ndarray, sa: np.ndarray,
+    ya: np.ndarray,
+    yb: np.ndarray,
+    la: np.ndarray,
+    lb: np.ndarray,
+    sa: np.ndarray,
     sb: np.ndarray,
 ) -> float:
     """Signed evidence that leg track A is near, from per-frame cues of frames with both
-    legs seen: ankle image heights ``y``, apparent leg lengths ``l``, mean scores ``s``."""
+    legs seen: ankle image heights ``y``, apparent leg lengths ``l``, ankle scores ``s``
+    (on real clips MoveNet is clearly less sure of the far ankle, hidden behind the near
+    shank at mid-stance)."""
+    if len(ya) == 0:
+        return 0.0
     leg_length = float(np.median(np.concatenate([la, lb])))
+    if not leg_length >= MIN_LEG_PX:
+        return 0.0  # a collapsed pose carries no depth evidence
     # Stance level: where each ankle sits when it is the lower one (its ground contacts).
     a_low, b_low = ya > yb, yb > ya
     level = 0.0
@@ -363,7 +412,7 @@ def legs_vote_from_cues(
         level = (np.percentile(ya[a_low], 75) - np.percentile(yb[b_low], 75)) / leg_length
     size = float(np.median(la) - np.median(lb)) / leg_length
     score = float(np.mean(sa) - np.mean(sb))
-    return (level + size + 0.1 * score) * len(ya)
+    return (level + size + 0.5 * score) * len(ya)
 
 
 def near_far_votes(a: np.ndarray, b: np.ndarray, min_score: float = 0.3) -> tuple[float, float]:
@@ -374,18 +423,18 @@ def near_far_votes(a: np.ndarray, b: np.ndarray, min_score: float = 0.3) -> tupl
     Evidence grows with the number of frames, so votes from several windows can be summed.
     """
     ms = min_score
-    ok_a = (a[:, list(LEG_JOINTS), 2] >= ms).all(1)
-    ok_b = (b[:, list(LEG_JOINTS), 2] >= ms).all(1)
-    both = ok_a & ok_b
+    both = (leg_lengths(a, ms) > 0) & (leg_lengths(b, ms) > 0)
     if both.sum() < 3:
         return 0.0, 0.0
-    la = np.array([_leg_length(x, ms) for x in a[both]])
-    lb = np.array([_leg_length(x, ms) for x in b[both]])
+    la, lb = leg_lengths(a[both], ms), leg_lengths(b[both], ms)
     leg_length = float(np.median(np.concatenate([la, lb])))
-    legs = list(LEG_JOINTS)
     legs_vote = legs_vote_from_cues(
-        a[both, LimbJoint.ANKLE, 1], b[both, LimbJoint.ANKLE, 1], la, lb,
-        a[both][:, legs, 2].mean(1), b[both][:, legs, 2].mean(1),
+        a[both, LimbJoint.ANKLE, 1],
+        b[both, LimbJoint.ANKLE, 1],
+        la,
+        lb,
+        a[both, LimbJoint.ANKLE, 2],
+        b[both, LimbJoint.ANKLE, 2],
     )
     near_leg, far_leg = (a, b) if legs_vote >= 0 else (b, a)
     arm_ok = (

@@ -22,13 +22,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edge.gait.batch import load_stride_metrics, stride_metrics_adapter
+from edge.gait.batch import (
+    check_scale_options,
+    load_stride_metrics,
+    resolve_scale,
+    stride_metrics_adapter,
+)
 from edge.gait.events import (
+    OUTLIER_SIGMAS,
     EventParams,
     LegEventMachine,
     ground_speed,
     local_fit,
-    reject_outliers,
 )
 from edge.gait.legs import (
     LEG_JOINTS,
@@ -37,12 +42,25 @@ from edge.gait.legs import (
     compose_near_far,
     facing_direction,
     head_points,
+    MIN_LEG_PX,
     near_far_votes,
     near_side_for,
+    sanitize_keypoints,
 )
+from edge.gait.scale import Scale
 from edge.gait.timing import make_stride, step_metrics, toe_off_between
 from edge.gait.track import LimbJoint, SideViewTrack
-from edge.types import EventKind, GaitEvent, Leg, MetricValue, Pose, Side, Step, Stride
+from edge.types import (
+    NUM_KEYPOINTS,
+    EventKind,
+    GaitEvent,
+    Leg,
+    MetricValue,
+    Pose,
+    Side,
+    Step,
+    Stride,
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,8 @@ class _Frame:
     t: float
     a: np.ndarray  # (6, 3) limb track A
     b: np.ndarray  # (6, 3) limb track B
+    px: np.ndarray  # (4,) ankle x - pelvis x for A, B; ankle y for A, B (pixels)
+    ok: np.ndarray  # (4,) usable (confident, and not an outlier)
     keypoints: np.ndarray  # (17, 3) as received (face, facing cues)
 
 
@@ -85,18 +105,24 @@ class GaitTracker:
     """Incremental gait engine over a stream of :class:`~edge.types.Pose`.
 
     ``stride_metrics`` works as in :func:`edge.gait.batch.analyse_arrays`: ``True`` uses
-    :mod:`edge.gait.metrics` when present.  ``scale`` (cm per pixel) is passed to it.
+    :mod:`edge.gait.metrics` when present.  Centimetre metrics need a scale: ``scale``
+    (:class:`~edge.gait.scale.Scale`, e.g. from a calibration distance) when known, else
+    ``athlete_height_cm``, turned into a scale with the leg length in the buffered frames
+    and re-estimated at every near/far decision (see :attr:`scale`).
     """
 
     def __init__(
         self,
         params: StreamingParams | None = None,
         *,
-        scale: float | None = None,
+        scale: Scale | None = None,
+        athlete_height_cm: float | None = None,
         stride_metrics: Callable[..., Mapping[str, MetricValue]] | bool | None = True,
     ):
+        check_scale_options(scale, athlete_height_cm)
         self.params = params or StreamingParams()
-        self.scale = scale
+        self._fixed_scale = scale
+        self.athlete_height_cm = athlete_height_cm
         self._stride_fn = (
             load_stride_metrics() if stride_metrics is True else (stride_metrics or None)
         )
@@ -117,6 +143,11 @@ class GaitTracker:
         return len(self._frames)
 
     @property
+    def scale(self) -> Scale | None:
+        """The scale the stride metrics use now (``None``: no centimetre metrics)."""
+        return self._fixed_scale or self._height_scale
+
+    @property
     def direction(self) -> int:
         return self._direction
 
@@ -125,7 +156,12 @@ class GaitTracker:
         t = float(pose.timestamp)
         if self._last_t is not None and t <= self._last_t:
             return GaitUpdate()  # out of order or duplicate frame: ignore
+        if not np.isfinite(t):
+            return GaitUpdate()
         kp = np.asarray(pose.keypoints, float)
+        if kp.shape != (NUM_KEYPOINTS, 3):
+            return GaitUpdate()  # not a COCO-17 pose: nothing to learn from it
+        kp = sanitize_keypoints(kp)
         ms = self.params.events.min_score
         leg_scores = kp[[11, 12, 13, 14, 15, 16], 2]
         present = int((leg_scores >= ms).sum()) >= self.params.min_visible_joints
@@ -138,7 +174,9 @@ class GaitTracker:
         self._last_present = t
         a, b = self._continuity.assign(t, kp)
         self._near_far.add(a, b)
-        self._frames.append(_Frame(t, a, b, kp))
+        px, ok = self._ankle_pixels(a, b)
+        ok = self._check_outliers(t, px, ok)
+        self._frames.append(_Frame(t, a, b, px, ok, kp))
         self._trim(t)
         if self._next_decision is None or t >= self._next_decision:
             self._decide()
@@ -192,11 +230,15 @@ class GaitTracker:
         self._v_ground = float("nan")
         self._last_eval: float | None = None
         self._dt = 1 / 30
+        self._half = self.params.events.smoothing_half_window(self._dt)
+        self._resid_spread = np.zeros(4)
+        self._resid_count = np.zeros(4, int)
         self._dt_known = False
         self._dt_age = 0
         self._speed_updates = 0
         self._leg_vote = 0.0
         self._arm_vote = 0.0
+        self._height_scale: Scale | None = None
 
     def _trim(self, now: float) -> None:
         horizon = now - self.params.buffer_seconds
@@ -230,7 +272,12 @@ class GaitTracker:
                 shank = np.hypot(*(j[ok, 1, :2] - j[ok, 2, :2]).T)
                 lengths.append(thigh + shank)
         if lengths:
-            self._leg_length = float(np.median(np.concatenate(lengths)))
+            length = float(np.median(np.concatenate(lengths)))
+            if length >= MIN_LEG_PX:  # a collapsed pose gives no scale
+                self._leg_length = length
+        if self._fixed_scale is None and self.athlete_height_cm is not None:
+            estimate = resolve_scale(self.track(), None, self.athlete_height_cm, ms)
+            self._height_scale = estimate or self._height_scale
 
     def _lag_and_window(self) -> tuple[float, float]:
         ep = self.params.events
@@ -246,6 +293,7 @@ class GaitTracker:
             self._dt_age = 0
         dt = self._dt
         half = ep.smoothing_half_window(dt)
+        self._half = half
         late_offset = max(0.0, -ep.fs_offset, -ep.to_offset, self.params.toe_off_allowance)
         # The signals are evaluated at ``now - lag`` on every push, so a crossing is seen at
         # most one push interval after ``lag`` (+ any negative event offset); budget two
@@ -275,7 +323,6 @@ class GaitTracker:
             return GaitUpdate()
         t = np.array([f.t for f in window])
         values, valid = self._raw_signals(window)
-        valid = reject_outliers(t, values, valid, half)
         v, s = local_fit(t, values, valid, np.array([t_eval]), half)
         smooth = np.array([[s[0, 0], v[0, 2], v[0, 0]], [s[0, 1], v[0, 3], v[0, 1]]])
         for track in (0, 1):
@@ -298,24 +345,56 @@ class GaitTracker:
                 new_events.append(self._make_event(kind, track, when, now))
         return self._assemble(new_events)
 
+    def _ankle_pixels(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Ankle x relative to the pelvis and ankle y (pixels) of tracks A and B."""
+        ms = self.params.events.min_score
+        hips = np.array([a[LimbJoint.HIP], b[LimbJoint.HIP]])
+        seen = hips[:, 2] >= ms
+        if not seen.any():
+            return np.zeros(4), np.zeros(4, bool)
+        pelvis = float(hips[seen, 0].mean())
+        ka, kb = a[LimbJoint.ANKLE], b[LimbJoint.ANKLE]
+        px = np.array([ka[0] - pelvis, kb[0] - pelvis, ka[1], kb[1]])
+        ok = np.array([ka[2] >= ms, kb[2] >= ms, ka[2] >= ms, kb[2] >= ms])
+        return px, ok
+
+    def _check_outliers(self, t: float, px: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """Drop a sample that sits far off the curve through the frames just before it.
+
+        A keypoint that jumps to the other foot for one confident frame would otherwise
+        bend the smoothed curve and make a false event.  The spread of these one-frame
+        prediction errors is tracked per signal (a running mean absolute residual).
+        """
+        half = self._half
+        recent = []
+        for frame in reversed(self._frames):
+            if frame.t < t - half:
+                break
+            recent.append(frame)
+        if len(recent) < 4:
+            return ok
+        times = np.array([f.t for f in reversed(recent)])
+        values = np.array([f.px for f in reversed(recent)])
+        valid = np.array([f.ok for f in reversed(recent)])
+        predicted, _ = local_fit(times, values, valid, np.array([t]), half)
+        resid = np.abs(px - predicted[0])
+        checked = ok & np.isfinite(resid)
+        spread = self._resid_spread
+        outlier = checked & (self._resid_count >= 20) & (resid > OUTLIER_SIGMAS * 1.25 * spread)
+        update = checked & ~outlier
+        clipped = np.minimum(resid, 3 * np.where(self._resid_count >= 20, spread, np.inf))
+        rate = np.where(self._resid_count < 20, 1 / (self._resid_count + 1), 0.02)
+        self._resid_spread = np.where(update, spread + rate * (clipped - spread), spread)
+        self._resid_count = self._resid_count + update
+        return ok & ~outlier
+
     def _raw_signals(self, frames: Sequence[_Frame]) -> tuple[np.ndarray, np.ndarray]:
         """(N, 4) forward A, forward B, height A, height B in leg lengths, and validity."""
-        ms = self.params.events.min_score
-        a = np.stack([f.a for f in frames])
-        b = np.stack([f.b for f in frames])
-        hips = np.stack([a[:, LimbJoint.HIP], b[:, LimbJoint.HIP]], 1)
-        w = (hips[:, :, 2] >= ms).astype(float)
-        total = w.sum(1)
-        pelvis = np.where(total > 0, (hips[:, :, 0] * w).sum(1) / np.maximum(total, 1), 0.0)
-        length = self._leg_length
-        values = np.empty((len(frames), 4))
-        valid = np.empty((len(frames), 4), bool)
-        for col, limb in enumerate((a, b)):
-            ankle = limb[:, LimbJoint.ANKLE]
-            ok = (total > 0) & (ankle[:, 2] >= ms)
-            values[:, col] = self._direction * (ankle[:, 0] - pelvis) / length
-            values[:, 2 + col] = -ankle[:, 1] / length
-            valid[:, col] = valid[:, 2 + col] = ok
+        px = np.array([f.px for f in frames])
+        valid = np.array([f.ok for f in frames])
+        values = np.empty_like(px)
+        values[:, :2] = self._direction * px[:, :2] / self._leg_length
+        values[:, 2:] = -px[:, 2:] / self._leg_length
         return values, valid
 
     def _make_event(self, kind: EventKind, track: int, when: float, now: float) -> GaitEvent:

@@ -181,10 +181,16 @@ def _latest(*events: GaitEvent) -> float | None:
     return max(stamps) if stamps else None
 
 
-def mean_cadence(steps: Sequence[Step]) -> MetricValue:
-    """Cadence over many steps: 60 / mean step time (steps/min)."""
+def overall_cadence(steps: Sequence[Step]) -> MetricValue:
+    """Cadence over many steps: 60 / median step time (steps/min).
+
+    The median keeps one missed strike (a double-length "step" that slipped through) from
+    dragging the figure down.
+    """
     if not steps:
         return MetricValue(float("nan"), "steps/min", 0.0, "no complete steps")
-    mean_step = sum(s.duration for s in steps) / len(steps)
+    durations = sorted(s.duration for s in steps)
+    mid = len(durations) // 2
+    median = durations[mid] if len(durations) % 2 else (durations[mid - 1] + durations[mid]) / 2
     quality = min(1.0, len(steps) / 10)
-    return MetricValue(60.0 / mean_step, "steps/min", quality)
+    return MetricValue(60.0 / median, "steps/min", quality)
