@@ -17,12 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edge.errors import ConfigError
 from edge.gait.events import EventParams, detect_events, leg_signals
-from edge.gait.legs import LEG_JOINTS, build_track, near_far_votes
+from edge.gait.frontview import frontview_metrics
+from edge.gait.legs import LEG_JOINTS, build_track, near_far_votes, sanitize_keypoints
 from edge.gait.scale import Scale
 from edge.gait.timing import assemble, overall_cadence
 from edge.gait.track import SideViewTrack
-from edge.errors import ConfigError
 from edge.recording import Recording
 from edge.types import EventKind, GaitEvent, MetricValue, Step, Stride
 
@@ -56,14 +57,28 @@ def load_stride_metrics() -> StrideMetricsFn | None:
 
 
 def stride_metrics_adapter(
-    track: SideViewTrack, scale: Scale | None, fn: StrideMetricsFn | None
+    track: SideViewTrack,
+    scale: Scale | None,
+    fn: StrideMetricsFn | None,
+    keypoints: np.ndarray | None = None,
 ) -> Callable[[Stride, Sequence[GaitEvent]], Mapping[str, MetricValue]] | None:
-    """Wrap the per-stride kinematic metrics so :func:`assemble` can merge them."""
+    """Wrap the per-stride kinematic metrics so :func:`assemble` can merge them.
+
+    ``keypoints`` (N, 17, 3) are the raw COCO keypoints of the frames of ``track`` (same
+    times): when given, the front/rear-view metrics (:func:`~edge.gait.frontview.
+    frontview_metrics`) over each stride's frames are merged in too.  They are computed
+    whatever the view; the cue stage decides by view whether to judge them.
+    """
     if fn is None:
         return None
 
     def extra(stride: Stride, opposite: Sequence[GaitEvent]) -> Mapping[str, MetricValue]:
-        return fn(track, stride, opposite, scale=scale)
+        out = dict(fn(track, stride, opposite, scale=scale))
+        if keypoints is not None and len(keypoints) == len(track):
+            lo = int(np.searchsorted(track.t, stride.foot_strike.time, side="left"))
+            hi = int(np.searchsorted(track.t, stride.next_foot_strike.time, side="right"))
+            out.update(frontview_metrics(keypoints[lo:hi]))
+        return out
 
     return extra
 
@@ -175,7 +190,8 @@ def analyse_arrays(
         track, events = fixed, detect_events(fixed, params)
     fn = load_stride_metrics() if stride_metrics is True else (stride_metrics or None)
     scale = resolve_scale(track, scale, athlete_height_cm, params.min_score)
-    steps, strides = assemble(events, stride_extra=stride_metrics_adapter(track, scale, fn))
+    extra = stride_metrics_adapter(track, scale, fn, sanitize_keypoints(keypoints))
+    steps, strides = assemble(events, stride_extra=extra)
     return GaitAnalysis(
         track=track,
         events=events,

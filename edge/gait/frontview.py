@@ -136,7 +136,8 @@ def frontview_metrics(keypoints: np.ndarray, *, min_score: float = 0.3) -> dict[
     ):
         wrist = _xy(k, wrist_kp, min_score)
         span = mid_hip[:, 1] - mid_sh[:, 1]
-        along = np.where(span != 0, (wrist[:, 1] - mid_sh[:, 1]) / span, np.nan)
+        # Degenerate frames (hips at shoulder height, zero width) divide by nan, not by 0.
+        along = (wrist[:, 1] - mid_sh[:, 1]) / np.where(span != 0, span, np.nan)
         midline_x = mid_sh[:, 0] + along * (mid_hip[:, 0] - mid_sh[:, 0])
         crossing = -sign * (wrist[:, 0] - midline_x) / np.where(width > 0, width, np.nan)
         ok = np.isfinite(crossing)

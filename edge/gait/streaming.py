@@ -37,12 +37,12 @@ from edge.gait.events import (
 )
 from edge.gait.legs import (
     LEG_JOINTS,
+    MIN_LEG_PX,
     LimbContinuity,
     NearFarHistory,
     compose_near_far,
     facing_direction,
     head_points,
-    MIN_LEG_PX,
     near_far_votes,
     near_side_for,
     sanitize_keypoints,
@@ -186,10 +186,14 @@ class GaitTracker:
 
     def track(self) -> SideViewTrack:
         """The buffered frames as a :class:`SideViewTrack` with the current near/far decision."""
+        return self._track_and_keypoints()[0]
+
+    def _track_and_keypoints(self) -> tuple[SideViewTrack, np.ndarray]:
+        """:meth:`track`, and the buffered frames' raw COCO keypoints (N, 17, 3)."""
         frames = list(self._frames)
         if not frames:
             empty = np.zeros((0, 6, 3), np.float32)
-            return SideViewTrack(
+            track = SideViewTrack(
                 np.zeros(0),
                 empty,
                 empty,
@@ -197,11 +201,13 @@ class GaitTracker:
                 self._direction,
                 self._near_side,
             )
+            return track, np.zeros((0, NUM_KEYPOINTS, 3))
         a = np.stack([f.a for f in frames])
         b = np.stack([f.b for f in frames])
         near, far = compose_near_far(a, b, self._legs_a_near, self._arms_a_near)
-        head = head_points(np.stack([f.keypoints for f in frames]), self._near_side or Side.RIGHT)
-        return SideViewTrack(
+        keypoints = np.stack([f.keypoints for f in frames])
+        head = head_points(keypoints, self._near_side or Side.RIGHT)
+        track = SideViewTrack(
             t=np.array([f.t for f in frames]),
             near=near.astype(np.float32),
             far=far.astype(np.float32),
@@ -209,6 +215,7 @@ class GaitTracker:
             direction=self._direction,
             near_side=self._near_side,
         )
+        return track, keypoints
 
     # -- internals --------------------------------------------------------------------------
 
@@ -436,7 +443,8 @@ class GaitTracker:
             if len(strikes) >= 3:
                 extra = None
                 if self._stride_fn is not None:
-                    extra = stride_metrics_adapter(self.track(), self.scale, self._stride_fn)
+                    track, keypoints = self._track_and_keypoints()
+                    extra = stride_metrics_adapter(track, self.scale, self._stride_fn, keypoints)
                 stride = make_stride(
                     self._stride_count, strikes[-3], strikes[-2], event, history, extra
                 )

@@ -113,7 +113,8 @@ class Stats:
     passes: int = 0
     source_failures: int = 0
     burst_frames_dropped: int = 0
-    last_progress: float = 0.0
+    last_loop: float = 0.0  # the analysis loop last went round (frame or timeout)
+    last_frame: float = 0.0  # the camera last delivered a frame
     window: list[tuple[float, int, float]] = field(default_factory=list)
 
 
@@ -173,6 +174,7 @@ class Daemon:
         self._threads: list[threading.Thread] = []
         self._source: FrameSource | None = None
         self._source_lock = threading.Lock()
+        self._capture_retrying = False
 
     # --- commands (called on the MQTT thread: validate, then queue) ------------------------
 
@@ -274,6 +276,8 @@ class Daemon:
                 for frame in frames:
                     if self.stop_event.is_set():
                         break
+                    self.stats.last_frame = self.clock()
+                    self._capture_retrying = False
                     self.slot.put(frame)
                     if self.ring is not None:
                         small = (
@@ -299,6 +303,7 @@ class Daemon:
                 delay = self._backoff(delay)
 
     def _source_failed(self, reason: str) -> None:
+        self._capture_retrying = True
         self.stats.source_failures += 1
         self.state = "degraded"
         log.warning("%s; retrying", reason)
@@ -418,13 +423,20 @@ class Daemon:
         next_status = self.clock()
         while not self.stop_event.wait(tick):
             now = self.clock()
-            # Feed the watchdog only while frames are being analysed or skipped on purpose:
-            # a stalled camera or interpreter stops the pings and systemd restarts us.
-            if watchdog and now - self.stats.last_progress < watchdog / 2:
+            if watchdog and self.healthy(now, watchdog / 2):
                 self.notifier.watchdog()
             if now >= next_status:
                 self.publish_status()
                 next_status = now + interval
+
+    def healthy(self, now: float, within: float) -> bool:
+        """Whether to feed the watchdog: the analysis loop is turning, and frames are
+        arriving or the capture thread is knowingly retrying a failed camera.  A hung
+        interpreter or a camera read that never returns stops the pings, and systemd
+        restarts the service."""
+        analysing = now - self.stats.last_loop < within
+        capturing = now - self.stats.last_frame < within or self._capture_retrying
+        return analysing and capturing
 
     def status_fields(self) -> dict[str, Any]:
         now = self.clock()
@@ -467,7 +479,7 @@ class Daemon:
 
     def run(self) -> None:
         """Run until :meth:`stop` (or SIGTERM via the CLI), or until a clip ends."""
-        self.stats.started = self.stats.last_progress = self.clock()
+        self.stats.started = self.stats.last_loop = self.stats.last_frame = self.clock()
         self._start_session(self.athlete)
         self._start_thread(self._capture_loop, "capture")
         if self.burst:
@@ -478,6 +490,7 @@ class Daemon:
         log.info("running in %s mode", self.config.service.mode)
         try:
             while not self.stop_event.is_set():
+                self.stats.last_loop = self.clock()
                 self._apply_commands()
                 frame = self.slot.take(timeout=0.2)
                 if frame is None:
@@ -485,7 +498,6 @@ class Daemon:
                         break
                     continue
                 self._analyse(frame)
-                self.stats.last_progress = self.clock()
         finally:
             self._shutdown()
 
