@@ -334,7 +334,8 @@ def print_clips(recordings: Path, labels_dir: Path) -> None:
 
     print(
         f"{'clip':<34}{'engine':<7}{'FS P/R (any leg)':>18}{'same leg':>9}"
-        f"{'frame err':>10}{'cadence':>9}{'labelled':>9}{'TO P/R':>12}"
+        f"{'frame err':>10}{'cadence':>9}{'labelled':>9}{'TO P/R':>12}{'TO same':>9}"
+        f"{'TO err':>7}"
     )
     for path in sorted(Path(recordings).glob("*.jsonl")):
         label_file = labels_dir / f"{path.stem}.events.csv"
@@ -364,10 +365,12 @@ def print_clips(recordings: Path, labels_dir: Path) -> None:
                 path.stem, rec.frame_index, rec.timestamps, events, labels, EventKind.TOE_OFF
             )
             err = np.median(np.abs(fs.frame_errors)) if fs.frame_errors else float("nan")
+            to_err = np.median(np.abs(to.frame_errors)) if to.frame_errors else float("nan")
             print(
                 f"{path.stem:<34}{name:<7}{fs.precision:>9.2f}/{fs.recall:<8.2f}"
                 f"{fs.hits_same_leg:>4}/{fs.hits:<4}{err:>10.1f}{cadence:>9.1f}"
                 f"{fs.labelled_cadence:>9.1f}{to.precision:>7.2f}/{to.recall:<4.2f}"
+                f"{to.hits_same_leg:>4}/{to.hits:<4}{to_err:>7.1f}"
             )
 
 

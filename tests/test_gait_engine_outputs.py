@@ -140,3 +140,46 @@ def test_front_view_metrics_are_merged_into_every_stride(filmed):
             assert got.value == pytest.approx(expected, abs=0.05)
             # The lab set has no wrist markers: measured as "not seen", never left out.
             assert s.metrics["wrist_crossing_shoulder_width"].note
+
+
+def _events(leg_times):
+    from edge.types import EventKind, GaitEvent
+
+    kinds = {"S": EventKind.FOOT_STRIKE, "T": EventKind.TOE_OFF}
+    legs = {"n": Leg.NEAR, "f": Leg.FAR}
+    return [GaitEvent(kinds[k[0]], legs[k[1]], t, confidence=0.9) for k, t in leg_times]
+
+
+@pytest.mark.parametrize(
+    ("toe_off", "plausible"),
+    [(0.25, True), (0.05, False), (0.52, False)],
+    ids=["running", "contact too short", "duty factor too high"],
+)
+def test_implausible_toe_off_is_flagged_not_trusted(toe_off, plausible):
+    from edge.gait.timing import IMPLAUSIBLE_QUALITY, TOE_OFF_METRICS, assemble
+
+    # Near leg strikes at 0 and 0.7 s (stride 0.7 s), far leg at 0.35 s.
+    events = _events(
+        [("Sn", 0.0), ("Tn", toe_off), ("Sf", 0.35), ("Tf", 0.6), ("Sn", 0.7), ("Sf", 1.05)]
+    )
+
+    def kinematics(stride, opposite):
+        from edge.types import MetricValue
+
+        return {
+            "hip_extension_at_toe_off_deg": MetricValue(12.0, "deg", 0.9),
+            "knee_flexion_at_foot_strike_deg": MetricValue(20.0, "deg", 0.9),
+        }
+
+    steps, strides = assemble(events, stride_extra=kinematics)
+    m = strides[0].metrics
+    assert m["contact_time"].value == pytest.approx(toe_off)  # the value is still reported
+    flagged = [k for k in TOE_OFF_METRICS if k in m and m[k].quality <= IMPLAUSIBLE_QUALITY]
+    if plausible:
+        assert flagged == []
+    else:
+        assert {"contact_time", "duty_factor", "hip_extension_at_toe_off_deg"} <= set(flagged)
+        assert "implausible toe-off" in m["hip_extension_at_toe_off_deg"].note
+        assert steps[0].metrics["contact_time"].quality <= IMPLAUSIBLE_QUALITY
+    # A metric read at the strike does not depend on the toe-off.
+    assert m["knee_flexion_at_foot_strike_deg"].quality == 0.9

@@ -34,6 +34,8 @@ from edge.types import Frame
 
 log = logging.getLogger(__name__)
 
+DECODE_THREADS = 1
+
 #: Frame rate assumed when a file's timestamps are broken *and* it declares no frame rate.
 FALLBACK_FPS = 30.0
 
@@ -117,7 +119,12 @@ class VideoFileSource(SourceBase):
 
     def _open(self) -> tuple[Any, tuple[np.ndarray, float]]:
         with native_stderr_to(log):  # FFmpeg's own complaints go to the debug log
-            capture = cv2.VideoCapture(str(self.path))
+            # One decoder thread: decoding (~3 ms a frame here) stays on one core and never
+            # competes with the interpreter, which is the slower stage (measured: end-to-end
+            # replay 10.9 ms/frame vs 13.0 with FFmpeg's default thread count, on 2 cores).
+            capture = cv2.VideoCapture(
+                str(self.path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, DECODE_THREADS]
+            )
             ok, image = capture.read() if capture.isOpened() else (False, None)
         if not capture.isOpened():
             capture.release()

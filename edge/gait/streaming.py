@@ -48,7 +48,7 @@ from edge.gait.legs import (
     sanitize_keypoints,
 )
 from edge.gait.scale import Scale
-from edge.gait.timing import make_stride, step_metrics, toe_off_between
+from edge.gait.timing import MAX_STEP_TIME, make_stride, step_metrics, toe_off_between
 from edge.gait.track import LimbJoint, SideViewTrack
 from edge.types import (
     NUM_KEYPOINTS,
@@ -173,7 +173,8 @@ class GaitTracker:
             return GaitUpdate()
         self._last_present = t
         a, b = self._continuity.assign(t, kp)
-        self._near_far.add(a, b)
+        # The depth history stays in the tracks' original identity (see _check_identity).
+        self._near_far.add(*((b, a) if self._identity_flipped else (a, b)))
         px, ok = self._ankle_pixels(a, b)
         ok = self._check_outliers(t, px, ok)
         self._frames.append(_Frame(t, a, b, px, ok, kp))
@@ -246,6 +247,8 @@ class GaitTracker:
         self._leg_vote = 0.0
         self._arm_vote = 0.0
         self._height_scale: Scale | None = None
+        self._identity_flipped = False  # tracks A and B exchanged legs since the start
+        self._step_times: deque[float] = deque(maxlen=9)
 
     def _trim(self, now: float) -> None:
         horizon = now - self.params.buffer_seconds
@@ -262,7 +265,7 @@ class GaitTracker:
         b = np.stack([f.b for f in frames])
         # Legs: all evidence since the runner appeared (running sums, per frame).
         self._leg_vote = self._near_far.legs_vote()
-        self._legs_a_near = self._leg_vote >= 0
+        self._legs_a_near = (self._leg_vote >= 0) != self._identity_flipped
         # Arms: need the leg decision; windows of the buffer, summed with slow forgetting.
         _, arms_vote = near_far_votes(a, b, ms)
         self._arm_vote = 0.99 * self._arm_vote + arms_vote
@@ -404,6 +407,27 @@ class GaitTracker:
         values[:, 2:] = -px[:, 2:] / self._leg_length
         return values, valid
 
+    def _check_identity(self, strikes: Sequence[GaitEvent]) -> None:
+        """Notice that the limb tracks exchanged legs, from the running rhythm.
+
+        Legs alternate: two strikes in a row on the same track only a step apart (a missed
+        strike would leave a stride) mean continuity lost the legs in between.  The online
+        counterpart of :func:`edge.gait.batch.repair_leg_swaps`: from now on the near/far
+        labels (and the depth history) follow the legs, not the tracks.  The strike that
+        revealed it keeps the label it was emitted with.
+        """
+        if len(strikes) < 2:
+            return
+        prev, last = strikes[-2], strikes[-1]
+        gap = last.time - prev.time
+        if prev.leg is not last.leg:
+            if 0 < gap <= MAX_STEP_TIME:
+                self._step_times.append(gap)
+            return
+        if len(self._step_times) >= 3 and 0 < gap < 1.5 * float(np.median(self._step_times)):
+            self._identity_flipped = not self._identity_flipped
+            self._legs_a_near = not self._legs_a_near
+
     def _make_event(self, kind: EventKind, track: int, when: float, now: float) -> GaitEvent:
         is_near = (track == 0) == self._legs_a_near
         leg = Leg.NEAR if is_near else Leg.FAR
@@ -424,6 +448,7 @@ class GaitTracker:
                 continue
             history = list(self._events)
             strikes = [e for e in history if e.kind is EventKind.FOOT_STRIKE]
+            self._check_identity(strikes)
             if len(strikes) >= 2:
                 prev = strikes[-2]
                 if prev.leg is not event.leg and 0 < event.time - prev.time <= 1.0:

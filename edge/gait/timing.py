@@ -15,6 +15,12 @@ Definitions (all times on the source clock, in seconds unless stated):
 A step or stride is only built from strictly alternating strikes: a strike seen twice in a
 row on the same leg means one of the other leg was missed, and the interval is skipped
 instead of reported as a double-length step.
+
+**Plausibility guard.** A contact shorter than :data:`MIN_PLAUSIBLE_CONTACT` or a duty
+factor above :data:`MAX_PLAUSIBLE_DUTY_FACTOR` is not running (sprinters' contacts are
+~0.08 s; even slow joggers stay below a duty factor of ~0.6): the toe-off was misplaced.
+Every metric that depends on that toe-off keeps its value but gets quality
+:data:`IMPLAUSIBLE_QUALITY` and a note, so no consumer mistakes it for a confident value.
 """
 
 from __future__ import annotations
@@ -26,6 +32,43 @@ from edge.types import EventKind, GaitEvent, Leg, MetricValue, Step, Stride
 # Intervals longer than this are pauses or missed events, not steps.
 MAX_STEP_TIME = 1.0  # s (a slow walk is ~0.6 s per step)
 MAX_STRIDE_TIME = 2.0  # s
+MIN_PLAUSIBLE_CONTACT = 0.08  # s
+MAX_PLAUSIBLE_DUTY_FACTOR = 0.65
+IMPLAUSIBLE_QUALITY = 0.05
+# Per-stride kinematic metrics (edge.gait.metrics) read at or bounded by the toe-off.
+TOE_OFF_METRICS = (
+    "contact_time",
+    "duty_factor",
+    "flight_time",
+    "peak_knee_flexion_stance_deg",
+    "peak_knee_flexion_swing_deg",
+    "peak_thigh_angle_swing_deg",
+    "hip_extension_at_toe_off_deg",
+    "hip_ahead_of_ankle_midstance_leg_length",
+)
+
+
+def implausible_contact(contact: float, cycle: float) -> str | None:
+    """Why a contact of ``contact`` s in a gait cycle (stride) of ``cycle`` s cannot be a
+    running contact, or ``None`` when it can."""
+    if contact < MIN_PLAUSIBLE_CONTACT:
+        return f"implausible toe-off: contact {contact:.3f} s < {MIN_PLAUSIBLE_CONTACT} s"
+    if cycle > 0 and contact / cycle > MAX_PLAUSIBLE_DUTY_FACTOR:
+        return (
+            f"implausible toe-off: duty factor {contact / cycle:.2f} > "
+            f"{MAX_PLAUSIBLE_DUTY_FACTOR} (not running)"
+        )
+    return None
+
+
+def flag_toe_off_metrics(metrics: dict[str, MetricValue], note: str) -> dict[str, MetricValue]:
+    """``metrics`` with every toe-off-derived value downgraded to a low quality and ``note``."""
+    out = dict(metrics)
+    for key in TOE_OFF_METRICS:
+        m = out.get(key)
+        if m is not None and m.value == m.value:  # leave nan (already "not measured") alone
+            out[key] = MetricValue(m.value, m.unit, min(m.quality, IMPLAUSIBLE_QUALITY), note)
+    return out
 
 
 def _quality(*events: GaitEvent | None) -> float:
@@ -49,6 +92,10 @@ def step_metrics(
         metrics["flight_time"] = MetricValue(
             next_strike.time - toe_off.time, "s", _quality(toe_off, next_strike)
         )
+        # A step is half a stride: the stride's duty-factor bound is on 2 x step time.
+        why = implausible_contact(toe_off.time - strike.time, 2 * step_time)
+        if why is not None:
+            metrics = flag_toe_off_metrics(metrics, why)
     else:
         why = "toe-off not detected"
         metrics["contact_time"] = MetricValue(float("nan"), "s", 0.0, why)
@@ -83,6 +130,10 @@ def stride_timing(
     missing = "toe-off or the other leg's strike after it not detected"
     for name, unit in (("contact_time", "s"), ("duty_factor", "ratio"), ("flight_time", "s")):
         metrics.setdefault(name, MetricValue(float("nan"), unit, 0.0, missing))
+    if toe_off is not None:
+        why = implausible_contact(toe_off.time - strike.time, stride_time)
+        if why is not None:
+            metrics = flag_toe_off_metrics(metrics, why)
     return metrics
 
 
@@ -163,6 +214,9 @@ def make_stride(
     )
     if stride_extra is not None:
         merged = {**stride.metrics, **stride_extra(stride, opposite)}
+        why = None if toe is None else implausible_contact(toe.time - strike.time, stride.duration)
+        if why is not None:
+            merged = flag_toe_off_metrics(merged, why)
         stride = Stride(
             index=stride.index,
             leg=stride.leg,

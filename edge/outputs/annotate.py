@@ -43,28 +43,35 @@ def _score_colour(score: float) -> tuple[int, int, int]:
 def draw_pose(image: np.ndarray, pose: Pose, *, min_score: float = 0.3) -> np.ndarray:
     """Return a copy of the RGB ``image`` with ``pose`` drawn on it."""
     out = np.ascontiguousarray(image).copy()
-    scale = max(1, round(max(out.shape[:2]) / 400))
     kp = pose.keypoints
+    # Markers sized to the runner, not the frame, so a small runner in a wide view stays
+    # visible under them.
+    seen = kp[kp[:, 2] >= min_score, :2]
+    body = float(np.ptp(seen[:, 1])) if len(seen) >= 2 else max(out.shape[:2]) / 3
+    radius = int(np.clip(body / 45, 2, 8))
+    line = max(1, radius // 2)
+    text = max(1, round(max(out.shape[:2]) / 600))
     for a, b in SKELETON_EDGES:
         if kp[a, 2] >= min_score and kp[b, 2] >= min_score:
             pa = (round(float(kp[a, 0])), round(float(kp[a, 1])))
             pb = (round(float(kp[b, 0])), round(float(kp[b, 1])))
-            cv2.line(out, pa, pb, _side_colour(a, b), 2 * scale, cv2.LINE_AA)
+            cv2.line(out, pa, pb, _side_colour(a, b), line, cv2.LINE_AA)
     for x, y, score in kp:
         if score >= min_score:
-            cv2.circle(out, (round(float(x)), round(float(y))), 3 * scale, _score_colour(score), -1)
+            centre = (round(float(x)), round(float(y)))
+            cv2.circle(out, centre, radius, _score_colour(score), -1, cv2.LINE_AA)
     if pose.crop is not None:
         c = pose.crop
-        cv2.rectangle(out, (round(c.x0), round(c.y0)), (round(c.x1), round(c.y1)), _CROP, scale)
+        cv2.rectangle(out, (round(c.x0), round(c.y0)), (round(c.x1), round(c.y1)), _CROP, text)
     label = f"t={pose.timestamp:6.3f}s  score={pose.mean_score:.2f}"
     cv2.putText(
         out,
         label,
-        (6, 16 * scale),
+        (6, 16 * text),
         cv2.FONT_HERSHEY_SIMPLEX,
-        0.45 * scale,
+        0.45 * text,
         (255, 255, 255),
-        scale,
+        text,
         cv2.LINE_AA,
     )
     return out

@@ -251,6 +251,37 @@ def status_payload(
     return payload
 
 
+def keyframe_meta_payload(
+    envelope: Envelope,
+    *,
+    stride_index: int | None,
+    cue_id: str | None,
+    time_s: float | None,
+    size_bytes: int,
+    verdict: str | None = None,
+    message: str = "",
+) -> dict[str, Any]:
+    """What the retained ``…/keyframe`` JPEG shows (retained ``…/keyframe/meta``).
+
+    ``message_id`` doubles as the picture's version: a consumer that sees a new one fetches
+    (or has just received) the new JPEG.
+    """
+    if verdict is not None and verdict not in VERDICT_COUNTS:
+        raise ValueError(f"keyframe verdict {verdict!r}: expected one of {VERDICT_COUNTS}")
+    payload = _header("keyframe_meta", envelope)
+    payload.update(
+        stride_index=stride_index,
+        cue_id=cue_id,
+        group=None if cue_id is None else cue_group(cue_id),
+        verdict=verdict,
+        message=message,
+        time_s=_number(time_s),
+        content_type="image/jpeg",
+        size_bytes=int(size_bytes),
+    )
+    return payload
+
+
 def command_result_payload(
     envelope: Envelope,
     *,

@@ -11,6 +11,7 @@
     publisher.publish_stride(report)        # durable: outbox first, broker when reachable
     publisher.publish_alert(alert)
     publisher.publish_status(state="running", fps=9.8, inference_ms=92.0)
+    publisher.publish_keyframe(jpeg, stride_index=41, cue_id="posture.run_tall", time_s=29.7)
     publisher.stop()                        # flushes what it can, says "offline"
 
 Results (strides, alerts, summaries) go through the durable outbox and are delivered in
@@ -41,6 +42,7 @@ from edge.outputs.mqtt.payloads import (
     alert_payload,
     command_result_payload,
     encode,
+    keyframe_meta_payload,
     status_payload,
     stride_payload,
     summary_payload,
@@ -89,6 +91,7 @@ class MqttPublisher:
         self._athlete: str | None = None
         self._active_alerts: dict[str, CueAlert] = {}
         self._last_status: bytes | None = None
+        self._last_keyframe: tuple[bytes, bytes] | None = None  # (jpeg, meta json)
         self._started = False
         self.link.on_connected.append(self._on_connected)
         self.link.subscribe(self.topics.command_filter, self._on_command)
@@ -203,6 +206,41 @@ class MqttPublisher:
         if self.link.connected:
             self.link.publish(self.topics.status, payload, qos=1, retain=True)
 
+    def publish_keyframe(
+        self,
+        jpeg: bytes,
+        *,
+        stride_index: int | None,
+        cue_id: str | None,
+        time_s: float | None,
+        verdict: str | None = None,
+        message: str = "",
+    ) -> str:
+        """The picture of a stride worth seeing: retained JPEG on ``…/keyframe``, then JSON.
+
+        ``jpeg`` is what :func:`edge.outputs.keyframe.render_keyframe` returns.  The metadata
+        (``…/keyframe/meta``, retained) follows the picture, so a consumer that sees new
+        metadata already has the picture it describes.  A latest-value message: not queued
+        while offline, the last one re-sent on connect.  Returns the metadata's message id.
+        """
+        envelope = self._envelope()
+        meta = encode(
+            keyframe_meta_payload(
+                envelope,
+                stride_index=stride_index,
+                cue_id=cue_id,
+                time_s=time_s,
+                size_bytes=len(jpeg),
+                verdict=verdict,
+                message=message,
+            )
+        )
+        with self._lock:
+            self._last_keyframe = (bytes(jpeg), meta)
+        if self.link.connected:
+            self._send_keyframe(bytes(jpeg), meta)
+        return envelope.message_id
+
     # --- internals -------------------------------------------------------------------------
 
     def _envelope(self) -> Envelope:
@@ -238,11 +276,18 @@ class MqttPublisher:
         # paho's network thread: publish() only queues, so this is quick.
         with self._lock:
             status = self._last_status
+            keyframe = self._last_keyframe
         if status is not None:
             self.link.publish(self.topics.status, status, qos=1, retain=True)
+        if keyframe is not None:
+            self._send_keyframe(*keyframe)
         self._publish_active_alerts()
         if self.target.homeassistant:
             self._send_discovery()
+
+    def _send_keyframe(self, jpeg: bytes, meta: bytes) -> None:
+        self.link.publish(self.topics.keyframe, jpeg, qos=1, retain=True)
+        self.link.publish(self.topics.keyframe_meta, meta, qos=1, retain=True)
 
     def _send_discovery(self) -> None:
         payload = homeassistant.discovery_payload(self.target.device_id, self.topics, _version())

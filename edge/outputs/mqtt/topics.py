@@ -36,6 +36,16 @@ class Topics:
         return f"{self.prefix}/status"
 
     @property
+    def keyframe(self) -> str:
+        """Retained JPEG of the latest foot strike worth seeing (binary payload)."""
+        return f"{self.prefix}/keyframe"
+
+    @property
+    def keyframe_meta(self) -> str:
+        """Retained JSON describing the picture on :attr:`keyframe`."""
+        return f"{self.prefix}/keyframe/meta"
+
+    @property
     def availability(self) -> str:
         return f"{self.prefix}/availability"
 

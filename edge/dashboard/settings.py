@@ -1,0 +1,131 @@
+"""The ``[dashboard]`` config section, and the checks that need more than one field.
+
+The dashboard binds to the loopback interface by default, where only people logged in to
+the device can reach it.  Bound to any other address it is on the network, and then a
+password is required: :func:`resolve_dashboard` refuses to go on without one.  The password
+is never part of a ``repr``, a log line or ``trackside config show``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edge.errors import ConfigError
+from edge.settings import Check, Int, Text, setting
+
+_LEVEL = re.compile(r"[A-Za-z0-9_.\-]{1,64}|\+")
+
+
+@dataclass(frozen=True)
+class TopicFilterRoot(Check):
+    """Topic levels (``+`` allowed as a whole level, no ``#``) naming device prefixes."""
+
+    expected = "topic levels like \"trackside/+\" ('+' as a whole level, no '#' or empty level)"
+
+    def __call__(self, value: Any) -> str:
+        if not isinstance(value, str) or not value:
+            self.fail(value)
+        if not all(_LEVEL.fullmatch(level) for level in value.split("/")):
+            self.fail(value)
+        return value
+
+
+def _secret(doc: str) -> Any:
+    # repr=False keeps it out of printed config objects; "secret" makes dumps mask it.
+    return field(default="", repr=False, metadata={"check": Text(), "doc": doc, "secret": True})
+
+
+@dataclass(frozen=True)
+class DashboardConfig:
+    """The coach's web page (the ``[dashboard]`` config section)."""
+
+    bind: str = setting(
+        "127.0.0.1",
+        Text(allow_empty=False),
+        "Address to listen on; anything but loopback needs a password (0.0.0.0: everywhere).",
+    )
+    port: int = setting(8080, Int(1, 65535), "TCP port of the web page.")
+    password: str = _secret("Password, written here directly (prefer password_file).")
+    password_file: str = setting(
+        "", Text(), "File whose first line is the password (e.g. a systemd credential)."
+    )
+    topic_root: str = setting(
+        "trackside/+",
+        TopicFilterRoot(),
+        "Device prefixes to follow; '+' matches any device (must match mqtt.topic_prefix).",
+    )
+    history: int = setting(
+        300, Int(10, 5000), "Strides kept per device for the live charts and table."
+    )
+    max_devices: int = setting(
+        32, Int(1, 1000), "Devices shown at most; the one silent longest is forgotten first."
+    )
+
+
+@dataclass(frozen=True)
+class DashboardTarget:
+    """Resolved settings: the password read, the bind address checked."""
+
+    bind: str
+    port: int
+    password: str | None = field(repr=False)
+    topic_root: str
+    history: int
+    max_devices: int
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback(self.bind)
+
+
+def is_loopback(host: str) -> bool:
+    """``True`` for ``localhost`` and loopback addresses (127.0.0.0/8, ``::1``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_dashboard(config: DashboardConfig, *, origin: str = "config") -> DashboardTarget:
+    """Read the password and refuse an exposed dashboard without one (:class:`ConfigError`)."""
+    if config.password and config.password_file:
+        raise ConfigError(
+            f"{origin}: dashboard.password_file: expected at most one of dashboard.password "
+            "and dashboard.password_file, got both"
+        )
+    password = config.password or None
+    if config.password_file:
+        try:
+            text = Path(config.password_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                f"{origin}: dashboard.password_file: cannot read {config.password_file} "
+                f"({exc.strerror or exc.__class__.__name__})"
+            ) from None
+        lines = text.splitlines()
+        if not lines or not lines[0]:
+            raise ConfigError(
+                f"{origin}: dashboard.password_file: {config.password_file} is empty "
+                "(expected the password on its first line)"
+            )
+        password = lines[0]
+    if password is None and not is_loopback(config.bind):
+        raise ConfigError(
+            f"{origin}: dashboard.password: a password is required when the dashboard "
+            f"listens on {config.bind} (not loopback); set dashboard.password_file, or bind "
+            'to "127.0.0.1"'
+        )
+    return DashboardTarget(
+        bind=config.bind,
+        port=config.port,
+        password=password,
+        topic_root=config.topic_root,
+        history=config.history,
+        max_devices=config.max_devices,
+    )

@@ -1,0 +1,326 @@
+"""What the dashboard knows: the latest state of every device, built from its MQTT messages.
+
+:class:`DashboardState` is fed ``(topic, payload)`` pairs (from any thread) and keeps, per
+device prefix (``trackside/pi-track3``): availability, health, the active alerts and recent
+alert changes, the latest verdict of every cue and their counts over the session, the last
+``history`` strides as compact rows (the table and the charts), the latest keyframe and the
+command replies.  Every change returns a small JSON-ready *event* that the web server pushes
+to browsers; :meth:`DashboardState.snapshot` is what a browser gets when it connects.
+
+Memory is bounded: ``history`` rows per device, ``max_devices`` devices (the one silent
+longest is forgotten first), keyframes over :data:`MAX_KEYFRAME_BYTES` ignored.  No I/O and
+no clock of its own (``clock`` is passed in), so it is tested without a broker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge.cues.catalogue import CATALOGUE, CUES_BY_ID
+
+log = logging.getLogger(__name__)
+
+MAX_KEYFRAME_BYTES = 2_000_000
+VERDICTS = ("ok", "warn", "fault", "unknown")
+_RECENT_ALERTS = 20
+_RECENT_RESULTS = 10
+
+#: Columns of the strides table: (key, label, unit, decimals).  ``stride.`` keys are read
+#: from the stride's timing block, the others from its metrics.
+TABLE_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
+    ("stride.cadence_spm", "Cadence", "spm", 0),
+    ("stride.ground_contact_ms", "Contact", "ms", 0),
+    ("overstride_leg_length", "Overstride", "leg", 2),
+    ("trunk_lean_deg", "Trunk lean", "°", 1),
+    ("knee_flexion_at_foot_strike_deg", "Knee at strike", "°", 0),
+    ("peak_knee_flexion_swing_deg", "Knee swing", "°", 0),
+    ("peak_thigh_angle_swing_deg", "Thigh drive", "°", 0),
+    ("hip_extension_at_toe_off_deg", "Hip extension", "°", 0),
+    ("elbow_behind_hip_leg_length", "Elbow back", "leg", 2),
+)
+#: Metrics drawn as live trend charts (keys of :data:`TABLE_COLUMNS`).
+CHART_KEYS: tuple[str, ...] = (
+    "stride.cadence_spm", "stride.ground_contact_ms", "trunk_lean_deg", "overstride_leg_length",
+)
+# metric key -> the cue that judges it (for ok/warn/fault colouring of table cells)
+_CUE_OF_METRIC = {c.metric: c.id for c in CATALOGUE if c.metric}
+_SUFFIXES = ("availability", "status", "stride", "alert", "alerts/active", "pass", "session",
+             "keyframe", "keyframe/meta", "cmd/result")
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def stride_row(payload: dict[str, Any]) -> dict[str, Any]:
+    """The compact form of a ``…/stride`` payload kept for the table and charts."""
+    stride = payload["stride"]
+    metrics = payload.get("metrics") or {}
+    verdict_of_cue = {c["cue_id"]: c["verdict"] for c in payload.get("cues") or []}
+    values: dict[str, float | None] = {}
+    verdicts: dict[str, str] = {}
+    for key, *_ in TABLE_COLUMNS:
+        if key.startswith("stride."):
+            values[key] = _finite(stride.get(key[7:]))
+        else:
+            values[key] = _finite((metrics.get(key) or {}).get("value"))
+            cue_id = _CUE_OF_METRIC.get(key)
+            if cue_id in verdict_of_cue:
+                verdicts[key] = verdict_of_cue[cue_id]
+    return {
+        "message_id": payload.get("message_id"),
+        "index": int(stride["index"]),
+        "leg": stride.get("leg"),
+        "t": _finite(stride.get("foot_strike_s")),
+        "grade": payload.get("grade"),
+        "worst_cue": payload.get("worst_cue"),
+        "values": values,
+        "verdicts": verdicts,
+    }
+
+
+def cue_tile(cue: dict[str, Any]) -> dict[str, Any]:
+    spec = CUES_BY_ID.get(cue["cue_id"])
+    return {
+        "cue_id": cue["cue_id"],
+        "title": spec.title if spec else cue["cue_id"],
+        "verdict": cue["verdict"],
+        "value": _finite(cue.get("value")),
+        "unit": cue.get("unit", ""),
+        "threshold": _finite(cue.get("threshold")),
+        "message": cue.get("message", ""),
+        "reason": cue.get("reason", ""),
+    }
+
+
+@dataclass
+class DeviceState:
+    """Everything known about one device prefix."""
+
+    key: str
+    history: int
+    device_id: str = ""
+    last_seen: float = 0.0
+    availability: str | None = None
+    status: dict[str, Any] | None = None
+    session_id: str | None = None
+    athlete: str | None = None
+    strides: deque[dict[str, Any]] = field(default_factory=deque)
+    cues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    active_alerts: list[dict[str, Any]] = field(default_factory=list)
+    recent_alerts: deque[dict[str, Any]] = field(
+        default_factory=lambda: deque(maxlen=_RECENT_ALERTS))
+    keyframe: bytes | None = None
+    keyframe_meta: dict[str, Any] | None = None
+    keyframe_version: str = ""
+    pass_summary: dict[str, Any] | None = None
+    session_summary: dict[str, Any] | None = None
+    cmd_results: deque[dict[str, Any]] = field(
+        default_factory=lambda: deque(maxlen=_RECENT_RESULTS))
+
+    def __post_init__(self) -> None:
+        self.strides = deque(maxlen=self.history)
+
+    def public(self) -> dict[str, Any]:
+        """JSON-ready view for the browser (the keyframe as a URL version, not bytes)."""
+        return {
+            "key": self.key,
+            "device_id": self.device_id or self.key.rsplit("/", 1)[-1],
+            "last_seen": self.last_seen,
+            "availability": self.availability,
+            "status": self.status,
+            "session_id": self.session_id,
+            "athlete": self.athlete,
+            "strides": list(self.strides),
+            "cues": list(self.cues.values()),
+            "counts": self.counts,
+            "active_alerts": self.active_alerts,
+            "recent_alerts": list(self.recent_alerts),
+            "keyframe": self._keyframe_info(),
+            "pass_summary": self.pass_summary,
+            "session_summary": self.session_summary,
+            "cmd_results": list(self.cmd_results),
+        }
+
+    def _keyframe_info(self) -> dict[str, Any] | None:
+        if self.keyframe is None:
+            return None
+        return {"version": self.keyframe_version, "meta": self.keyframe_meta}
+
+
+class DashboardState:
+    """Thread-safe latest state of every device under ``topic_root`` (e.g. ``trackside/+``)."""
+
+    def __init__(self, topic_root: str, *, history: int = 300, max_devices: int = 32,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.root_levels = topic_root.split("/")
+        self.history = history
+        self.max_devices = max_devices
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._devices: dict[str, DeviceState] = {}
+        self.ignored = 0  # malformed or unexpected messages, for the log and tests
+
+    @property
+    def subscription(self) -> str:
+        """The MQTT filter covering every topic of every device."""
+        return "/".join(self.root_levels) + "/#"
+
+    def split(self, topic: str) -> tuple[str, str] | None:
+        """``(device prefix, suffix)`` of a topic under the root, else ``None``."""
+        levels = topic.split("/")
+        n = len(self.root_levels)
+        if len(levels) <= n:
+            return None
+        for pattern, level in zip(self.root_levels, levels[:n], strict=True):
+            if pattern not in ("+", level):
+                return None
+        suffix = "/".join(levels[n:])
+        if suffix not in _SUFFIXES:
+            return None
+        return "/".join(levels[:n]), suffix
+
+    def knows(self, key: str) -> bool:
+        with self._lock:
+            return key in self._devices
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            devices = [d.public() for d in self._devices.values()]
+        return {
+            "devices": sorted(devices, key=lambda d: d["key"]),
+            "columns": [{"key": k, "label": label, "unit": u, "digits": d}
+                        for k, label, u, d in TABLE_COLUMNS],
+            "charts": list(CHART_KEYS),
+        }
+
+    def keyframe(self, key: str) -> bytes | None:
+        with self._lock:
+            device = self._devices.get(key)
+            return None if device is None else device.keyframe
+
+    # --- feeding ---------------------------------------------------------------------------
+
+    def apply(self, topic: str, payload: bytes) -> list[dict[str, Any]]:
+        """Take one MQTT message; returns the events to push (possibly none)."""
+        where = self.split(topic)
+        if where is None:
+            return []
+        key, suffix = where
+        try:
+            if suffix == "keyframe":
+                data: Any = payload
+            elif suffix == "availability":
+                data = payload.decode("utf-8", "replace").strip()
+            else:
+                data = json.loads(payload) if payload else None
+                if data is not None and not isinstance(data, dict):
+                    raise ValueError("not a JSON object")
+            with self._lock:
+                events: list[dict[str, Any]] = []
+                if data is None and suffix not in ("availability", "keyframe"):
+                    return []  # a retained message being cleared
+                device = self._device(key, events)
+                device.last_seen = self._clock()
+                events.append(self._apply(device, suffix, data))
+                return events
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            self.ignored += 1
+            log.debug("dashboard: ignored %s (%s)", topic, exc)
+            return []
+
+    def _device(self, key: str, events: list[dict[str, Any]]) -> DeviceState:
+        device = self._devices.get(key)
+        if device is None:
+            if len(self._devices) >= self.max_devices:
+                oldest = min(self._devices.values(), key=lambda d: d.last_seen)
+                del self._devices[oldest.key]
+                events.append({"type": "forget", "key": oldest.key})
+            device = self._devices[key] = DeviceState(key, self.history)
+            events.append({"type": "device", "key": key})
+        return device
+
+    def _envelope(self, device: DeviceState, data: dict[str, Any]) -> None:
+        device.device_id = str(data.get("device_id") or device.device_id)
+        if "session_id" in data:
+            if data["session_id"] != device.session_id:
+                device.counts = {}  # a new session: counts start afresh
+            device.session_id = data["session_id"]
+        if "athlete" in data:
+            device.athlete = data["athlete"]
+
+    def _apply(self, device: DeviceState, suffix: str, data: Any) -> dict[str, Any]:
+        key = device.key
+        if suffix == "availability":
+            if data not in ("online", "offline"):
+                raise ValueError(f"availability {data!r}")
+            device.availability = data
+            return {"type": "availability", "key": key, "value": data}
+        if suffix == "keyframe":
+            if not data or len(data) > MAX_KEYFRAME_BYTES or not data.startswith(b"\xff\xd8"):
+                raise ValueError("not a JPEG of a sensible size")
+            device.keyframe = bytes(data)
+            device.keyframe_version = f"k{int(self._clock() * 1000)}-{len(data)}"
+            return {"type": "keyframe", "key": key, "keyframe": device._keyframe_info()}
+        kind = data.get("type")
+        if suffix == "keyframe/meta":
+            device.keyframe_meta = data
+            if device.keyframe is not None and data.get("message_id"):
+                device.keyframe_version = str(data["message_id"])
+            return {"type": "keyframe", "key": key, "keyframe": device._keyframe_info()}
+        if suffix == "cmd/result":
+            if kind != "cmd_result":
+                raise ValueError(f"type {kind!r}")
+            result = {k: data.get(k) for k in ("command", "request_id", "ok", "reason",
+                                               "created_at")}
+            device.cmd_results.append(result)
+            return {"type": "cmd_result", "key": key, "result": result}
+        self._envelope(device, data)
+        context = {"session_id": device.session_id, "athlete": device.athlete,
+                   "device_id": device.device_id}
+        if suffix == "status":
+            device.status = {k: v for k, v in data.items()
+                             if k not in ("schema_version", "type", "message_id")}
+            return {"type": "status", "key": key, "status": device.status, **context}
+        if suffix == "stride":
+            row = stride_row(data)
+            device.strides.append(row)
+            for cue in data.get("cues") or []:
+                tile = cue_tile(cue)
+                device.cues[tile["cue_id"]] = tile
+                counts = device.counts.setdefault(tile["cue_id"], dict.fromkeys(VERDICTS, 0))
+                if tile["verdict"] in counts:
+                    counts[tile["verdict"]] += 1
+            return {"type": "stride", "key": key, "row": row, "cues": list(device.cues.values()),
+                    "counts": device.counts, **context}
+        if suffix == "alert":
+            alert = {k: data.get(k) for k in ("cue_id", "active", "state", "verdict", "time_s",
+                                              "stride_index", "message", "message_id",
+                                              "created_at")}
+            device.recent_alerts.append(alert)
+            return {"type": "alert", "key": key, "alert": alert, **context}
+        if suffix == "alerts/active":
+            device.active_alerts = [
+                {k: a.get(k) for k in ("cue_id", "group", "verdict", "since_s", "message")}
+                for a in data["alerts"]
+            ]
+            return {"type": "active_alerts", "key": key, "alerts": device.active_alerts,
+                    **context}
+        # pass / session summaries
+        summary = {k: v for k, v in data.items() if k not in ("schema_version", "message_id")}
+        if suffix == "pass":
+            device.pass_summary = summary
+        else:
+            device.session_summary = summary
+        return {"type": suffix, "key": key, "summary": summary, **context}

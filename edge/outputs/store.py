@@ -1,0 +1,481 @@
+"""Session history on the device: every stride, alert, summary and a few keyframes, in SQLite.
+
+The MQTT outbox forgets a result once the broker has it; this store keeps results so a coach
+can look back at a session (``trackside report SESSION``, the dashboard's report link).
+One file (``results.path``, by default ``$STATE_DIRECTORY/results.sqlite3`` beside the
+outbox, else ``./state/results.sqlite3``), WAL mode so the dashboard reads while the daemon
+writes, and bounded: rows older than ``max_age_days`` go, and past ``max_strides`` the
+oldest strides go first.  Only the newest ``keyframes_per_session`` pictures of a session
+are kept.
+
+Strides are stored in the same JSON form as the MQTT ``…/stride`` payload (without the
+envelope), so everything that reads one reads the other::
+
+    store = ResultStore("state/results.sqlite3")
+    store.start_session("2025-05-01-am", athlete="ana", device_id="pi-track3")
+    store.record_stride(report, session_id="2025-05-01-am", athlete="ana", device_id="pi-track3")
+    [s.session_id for s in store.sessions()]
+    store.strides("2025-05-01-am")[0].payload["stride"]["cadence_spm"]
+
+:class:`StoreSink` adapts the store to the daemon's result-sink calls (``set_session``,
+``publish_stride``...), so the daemon can hand results to it exactly as to MQTT.
+All methods are safe to call from several threads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edge.cues.summary import Summary
+from edge.errors import TracksideError
+from edge.outputs.mqtt.payloads import Envelope, alert_payload, stride_payload
+from edge.settings import Bool, Int, Number, Text, setting
+from edge.types import CueAlert, StrideReport
+
+log = logging.getLogger(__name__)
+
+RESULTS_FILENAME = "results.sqlite3"
+_ENVELOPE_KEYS = ("schema_version", "type", "device_id", "session_id", "athlete",
+                  "message_id", "created_at")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    athlete TEXT,
+    started REAL NOT NULL,
+    ended REAL,
+    summary TEXT
+);
+CREATE TABLE IF NOT EXISTS strides (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT,
+    device_id TEXT NOT NULL,
+    athlete TEXT,
+    created REAL NOT NULL,
+    stride_index INTEGER NOT NULL,
+    foot_strike_s REAL,
+    grade TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS strides_session ON strides (session_id, id);
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT,
+    device_id TEXT NOT NULL,
+    created REAL NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_session ON alerts (session_id, id);
+CREATE TABLE IF NOT EXISTS passes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT,
+    device_id TEXT NOT NULL,
+    created REAL NOT NULL,
+    pass_index INTEGER,
+    summary TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS keyframes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT,
+    device_id TEXT NOT NULL,
+    created REAL NOT NULL,
+    stride_index INTEGER,
+    cue_id TEXT,
+    verdict TEXT,
+    message TEXT NOT NULL,
+    time_s REAL,
+    jpeg BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS keyframes_session ON keyframes (session_id, id);
+"""
+
+
+class StoreError(TracksideError):
+    """The results file cannot be opened or written (permissions, disk full, not SQLite)."""
+
+
+@dataclass(frozen=True)
+class ResultsConfig:
+    """Session history kept on the device (the ``[results]`` config section)."""
+
+    enabled: bool = setting(True, Bool(), "Keep every session's results on the device.")
+    path: str = setting(
+        "", Text(), "SQLite results file (empty: $STATE_DIRECTORY/results.sqlite3, else ./state/)."
+    )
+    max_age_days: float = setting(90.0, Number(0.01, 3650), "Results older than this are deleted.")
+    max_strides: int = setting(
+        500_000, Int(100, 50_000_000), "Strides kept at most; the oldest are deleted first."
+    )
+    keyframes_per_session: int = setting(
+        8, Int(0, 1000), "Keyframe pictures kept per session (the newest)."
+    )
+
+
+def default_results_path(configured: str, environ: Mapping[str, str] | None = None) -> Path:
+    """The configured path, else under systemd's ``$STATE_DIRECTORY``, else ``./state``."""
+    if configured:
+        return Path(configured)
+    env = os.environ if environ is None else environ
+    state_dir = env.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(state_dir or "state") / RESULTS_FILENAME
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    session_id: str
+    device_id: str
+    athlete: str | None
+    started: float  # wall-clock Unix time
+    ended: float | None
+    strides: int
+    summary: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStride:
+    device_id: str
+    athlete: str | None
+    created: float
+    payload: dict[str, Any]  # the MQTT stride payload without its envelope
+
+    @property
+    def index(self) -> int:
+        return int(self.payload["stride"]["index"])
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKeyframe:
+    created: float
+    stride_index: int | None
+    cue_id: str | None
+    verdict: str | None
+    message: str
+    time_s: float | None
+    jpeg: bytes
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    return value
+
+
+def _summary_json(summary: Summary | Mapping[str, Any] | None) -> str | None:
+    if summary is None:
+        return None
+    data = summary.to_dict() if isinstance(summary, Summary) else summary
+    return json.dumps(_json_ready(data), allow_nan=False)
+
+
+class ResultStore:
+    """The results file; see the module docstring.  Raises :class:`StoreError` if unusable."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        max_age_days: float = 90.0,
+        max_strides: int = 500_000,
+        keyframes_per_session: int = 8,
+        clock: Callable[[], float] = time.time,
+        readonly: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.max_age_s = max_age_days * 86400.0
+        self.max_strides = max_strides
+        self.keyframes_per_session = keyframes_per_session
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._writes = 0
+        try:
+            if readonly:
+                if not self.path.is_file():
+                    raise StoreError(f"{self.path}: no results file (has the daemon run here?)")
+                uri = f"file:{self.path}?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path, check_same_thread=False)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                # Results are history, not the delivery queue: NORMAL is durable enough and
+                # keeps each write off the SD card's slow fsync path.
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(_SCHEMA)
+                self._prune()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot open results store ({exc})") from None
+
+    @classmethod
+    def from_config(cls, config: ResultsConfig) -> ResultStore:
+        return cls(
+            default_results_path(config.path),
+            max_age_days=config.max_age_days,
+            max_strides=config.max_strides,
+            keyframes_per_session=config.keyframes_per_session,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self._lock:
+            try:
+                with self._db:
+                    self._db.execute(sql, params)
+                self._writes += 1
+                if self._writes % 500 == 0:
+                    self._prune_locked()
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: cannot write results ({exc})") from None
+
+    def start_session(self, session_id: str, *, athlete: str | None, device_id: str) -> None:
+        """Note a session's start (again: keeps the first start, updates the athlete)."""
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT INTO sessions (session_id, device_id, athlete, started) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(session_id) DO UPDATE SET "
+                "athlete = COALESCE(excluded.athlete, sessions.athlete)",
+                (session_id, device_id, athlete, self._clock()),
+            )
+
+    def record_stride(
+        self, report: StrideReport, *, session_id: str | None, athlete: str | None,
+        device_id: str,
+    ) -> None:
+        """Keep one judged stride (in the MQTT payload's JSON form)."""
+        now = self._clock()
+        payload = stride_payload(Envelope(device_id, "", now, session_id, athlete), report)
+        body = {k: v for k, v in payload.items() if k not in _ENVELOPE_KEYS}
+        if session_id is not None:
+            self._ensure_session(session_id, athlete, device_id, now)
+        self._write(
+            "INSERT INTO strides (session_id, device_id, athlete, created, stride_index, "
+            "foot_strike_s, grade, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (session_id, device_id, athlete, now, report.stride.index,
+             body["stride"]["foot_strike_s"], report.grade.value,
+             json.dumps(body, allow_nan=False)),
+        )
+
+    def record_alert(
+        self, alert: CueAlert, *, session_id: str | None, athlete: str | None, device_id: str
+    ) -> None:
+        now = self._clock()
+        payload = alert_payload(Envelope(device_id, "", now, session_id, athlete), alert)
+        body = {k: v for k, v in payload.items() if k not in _ENVELOPE_KEYS}
+        self._write(
+            "INSERT INTO alerts (session_id, device_id, created, payload) VALUES (?, ?, ?, ?)",
+            (session_id, device_id, now, json.dumps(body, allow_nan=False)),
+        )
+
+    def record_pass(
+        self, summary: Summary | Mapping[str, Any], *, pass_index: int | None,
+        session_id: str | None, device_id: str,
+    ) -> None:
+        """A pass summary (a :class:`Summary` or the MQTT summary keywords)."""
+        self._write(
+            "INSERT INTO passes (session_id, device_id, created, pass_index, summary) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (session_id, device_id, self._clock(), pass_index, _summary_json(summary)),
+        )
+
+    def record_session(
+        self, summary: Summary | Mapping[str, Any] | None, *, session_id: str,
+        athlete: str | None, device_id: str,
+    ) -> None:
+        """The session ended: its summary and end time."""
+        now = self._clock()
+        self._ensure_session(session_id, athlete, device_id, now)
+        self._write(
+            "UPDATE sessions SET ended = ?, summary = ? WHERE session_id = ?",
+            (now, _summary_json(summary), session_id),
+        )
+
+    def record_keyframe(
+        self, jpeg: bytes, *, session_id: str | None, device_id: str,
+        stride_index: int | None, cue_id: str | None, time_s: float | None,
+        verdict: str | None = None, message: str = "",
+    ) -> None:
+        """Keep a keyframe picture; only the newest ``keyframes_per_session`` stay."""
+        if self.keyframes_per_session == 0:
+            return
+        with self._lock:
+            try:
+                with self._db:
+                    self._db.execute(
+                        "INSERT INTO keyframes (session_id, device_id, created, stride_index, "
+                        "cue_id, verdict, message, time_s, jpeg) VALUES (?,?,?,?,?,?,?,?,?)",
+                        (session_id, device_id, self._clock(), stride_index, cue_id, verdict,
+                         message, time_s, sqlite3.Binary(jpeg)),
+                    )
+                    self._db.execute(
+                        "DELETE FROM keyframes WHERE session_id IS ? AND id NOT IN (SELECT id "
+                        "FROM keyframes WHERE session_id IS ? ORDER BY id DESC LIMIT ?)",
+                        (session_id, session_id, self.keyframes_per_session),
+                    )
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: cannot write results ({exc})") from None
+
+    def _ensure_session(self, session_id: str, athlete: str | None, device_id: str,
+                        now: float) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR IGNORE INTO sessions (session_id, device_id, athlete, started) "
+                "VALUES (?, ?, ?, ?)",
+                (session_id, device_id, athlete, now),
+            )
+
+    # --- bounds ----------------------------------------------------------------------------
+
+    def _prune(self) -> None:
+        with self._lock:
+            self._prune_locked()
+
+    def _prune_locked(self) -> None:
+        cutoff = self._clock() - self.max_age_s
+        with self._db:
+            for table in ("strides", "alerts", "passes", "keyframes"):
+                self._db.execute(f"DELETE FROM {table} WHERE created < ?", (cutoff,))
+            self._db.execute(
+                "DELETE FROM sessions WHERE COALESCE(ended, started) < ?", (cutoff,)
+            )
+            (count,) = self._db.execute("SELECT COUNT(*) FROM strides").fetchone()
+            if count > self.max_strides:
+                excess = count - self.max_strides + max(1, self.max_strides // 100)
+                self._db.execute(
+                    "DELETE FROM strides WHERE id IN "
+                    "(SELECT id FROM strides ORDER BY id LIMIT ?)", (excess,)
+                )
+                log.warning(
+                    "results store full (%d strides): deleted the %d oldest", count, excess
+                )
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: cannot read results ({exc})") from None
+
+    def sessions(self) -> list[SessionInfo]:
+        """Every session kept, newest first."""
+        rows = self._query(
+            "SELECT s.session_id, s.device_id, s.athlete, s.started, s.ended, s.summary, "
+            "(SELECT COUNT(*) FROM strides t WHERE t.session_id = s.session_id) "
+            "FROM sessions s ORDER BY s.started DESC"
+        )
+        return [
+            SessionInfo(sid, dev, athlete, started, ended, n,
+                        json.loads(summary) if summary else None)
+            for sid, dev, athlete, started, ended, summary, n in rows
+        ]
+
+    def session(self, session_id: str) -> SessionInfo | None:
+        return next((s for s in self.sessions() if s.session_id == session_id), None)
+
+    def strides(self, session_id: str) -> list[StoredStride]:
+        """The session's strides in the order they were recorded."""
+        rows = self._query(
+            "SELECT device_id, athlete, created, payload FROM strides "
+            "WHERE session_id = ? ORDER BY id", (session_id,)
+        )
+        return [StoredStride(d, a, c, json.loads(p)) for d, a, c, p in rows]
+
+    def alerts(self, session_id: str) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT payload FROM alerts WHERE session_id = ? ORDER BY id", (session_id,)
+        )
+        return [json.loads(p) for (p,) in rows]
+
+    def passes(self, session_id: str) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT pass_index, summary FROM passes WHERE session_id = ? ORDER BY id",
+            (session_id,),
+        )
+        return [{"pass_index": i, **json.loads(s)} for i, s in rows]
+
+    def keyframes(self, session_id: str) -> list[StoredKeyframe]:
+        rows = self._query(
+            "SELECT created, stride_index, cue_id, verdict, message, time_s, jpeg "
+            "FROM keyframes WHERE session_id = ? ORDER BY id", (session_id,)
+        )
+        return [StoredKeyframe(c, i, cue, v, m, t, bytes(j)) for c, i, cue, v, m, t, j in rows]
+
+
+class StoreSink:
+    """The store behind the daemon's result-sink calls (the same ones as the MQTT publisher).
+
+    ``publish_*`` return ``""`` (there is no message id); status is not history and is
+    ignored.  A write that fails is logged, never raised: history must not stop the daemon.
+    """
+
+    def __init__(self, store: ResultStore, device_id: str) -> None:
+        self.store = store
+        self.device_id = device_id
+        self._session_id: str | None = None
+        self._athlete: str | None = None
+
+    def set_session(self, session_id: str | None, *, athlete: str | None = None) -> None:
+        self._session_id, self._athlete = session_id, athlete
+        if session_id is not None:
+            self._safely(self.store.start_session, session_id, athlete=athlete,
+                         device_id=self.device_id)
+
+    def _ctx(self) -> dict[str, Any]:
+        return {"session_id": self._session_id, "athlete": self._athlete,
+                "device_id": self.device_id}
+
+    def _safely(self, call: Callable[..., None], *args: Any, **kwargs: Any) -> str:
+        try:
+            call(*args, **kwargs)
+        except StoreError as exc:
+            log.warning("results store: %s", exc)
+        return ""
+
+    def publish_stride(self, report: StrideReport) -> str:
+        return self._safely(self.store.record_stride, report, **self._ctx())
+
+    def publish_alert(self, alert: CueAlert) -> str:
+        return self._safely(self.store.record_alert, alert, **self._ctx())
+
+    def publish_pass_summary(self, **summary: Any) -> str:
+        pass_index = summary.get("pass_index")
+        return self._safely(self.store.record_pass, summary, pass_index=pass_index,
+                            session_id=self._session_id, device_id=self.device_id)
+
+    def publish_session_summary(self, **summary: Any) -> str:
+        if self._session_id is None:
+            return ""
+        return self._safely(self.store.record_session, summary, **self._ctx())
+
+    def publish_status(self, *, state: str, **health: Any) -> None:
+        return None
+
+    def publish_keyframe(
+        self, jpeg: bytes, *, stride_index: int | None, cue_id: str | None,
+        time_s: float | None, verdict: str | None = None, message: str = "",
+    ) -> str:
+        return self._safely(
+            self.store.record_keyframe, jpeg, session_id=self._session_id,
+            device_id=self.device_id, stride_index=stride_index, cue_id=cue_id,
+            time_s=time_s, verdict=verdict, message=message,
+        )
