@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import csv
 import html
+import io
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -117,12 +118,18 @@ def csv_rows(session_id: str, strides: Sequence[StoredStride]) -> tuple[list[str
     return columns, rows
 
 
-def write_csv(path: str | Path, session_id: str, strides: Sequence[StoredStride]) -> None:
+def csv_text(session_id: str, strides: Sequence[StoredStride]) -> str:
+    """The whole CSV (header and one line per stride) as text."""
     columns, rows = csv_rows(session_id, strides)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_csv(path: str | Path, session_id: str, strides: Sequence[StoredStride]) -> None:
+    Path(path).write_text(csv_text(session_id, strides), encoding="utf-8", newline="")
 
 
 # --- SVG plots ----------------------------------------------------------------------------

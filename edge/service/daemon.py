@@ -526,22 +526,21 @@ class Daemon:
             self._end_pass(self._now_source())
         self.state = "stopping"
         self._apply_commands()
-        self._stop_session()
-        if self.burst:
-            # A clip that ended is analysed to the end; a stop request does not wait for it.
+        burst = next((t for t in self._threads if t.name == "burst"), None)
+        if burst is not None:
             if self.source_ended.is_set():
+                # A clip that ended is analysed to its end before the session closes.
                 self._burst_jobs.put(None)
-            else:
+                burst.join()
+            else:  # a stop request (SIGTERM) does not wait for pending passes
                 self._drop_pending_bursts()
+        self._stop_session()
         with self._source_lock:
             if self._source is not None:
                 self._source.close()  # unblocks a capture thread waiting on the camera
         deadline = self.clock() + 1.5  # systemd expects us gone within TimeoutStopSec
         for thread in self._threads:
-            if thread.name == "burst" and self.source_ended.is_set():
-                thread.join()
-            else:
-                thread.join(timeout=max(0.05, deadline - self.clock()))
+            thread.join(timeout=max(0.05, deadline - self.clock()))
         self.publish_status()
 
     def _drop_pending_bursts(self) -> None:
