@@ -44,8 +44,8 @@ class RunAnalyzer:
     """Streaming gait engine → cue evaluator → rolling alerts, with pass/session summaries."""
 
     def __init__(self, cues: CuesConfig, athletes: Sequence[AthleteProfile] = ()):
-        self.gait = GaitTracker()
         self.evaluator = CueEvaluator.from_config(cues, athletes)
+        self.gait = GaitTracker(athlete_height_cm=self._height())
         self.rolling = RollingCues.from_config(cues)
         self.views = ViewTracker(cues.view)
         self._recent_t: deque[float] = deque(maxlen=_RECENT_FRAMES)
@@ -72,9 +72,14 @@ class RunAnalyzer:
         view = self.views.update(classify_view(np.stack(keypoints)) if keypoints else None)
         return self.evaluator.evaluate(stride, view)
 
+    def _height(self) -> float | None:
+        """The selected athlete's height: it gives the gait metrics a centimetre scale."""
+        athlete = self.evaluator.athlete
+        return athlete.height_cm if athlete is not None else None
+
     def reset_gait(self) -> None:
         """Forget the gait history (after an error); cue state and summaries are kept."""
-        self.gait = GaitTracker()
+        self.gait = GaitTracker(athlete_height_cm=self._height())
 
     def end_pass(self) -> Summary | None:
         """Close the current pass: its summary (``None`` if it had no stride)."""
@@ -92,6 +97,7 @@ class RunAnalyzer:
     def select_athlete(self, name: str | None, time: float) -> tuple[CueAlert, ...]:
         """Judge with another athlete's profile from now on; clears every alert."""
         self.evaluator.select_athlete(name)
+        self.gait.set_athlete_height(self._height())
         return self.rolling.reset(time)
 
     def set_cue_enabled(self, cue_id: str, enabled: bool) -> None:
@@ -112,8 +118,9 @@ def judge_poses(
     athletes: Sequence[AthleteProfile] = (),
 ) -> JudgedRecording:
     """Batch gait analysis of a whole recording, then every stride judged."""
-    analysis = analyse_arrays(t, keypoints)
     evaluator = CueEvaluator.from_config(cues, athletes)
+    height = evaluator.athlete.height_cm if evaluator.athlete is not None else None
+    analysis = analyse_arrays(t, keypoints, athlete_height_cm=height)
     views = ViewTracker(cues.view)
     reports = []
     for stride in analysis.strides:

@@ -151,6 +151,12 @@ class GaitTracker:
     def direction(self) -> int:
         return self._direction
 
+    def set_athlete_height(self, height_cm: float | None) -> None:
+        """Scale by another athlete's height (``None``: no cm) from the next decision on."""
+        check_scale_options(None, height_cm)
+        self.athlete_height_cm = height_cm
+        self._height_scale = None
+
     def push(self, pose: Pose) -> GaitUpdate:
         """Add one pose (in time order) and return whatever it allowed to be decided."""
         t = float(pose.timestamp)

@@ -1,0 +1,229 @@
+"""``trackside dashboard``: the MQTT subscriber and the web server, run together.
+
+:class:`MqttBridge` is a plain MQTT client (not the device's publisher: it must not touch
+any device's availability or Last Will) subscribed to ``<topic_root>/#``; every message goes
+through :class:`~edge.dashboard.state.DashboardState` and the resulting events to the
+browsers.  Commands from the page are validated with the very parser the daemon uses
+(:func:`edge.outputs.mqtt.commands.parse_command`) before they are published on
+``<device prefix>/cmd/<name>``, each with a ``request_id`` so the page can show the reply.
+
+::
+
+    dashboard = Dashboard(resolve_dashboard(config.dashboard), resolve(config.mqtt))
+    dashboard.start()            # returns at once; dashboard.url is where to point a browser
+    ...
+    dashboard.stop()
+
+:func:`run_dashboard` is the blocking command, stopping on SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import signal
+import socket
+import ssl
+import threading
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edge.dashboard.auth import Auth
+from edge.dashboard.server import CommandError, DashboardApp, EventHub, make_server
+from edge.dashboard.settings import DashboardConfig, DashboardTarget, resolve_dashboard
+from edge.dashboard.state import DashboardState
+from edge.errors import ConfigError
+from edge.outputs.mqtt.commands import CommandRejected, parse_command
+from edge.outputs.mqtt.settings import MqttTarget, resolve
+from edge.outputs.report import csv_text, report_html, results_settings
+from edge.outputs.store import ResultStore, default_results_path
+
+log = logging.getLogger(__name__)
+
+
+class MqttBridge:
+    """Subscribes to every device under the root; publishes the coach's commands."""
+
+    def __init__(self, target: MqttTarget, state: DashboardState, hub: EventHub) -> None:
+        self.target = target
+        self.state = state
+        self.hub = hub
+        self.connected = threading.Event()
+        client_id = f"trackside-dashboard-{socket.gethostname()[:32]}-{secrets.token_hex(3)}"
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                  clean_session=True, reconnect_on_failure=True)
+        if target.username:
+            self.client.username_pw_set(target.username, target.password)
+        if target.tls:
+            self.client.tls_set(ca_certs=target.ca_file, certfile=target.cert_file,
+                                keyfile=target.key_file, cert_reqs=ssl.CERT_REQUIRED)
+            self.client.tls_insecure_set(target.tls_insecure)
+        self.client.reconnect_delay_set(target.reconnect_min_s, target.reconnect_max_s)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+
+    def start(self) -> None:
+        t = self.target
+        log.info("dashboard: MQTT %s:%d, following %s", t.host, t.port, self.state.subscription)
+        self.client.connect_async(t.host, t.port, keepalive=t.keepalive)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _on_connect(self, client: paho.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            log.error("dashboard: broker refused the connection: %s", reason)
+            return
+        client.subscribe(self.state.subscription, qos=1)
+        self.connected.set()
+        log.info("dashboard: connected to the broker")
+
+    def _on_disconnect(self, *_args: Any) -> None:
+        if self.connected.is_set():
+            log.warning("dashboard: lost the broker; reconnecting")
+        self.connected.clear()
+
+    def _on_message(self, _c: Any, _u: Any, message: paho.MQTTMessage) -> None:
+        try:
+            self.hub.publish(self.state.apply(message.topic, message.payload))
+        except Exception:  # a bad message must never kill paho's thread
+            log.exception("dashboard: handling %s failed", message.topic)
+
+    def send_command(self, device_key: str, name: str, args: dict[str, Any]) -> str:
+        """Validate and publish ``<device_key>/cmd/<name>``; returns its ``request_id``."""
+        request_id = f"dash-{secrets.token_hex(6)}"
+        payload = json.dumps({**args, "request_id": request_id}).encode()
+        try:
+            parse_command(name, payload)
+        except CommandRejected as exc:
+            raise CommandError(str(exc)) from None
+        if not self.connected.is_set():
+            raise CommandError("the dashboard is not connected to the broker")
+        self.client.publish(f"{device_key}/cmd/{name}", payload, qos=1)
+        log.info("dashboard: sent %s to %s (%s)", name, device_key, request_id)
+        return request_id
+
+
+class Dashboard:
+    """The whole service: state, MQTT bridge and HTTP server (on its own thread)."""
+
+    def __init__(self, settings: DashboardTarget, mqtt: MqttTarget, *,
+                 results_path: Path | None = None, athletes: tuple[str, ...] = ()) -> None:
+        self.settings = settings
+        self.state = DashboardState(settings.topic_root, history=settings.history,
+                                    max_devices=settings.max_devices)
+        self.hub = EventHub()
+        self.bridge = MqttBridge(mqtt, self.state, self.hub)
+        self.results_path = results_path
+        app = DashboardApp(
+            self.state, self.hub, Auth(settings.password, loopback=settings.loopback),
+            send_command=self.bridge.send_command, report=self._report,
+            sessions=self._sessions, athletes=athletes,
+        )
+        try:
+            self.server = make_server(app, settings.bind, settings.port)
+        except OSError as exc:
+            raise ConfigError(
+                f"dashboard.bind/port: cannot listen on {settings.bind}:{settings.port} "
+                f"({exc.strerror or exc})"
+            ) from None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        host = self.settings.bind
+        host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}/"
+
+    def start(self) -> None:
+        self.bridge.start()
+        self._thread = threading.Thread(target=self.server.serve_forever, name="dashboard-http",
+                                        daemon=True)
+        self._thread.start()
+        log.info("dashboard: serving %s", self.url)
+
+    def stop(self) -> None:
+        self.hub.close()
+        self.server.shutdown()
+        self.server.server_close()
+        self.bridge.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # --- the local results store (reports) ------------------------------------------------
+
+    def _open_store(self) -> ResultStore:
+        if self.results_path is None:
+            raise ConfigError("no results store configured on this machine")
+        return ResultStore(self.results_path, readonly=True)
+
+    def _report(self, session_id: str, kind: str) -> tuple[bytes, str]:
+        store = self._open_store()
+        try:
+            if kind == "csv":
+                if store.session(session_id) is None:
+                    raise ConfigError(f"no session {session_id!r} in {store.path}")
+                return (csv_text(session_id, store.strides(session_id)).encode(),
+                        "text/csv; charset=utf-8")
+            return report_html(store, session_id).encode(), "text/html; charset=utf-8"
+        finally:
+            store.close()
+
+    def _sessions(self) -> list[dict[str, Any]]:
+        try:
+            store = self._open_store()
+        except ConfigError:
+            return []
+        try:
+            return [{"session_id": s.session_id, "device_id": s.device_id, "athlete": s.athlete,
+                     "started": s.started, "ended": s.ended, "strides": s.strides}
+                    for s in store.sessions()[:50]]
+        finally:
+            store.close()
+
+
+def dashboard_settings(config: Any) -> DashboardConfig:
+    """The ``[dashboard]`` section (defaults if the configuration has none)."""
+    return getattr(config, "dashboard", None) or DashboardConfig()
+
+
+def build_dashboard(config: Any) -> Dashboard:
+    """A :class:`Dashboard` from the whole configuration (``[dashboard]``, ``[mqtt]``...)."""
+    origin = str(config.path) if getattr(config, "path", None) else "config"
+    settings = resolve_dashboard(dashboard_settings(config), origin=origin)
+    mqtt = resolve(config.mqtt, origin=origin)
+    results = results_settings(config)
+    return Dashboard(
+        settings, mqtt,
+        results_path=default_results_path(results.path) if results.enabled else None,
+        athletes=tuple(a.name for a in getattr(config, "athletes", ())),
+    )
+
+
+def run_dashboard(config: Any) -> None:
+    """``trackside dashboard``: serve until SIGTERM or SIGINT (call from the main thread)."""
+    dashboard = build_dashboard(config)
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set())
+                for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        dashboard.start()
+        if not dashboard.settings.password and dashboard.settings.loopback:
+            log.info("dashboard: no password set; only this machine can reach it")
+        stop.wait()
+        log.info("dashboard: stopping")
+    finally:
+        dashboard.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

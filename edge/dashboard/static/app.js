@@ -1,0 +1,425 @@
+// Trackside dashboard: live state from /events (server-sent events), rendered per device.
+// Plain JavaScript, no build step and no library: the page must load from a Pi offline.
+"use strict";
+
+const VERDICT_RANK = { fault: 0, warn: 1, ok: 2, unknown: 3 };
+const TABLE_ROWS = 12;
+const CHART_POINTS = 120;
+
+const app = {
+  devices: new Map(),   // key -> device state (as sent by the server, then merged)
+  cards: new Map(),     // key -> DOM nodes of the device's card
+  columns: [],
+  charts: [],
+  athletes: [],
+  sessions: new Map(),  // session_id -> true when this machine has its report
+  auth: { password_set: false, view_needs_login: false, logged_in: false, may_command: true },
+  dirty: new Set(),
+  source: null,
+  seenAlerts: new Set(),
+};
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const esc = (v) => String(v ?? "").replace(/[&<>"']/g,
+  (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+const fmt = (v, digits = 1) => (v === null || v === undefined || !isFinite(v)) ? "–" : Number(v).toFixed(digits);
+const cssKey = (key) => key.replace(/[^A-Za-z0-9_-]/g, "_");
+
+// --- connection ----------------------------------------------------------------------------
+
+async function fetchAuth() {
+  const r = await fetch("/api/auth", { credentials: "same-origin" });
+  app.auth = await r.json();
+  $("#login-open").hidden = !app.auth.password_set || app.auth.logged_in;
+  $("#logout").hidden = !app.auth.logged_in;
+  for (const card of app.cards.values()) updateControlsLock(card);
+}
+
+function connect() {
+  if (app.source) app.source.close();
+  const link = $("#link");
+  const source = new EventSource("/events");
+  app.source = source;
+  source.addEventListener("open", () => { link.textContent = "live"; link.className = "pill live"; });
+  source.addEventListener("error", () => {
+    link.textContent = "reconnecting…"; link.className = "pill down";
+    if (app.auth.view_needs_login) fetchAuth().then(() => { if (!app.auth.logged_in) openLogin(); });
+  });
+  source.addEventListener("snapshot", (e) => onSnapshot(JSON.parse(e.data)));
+  for (const type of ["availability", "status", "stride", "alert", "active_alerts", "keyframe",
+                      "pass", "session", "cmd_result", "device", "forget"]) {
+    source.addEventListener(type, (e) => onEvent(JSON.parse(e.data)));
+  }
+}
+
+function onSnapshot(snap) {
+  app.columns = snap.columns;
+  app.charts = snap.charts;
+  app.athletes = snap.athletes || [];
+  $("#athlete-names").innerHTML = app.athletes.map((a) => `<option value="${esc(a)}">`).join("");
+  const keys = new Set(snap.devices.map((d) => d.key));
+  for (const key of [...app.devices.keys()]) if (!keys.has(key)) forget(key);
+  for (const d of snap.devices) {
+    app.devices.set(d.key, d);
+    for (const a of d.recent_alerts) app.seenAlerts.add(a.message_id);
+    markDirty(d.key);
+  }
+  loadSessions();
+}
+
+function blankDevice(key) {
+  return { key, device_id: key.split("/").pop(), availability: null, status: null, session_id: null,
+           athlete: null, strides: [], cues: [], counts: {}, active_alerts: [], recent_alerts: [],
+           keyframe: null, pass_summary: null, session_summary: null, cmd_results: [] };
+}
+
+function onEvent(ev) {
+  if (ev.type === "forget") { forget(ev.key); return; }
+  let d = app.devices.get(ev.key);
+  if (!d) { d = blankDevice(ev.key); app.devices.set(ev.key, d); }
+  if ("session_id" in ev) {
+    if (ev.session_id !== d.session_id) { d.strides = []; loadSessions(); }
+    d.session_id = ev.session_id;
+  }
+  if ("athlete" in ev) d.athlete = ev.athlete;
+  if (ev.device_id) d.device_id = ev.device_id;
+  switch (ev.type) {
+    case "availability": d.availability = ev.value; break;
+    case "status": d.status = ev.status; break;
+    case "stride":
+      d.strides.push(ev.row);
+      if (d.strides.length > CHART_POINTS * 3) d.strides.splice(0, d.strides.length - CHART_POINTS * 3);
+      d.cues = ev.cues; d.counts = ev.counts;
+      break;
+    case "alert":
+      d.recent_alerts.push(ev.alert);
+      if (ev.alert.active && !app.seenAlerts.has(ev.alert.message_id)) notifyAlert(ev.alert);
+      app.seenAlerts.add(ev.alert.message_id);
+      break;
+    case "active_alerts": d.active_alerts = ev.alerts; break;
+    case "keyframe": d.keyframe = ev.keyframe; break;
+    case "pass": d.pass_summary = ev.summary; break;
+    case "session": d.session_summary = ev.summary; loadSessions(); break;
+    case "cmd_result": d.cmd_results.push(ev.result); break;
+  }
+  markDirty(ev.key, ev.type);
+}
+
+function forget(key) {
+  app.devices.delete(key);
+  const card = app.cards.get(key);
+  if (card) card.root.remove();
+  app.cards.delete(key);
+  updateEmpty();
+}
+
+// --- rendering (batched per animation frame) -------------------------------------------------
+
+function markDirty(key, type = "all") {
+  if (!app.dirty.size) requestAnimationFrame(flush);
+  app.dirty.add(key + "\u0000" + type);
+}
+
+function flush() {
+  const byKey = new Map();
+  for (const item of app.dirty) {
+    const [key, type] = item.split("\u0000");
+    if (!byKey.has(key)) byKey.set(key, new Set());
+    byKey.get(key).add(type);
+  }
+  app.dirty.clear();
+  for (const [key, types] of byKey) {
+    const d = app.devices.get(key);
+    if (d) render(d, types);
+  }
+  updateEmpty();
+}
+
+function updateEmpty() {
+  $("#empty").hidden = app.devices.size > 0;
+  $("#devices").classList.toggle("many", app.devices.size > 1);
+}
+
+function card(d) {
+  let c = app.cards.get(d.key);
+  if (c) return c;
+  const root = document.createElement("article");
+  root.className = "device";
+  root.dataset.device = d.key;
+  root.id = "device-" + cssKey(d.key);
+  root.innerHTML = `
+    <div class="device-head">
+      <h2 class="name"></h2><span class="pill availability">unknown</span>
+      <span class="who"></span><span class="report-link"></span>
+    </div>
+    <div class="health"></div>
+    <div class="layout">
+      <section class="alerts-box"><h3>Alerts</h3><ul class="alerts"></ul></section>
+      <section class="keyframe-box"><h3>Keyframe</h3><div class="kf"><p class="muted">No picture yet.</p></div></section>
+      <section class="cues-box wide"><h3>Cues</h3><div class="tiles"></div></section>
+      <section class="charts-box wide"><h3>Trends</h3><div class="charts"></div></section>
+      <section class="strides-box wide"><h3>Latest strides</h3>
+        <div class="table-wrap"><table class="strides"><thead></thead><tbody></tbody></table></div></section>
+      <section class="controls-box wide"><h3>Session</h3>
+        <div class="controls">
+          <input class="athlete" list="athlete-names" placeholder="Athlete" aria-label="Athlete"
+                 maxlength="64" autocomplete="off">
+          <button class="primary" data-cmd="start_session">Start session</button>
+          <button data-cmd="stop_session">Stop session</button>
+          <button data-cmd="select_athlete">Select athlete</button>
+        </div>
+        <p class="cmd-result" aria-live="polite"></p>
+      </section>
+    </div>`;
+  $("#devices").appendChild(root);
+  c = { root, pending: new Map() };
+  for (const btn of root.querySelectorAll("button[data-cmd]")) {
+    btn.addEventListener("click", () => sendCommand(d.key, btn.dataset.cmd, c));
+  }
+  app.cards.set(d.key, c);
+  updateControlsLock(c);
+  return c;
+}
+
+function updateControlsLock(c) {
+  const locked = !app.auth.may_command;
+  for (const btn of c.root.querySelectorAll("button[data-cmd]")) {
+    btn.title = locked ? "Log in to send commands" : "";
+  }
+}
+
+function render(d, types) {
+  const c = card(d);
+  const all = types.has("all") || types.has("device");
+  const r = c.root;
+  if (all || types.has("availability") || types.has("status") || types.has("stride")
+      || types.has("session")) {
+    $(".name", r).textContent = d.device_id;
+    const av = $(".availability", r);
+    av.textContent = d.availability || "unknown";
+    av.className = "pill availability " + (d.availability || "");
+    r.classList.toggle("offline", d.availability === "offline");
+    $(".who", r).innerHTML = `athlete <b>${esc(d.athlete || "–")}</b> · session <b>${esc(d.session_id || "none")}</b>`;
+    renderHealth(d, $(".health", r));
+    renderReportLink(d, $(".report-link", r));
+  }
+  if (all || types.has("active_alerts") || types.has("alert")) renderAlerts(d, $(".alerts", r));
+  if (all || types.has("stride") || types.has("active_alerts")) renderTiles(d, $(".tiles", r));
+  if (all || types.has("stride")) {
+    renderCharts(d, $(".charts", r));
+    renderTable(d, $("table.strides", r));
+  }
+  if (all || types.has("keyframe")) renderKeyframe(d, $(".kf", r));
+  if (all || types.has("cmd_result")) renderCmdResult(d, c);
+}
+
+function renderHealth(d, el) {
+  const s = d.status;
+  if (!s) { el.innerHTML = `<span>no status yet</span>`; return; }
+  const parts = [
+    ["state", s.state], ["fps", fmt(s.fps, 1)], ["inference", fmt(s.inference_ms, 0) + " ms"],
+    ["dropped", s.dropped_frames], ["queue", s.queue_depth], ["outbox", s.outbox_depth],
+  ];
+  if (s.cpu_temp_c !== null && s.cpu_temp_c !== undefined) parts.push(["CPU", fmt(s.cpu_temp_c, 0) + " °C"]);
+  if (s.throttled) parts.push(["throttled", "yes"]);
+  el.innerHTML = parts.map(([k, v]) => `<span>${esc(k)} <b>${esc(v)}</b></span>`).join("")
+    + (s.detail ? `<span>${esc(s.detail)}</span>` : "");
+}
+
+function renderReportLink(d, el) {
+  const sid = d.session_id || (d.session_summary && d.session_summary.session_id);
+  el.innerHTML = sid && app.sessions.has(sid)
+    ? `<a href="/report/${encodeURIComponent(sid)}" target="_blank" rel="noopener">report</a> · `
+      + `<a href="/report/${encodeURIComponent(sid)}.csv">CSV</a>` : "";
+}
+
+function renderAlerts(d, el) {
+  const alerts = [...d.active_alerts].sort((a, b) => VERDICT_RANK[a.verdict] - VERDICT_RANK[b.verdict]);
+  if (!alerts.length) { el.innerHTML = `<li class="no-alerts">No alerts: form looks fine.</li>`; return; }
+  el.innerHTML = alerts.map((a) => `
+    <li class="alert-tile ${esc(a.verdict)}" data-cue="${esc(a.cue_id)}">
+      <strong>${esc(a.message)}</strong>
+      <small>${esc(a.cue_id)} · ${esc(a.verdict)}${a.since_s != null ? " · since " + fmt(a.since_s, 1) + " s" : ""}</small>
+    </li>`).join("");
+}
+
+function renderTiles(d, el) {
+  const alerting = new Set(d.active_alerts.map((a) => a.cue_id));
+  el.innerHTML = d.cues.map((c) => {
+    const n = d.counts[c.cue_id] || {};
+    const total = (n.ok || 0) + (n.warn || 0) + (n.fault || 0) + (n.unknown || 0);
+    const share = total ? ["ok", "warn", "fault", "unknown"].filter((v) => n[v])
+      .map((v) => `<span class="${v}" style="width:${(100 * n[v] / total).toFixed(1)}%"></span>`).join("") : "";
+    const value = c.value === null ? (c.reason || "not measured") : `${fmt(c.value, 2)} ${c.unit}`;
+    return `<div class="cue-tile ${esc(c.verdict)}${alerting.has(c.cue_id) ? " alerting" : ""}"
+                 data-cue="${esc(c.cue_id)}" data-verdict="${esc(c.verdict)}" title="${esc(c.message)}">
+      <div class="t">${esc(c.title)}</div><div class="v">${esc(c.verdict)} · ${esc(value)}</div>
+      <div class="share" title="session: ${total} strides">${share}</div></div>`;
+  }).join("");
+}
+
+function columnOf(key) { return app.columns.find((c) => c.key === key); }
+
+function renderCharts(d, el) {
+  const rows = d.strides.slice(-CHART_POINTS);
+  el.innerHTML = app.charts.map((key) => {
+    const col = columnOf(key) || { label: key, unit: "", digits: 1 };
+    const pts = rows.map((r, i) => [i, r.values[key]]).filter(([, v]) => v !== null && v !== undefined);
+    const last = pts.length ? pts[pts.length - 1][1] : null;
+    let poly = "";
+    if (pts.length > 1) {
+      const vs = pts.map(([, v]) => v);
+      let lo = Math.min(...vs), hi = Math.max(...vs);
+      if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
+      const n = Math.max(rows.length - 1, 1);
+      poly = pts.map(([i, v]) => `${(100 * i / n).toFixed(2)},${(38 - 36 * (v - lo) / (hi - lo)).toFixed(2)}`).join(" ");
+    }
+    return `<div class="chart" data-metric="${esc(key)}"><div class="label"><span>${esc(col.label)}</span>
+      <span>${fmt(last, col.digits)} ${esc(col.unit)}</span></div>
+      <svg viewBox="0 0 100 40" preserveAspectRatio="none" aria-label="${esc(col.label)} trend">
+      ${poly ? `<polyline points="${poly}"/>` : ""}</svg></div>`;
+  }).join("");
+}
+
+function renderTable(d, table) {
+  const head = `<tr><th>#</th><th>grade</th>${app.columns.map((c) =>
+    `<th title="${esc(c.key)}">${esc(c.label)}<br><small>${esc(c.unit)}</small></th>`).join("")}</tr>`;
+  const thead = $("thead", table);
+  if (thead.dataset.cols !== String(app.columns.length)) {
+    thead.innerHTML = head; thead.dataset.cols = String(app.columns.length);
+  }
+  const rows = d.strides.slice(-TABLE_ROWS).reverse();
+  $("tbody", table).innerHTML = rows.map((r) => `<tr data-index="${r.index}">
+    <td>${r.index}</td><td class="grade-${esc(r.grade)}">${esc(r.grade)}</td>
+    ${app.columns.map((c) => `<td class="${esc(r.verdicts[c.key] || "")}" data-key="${esc(c.key)}">${fmt(r.values[c.key], c.digits)}</td>`).join("")}
+  </tr>`).join("") || `<tr><td colspan="${app.columns.length + 2}" class="muted">No stride yet.</td></tr>`;
+}
+
+function renderKeyframe(d, el) {
+  const k = d.keyframe;
+  if (!k) return;
+  const m = k.meta || {};
+  const src = `/keyframe?device=${encodeURIComponent(d.key)}&v=${encodeURIComponent(k.version)}`;
+  const img = $("img", el);
+  const caption = m.stride_index != null
+    ? `Stride ${esc(m.stride_index)} at ${fmt(m.time_s, 2)} s — <b>${esc(m.cue_id || "")}</b> ${esc(m.message || "")}`
+    : "Latest keyframe";
+  if (img && img.getAttribute("src") === src) return;
+  el.innerHTML = `<figure><img class="keyframe" alt="Foot strike of the latest stride worth seeing" src="${src}">
+    <figcaption>${caption}</figcaption></figure>`;
+}
+
+function renderCmdResult(d, c) {
+  const el = $(".cmd-result", c.root);
+  for (let i = d.cmd_results.length - 1; i >= 0; i--) {
+    const res = d.cmd_results[i];
+    const name = c.pending.get(res.request_id);
+    if (name === undefined) continue;
+    el.textContent = res.ok ? `${name}: done` : `${name}: refused — ${res.reason}`;
+    el.className = "cmd-result " + (res.ok ? "ok" : "bad");
+    c.pending.delete(res.request_id);
+    return;
+  }
+}
+
+// --- commands --------------------------------------------------------------------------------
+
+async function sendCommand(key, command, c) {
+  const athlete = $(".athlete", c.root).value.trim();
+  const args = {};
+  if (command === "start_session" && athlete) args.athlete = athlete;
+  if (command === "select_athlete") {
+    if (!athlete) { showCmd(c, "Type the athlete's name first.", false); return; }
+    args.athlete = athlete;
+  }
+  if (!app.auth.may_command) { openLogin("Commands need the dashboard password."); return; }
+  showCmd(c, `${command}: sending…`, null);
+  const r = await fetch("/api/command", {
+    method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ device: key, command, args }),
+  });
+  const body = await r.json().catch(() => ({}));
+  if (r.status === 401) { openLogin("Commands need the dashboard password."); showCmd(c, "log in first", false); return; }
+  if (!r.ok) { showCmd(c, `${command}: ${body.reason || r.statusText}`, false); return; }
+  c.pending.set(body.request_id, command);
+  showCmd(c, `${command}: sent, waiting for the device…`, null);
+  renderCmdResult(app.devices.get(key), c);
+}
+
+function showCmd(c, text, ok) {
+  const el = $(".cmd-result", c.root);
+  el.textContent = text;
+  el.className = "cmd-result" + (ok === true ? " ok" : ok === false ? " bad" : "");
+}
+
+async function loadSessions() {
+  try {
+    const r = await fetch("/api/sessions", { credentials: "same-origin" });
+    if (!r.ok) return;
+    const body = await r.json();
+    app.sessions = new Map(body.sessions.map((s) => [s.session_id, true]));
+    for (const d of app.devices.values()) markDirty(d.key, "session");
+  } catch (e) { /* the report link is optional */ }
+}
+
+// --- alert sound -----------------------------------------------------------------------------
+
+let audio = null;
+function notifyAlert(alert) {
+  if (!$("#sound").checked) return;
+  try {
+    audio = audio || new AudioContext();
+    const osc = audio.createOscillator(), gain = audio.createGain();
+    osc.frequency.value = alert.verdict === "fault" ? 880 : 660;
+    gain.gain.setValueAtTime(0.2, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.4);
+    osc.connect(gain).connect(audio.destination);
+    osc.start(); osc.stop(audio.currentTime + 0.4);
+  } catch (e) { /* no audio on this browser */ }
+  if (navigator.vibrate) navigator.vibrate(alert.verdict === "fault" ? [200, 100, 200] : [150]);
+}
+
+// --- login -----------------------------------------------------------------------------------
+
+function openLogin(why) {
+  $("#login-why").textContent = why || "Enter the dashboard password.";
+  $("#login-error").textContent = "";
+  const dlg = $("#login");
+  if (!dlg.open) dlg.showModal();
+  $("#password").focus();
+}
+
+async function login(ev) {
+  ev.preventDefault();
+  const r = await fetch("/api/login", {
+    method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ password: $("#password").value }),
+  });
+  if (!r.ok) { $("#login-error").textContent = "Wrong password."; return; }
+  $("#password").value = "";
+  $("#login").close();
+  await fetchAuth();
+  connect();
+}
+
+async function main() {
+  const sound = $("#sound");
+  sound.checked = localStorage.getItem("trackside.sound") === "1";
+  sound.addEventListener("change", () => {
+    localStorage.setItem("trackside.sound", sound.checked ? "1" : "0");
+    if (sound.checked && !audio) { try { audio = new AudioContext(); } catch (e) { /* none */ } }
+  });
+  $("#login-form").addEventListener("submit", login);
+  $("#login-cancel").addEventListener("click", () => $("#login").close());
+  $("#login-open").addEventListener("click", () => openLogin());
+  $("#logout").addEventListener("click", async () => {
+    await fetch("/api/logout", { method: "POST", credentials: "same-origin",
+                                 headers: { "Content-Type": "application/json" }, body: "{}" });
+    await fetchAuth();
+  });
+  await fetchAuth();
+  if (app.auth.view_needs_login && !app.auth.logged_in) { openLogin(); return; }
+  connect();
+}
+
+main();

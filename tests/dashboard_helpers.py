@@ -1,0 +1,128 @@
+"""Helpers for the dashboard, store, report and keyframe tests.
+
+:func:`real_run` runs the real MoveNet model over a real clip once per test session and
+judges it with the real gait and cue pipeline, keeping the frames, so tests publish, store
+and draw genuine results.  :class:`SseClient` reads the dashboard's event stream.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge.types import Pose, StrideReport
+
+CLIP = "jes_woods_nike_coach_1.gif"
+
+
+@dataclass(frozen=True)
+class RealRun:
+    frames: list[np.ndarray]
+    poses: list[Pose]
+    reports: list[StrideReport]
+
+    def frame_at(self, t: float) -> tuple[np.ndarray, Pose]:
+        times = np.array([p.timestamp for p in self.poses])
+        i = int(np.argmin(np.abs(times - t)))
+        return self.frames[i], self.poses[i]
+
+    def flagged(self) -> list[StrideReport]:
+        return [r for r in self.reports if r.grade.value in ("warn", "fault")]
+
+
+@cache
+def real_run(media_dir: Path, model: Path) -> RealRun:
+    """Frames, poses and judged strides of a real clip through the real pipeline."""
+    from edge.analysis import judge_poses
+    from edge.capture import open_source
+    from edge.cues.settings import CuesConfig
+    from edge.pose.movenet import PoseEstimator
+    from edge.replay import iter_poses
+
+    estimator = PoseEstimator(model, num_threads=2)
+    frames, poses = [], []
+    with open_source(media_dir / CLIP) as source:
+        for frame, pose in iter_poses(source, estimator):
+            frames.append(frame.image)
+            poses.append(pose)
+    t = np.array([p.timestamp for p in poses])
+    keypoints = np.stack([p.keypoints for p in poses])
+    judged = judge_poses(t, keypoints, CuesConfig())
+    return RealRun(frames, poses, judged.reports)
+
+
+class SseClient:
+    """Reads ``/events`` on a thread, recording ``(arrival monotonic time, type, data)``."""
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
+        request = urllib.request.Request(url, headers=headers or {})
+        self.response = urllib.request.urlopen(request, timeout=30)
+        self.events: list[tuple[float, str, dict[str, Any]]] = []
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        kind, data = "", []
+        try:
+            for raw in self.response:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: "):
+                    data.append(line[6:])
+                elif not line and data:
+                    event = (time.monotonic(), kind, json.loads("".join(data)))
+                    with self._cond:
+                        self.events.append(event)
+                        self._cond.notify_all()
+                    kind, data = "", []
+        except (OSError, ValueError):
+            pass
+
+    def wait_for(self, predicate, timeout: float = 10.0) -> list[tuple[float, str, dict]]:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate(self.events):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    kinds = [k for _, k, _ in self.events]
+                    raise TimeoutError(f"condition not met within {timeout} s; events {kinds}")
+                self._cond.wait(remaining)
+            return list(self.events)
+
+    def close(self) -> None:
+        self.response.close()
+
+
+def publisher_config(port: int, device_id: str, outbox: Path) -> Any:
+    from edge.outputs.mqtt import MqttConfig
+
+    return MqttConfig(host="127.0.0.1", port=port, device_id=device_id, outbox_path=str(outbox),
+                      homeassistant=False, reconnect_min_s=1, reconnect_max_s=1)
+
+
+def start_dashboard(port: int, *, bind: str = "127.0.0.1", password: str = "",
+                    results_path: Path | None = None, athletes: tuple[str, ...] = ()) -> Any:
+    """A started :class:`~edge.dashboard.Dashboard` on a free port, connected to the broker."""
+    from edge.dashboard import Dashboard, DashboardConfig, resolve_dashboard
+    from edge.outputs.mqtt import MqttConfig, resolve
+
+    settings = resolve_dashboard(DashboardConfig(bind=bind, port=1, password=password))
+    settings = type(settings)(**{**settings.__dict__, "port": 0})
+    mqtt = resolve(MqttConfig(host="127.0.0.1", port=port, device_id="dashboard-test",
+                              reconnect_min_s=1, reconnect_max_s=1))
+    dashboard = Dashboard(settings, mqtt, results_path=results_path, athletes=athletes)
+    dashboard.start()
+    if not dashboard.bridge.connected.wait(10):
+        dashboard.stop()
+        raise TimeoutError("dashboard did not connect to the broker within 10 s")
+    return dashboard
