@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -20,9 +19,6 @@ from edge import __version__
 from edge.config import Config, dump_config, load_config
 from edge.errors import ConfigError, TracksideError
 from edge.logs import setup_logging
-
-log = logging.getLogger("edge.cli")
-
 
 # --- helpers -------------------------------------------------------------------------------
 

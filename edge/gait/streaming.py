@@ -255,6 +255,8 @@ class GaitTracker:
         self._height_scale: Scale | None = None
         self._identity_flipped = False  # tracks A and B exchanged legs since the start
         self._step_times: deque[float] = deque(maxlen=9)
+        self._last_strike_track: int | None = None  # limb track (0 = A) of the latest strike
+        self._last_strike_time = float("nan")
 
     def _trim(self, now: float) -> None:
         horizon = now - self.params.buffer_seconds
@@ -348,7 +350,7 @@ class GaitTracker:
         if len(self._speeds) >= 20 and refresh:
             self._v_ground = ground_speed(np.fromiter(self._speeds, float))
         self._speed_updates += 1
-        new_events: list[GaitEvent] = []
+        found: list[tuple[float, EventKind, int]] = []
         # Waiting for a toe-off measurement must not make it late: past this point in
         # evaluation time, the expected toe-off is reported instead.
         deadline = self.params.max_latency - lag - 2 * self._dt - 0.004
@@ -358,7 +360,15 @@ class GaitTracker:
             for kind, when in machine.update(
                 t_eval, speed, height, forward, self._v_ground, deadline, now, other
             ):
-                new_events.append(self._make_event(kind, track, when, now))
+                found.append((when, kind, track))
+        if not found:
+            return GaitUpdate()
+        # In time order, and each strike labelled only after the identity check it feeds.
+        new_events = []
+        for when, kind, track in sorted(found, key=lambda f: f[0]):
+            if kind is EventKind.FOOT_STRIKE:
+                self._check_identity(track, when)
+            new_events.append(self._make_event(kind, track, when, now))
         return self._assemble(new_events)
 
     def _ankle_pixels(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -413,24 +423,28 @@ class GaitTracker:
         values[:, 2:] = -px[:, 2:] / self._leg_length
         return values, valid
 
-    def _check_identity(self, strikes: Sequence[GaitEvent]) -> None:
+    def _check_identity(self, track: int, when: float) -> None:
         """Notice that the limb tracks exchanged legs, from the running rhythm.
 
-        Legs alternate: two strikes in a row on the same track only a step apart (a missed
+        Legs alternate: two strikes in a row on the same *track* only a step apart (a missed
         strike would leave a stride) mean continuity lost the legs in between.  The online
         counterpart of :func:`edge.gait.batch.repair_leg_swaps`: from now on the near/far
-        labels (and the depth history) follow the legs, not the tracks.  The strike that
-        revealed it keeps the label it was emitted with.
+        labels (and the depth history) follow the legs, not the tracks, and the strike that
+        revealed it is labelled that way too.
+
+        It compares tracks, never emitted labels: a label also changes when the near/far
+        decision does, and a label-based check would then "repair" every following strike
+        (each repair making the next strike look like the same leg again).
         """
-        if len(strikes) < 2:
+        prev_track, gap = self._last_strike_track, when - self._last_strike_time
+        self._last_strike_track, self._last_strike_time = track, when
+        if prev_track is None or not gap > 0:
             return
-        prev, last = strikes[-2], strikes[-1]
-        gap = last.time - prev.time
-        if prev.leg is not last.leg:
-            if 0 < gap <= MAX_STEP_TIME:
+        if prev_track != track:
+            if gap <= MAX_STEP_TIME:
                 self._step_times.append(gap)
             return
-        if len(self._step_times) >= 3 and 0 < gap < 1.5 * float(np.median(self._step_times)):
+        if len(self._step_times) >= 3 and gap < 1.5 * float(np.median(self._step_times)):
             self._identity_flipped = not self._identity_flipped
             self._legs_a_near = not self._legs_a_near
 
@@ -454,7 +468,6 @@ class GaitTracker:
                 continue
             history = list(self._events)
             strikes = [e for e in history if e.kind is EventKind.FOOT_STRIKE]
-            self._check_identity(strikes)
             if len(strikes) >= 2:
                 prev = strikes[-2]
                 if prev.leg is not event.leg and 0 < event.time - prev.time <= 1.0:
