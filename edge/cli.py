@@ -251,7 +251,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from edge.capture import LoopedSource, open_source
     from edge.outputs.mqtt import MqttPublisher
-    from edge.service.daemon import Daemon
+    from edge.service.daemon import Daemon, FanOut
 
     config = _config_from(args)
     if args.mode:
@@ -265,11 +265,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         return LoopedSource(source) if args.loop else source
 
     with contextlib.ExitStack() as stack:
-        sink = None
+        sinks = []
+        publisher = None
         if config.mqtt.enabled:
-            sink = MqttPublisher(config.mqtt)
-            sink.start()
-            stack.callback(sink.stop)
+            publisher = MqttPublisher(config.mqtt)
+            publisher.start()
+            stack.callback(publisher.stop)
+            sinks.append(publisher)
+        if config.results.enabled:
+            from edge.outputs.store import ResultStore, StoreSink
+
+            store = ResultStore.from_config(config.results)
+            stack.callback(store.close)
+            device_id = publisher.target.device_id if publisher else local_device_id(config)
+            sinks.append(StoreSink(store, device_id))
         feedback = None
         if config.feedback.enabled:
             from edge.outputs.feedback import FeedbackDriver
@@ -280,16 +289,25 @@ def cmd_run(args: argparse.Namespace) -> int:
             config,
             source_factory=open_frames,
             estimator_factory=lambda: make_estimator(config),
-            sink=sink,
+            sink=FanOut(sinks) if sinks else None,
             feedback=feedback,
             pace=args.speed if args.speed else (1.0 if args.realtime else None),
         )
-        if sink is not None:
-            _route_commands(sink, daemon)
+        if publisher is not None:
+            _route_commands(publisher, daemon)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: daemon.stop())
         daemon.run()
     return 0
+
+
+def local_device_id(config: Config) -> str:
+    """The device id when MQTT is off (the same rule as the MQTT settings)."""
+    import socket
+
+    from edge.outputs.mqtt.settings import device_id_from_hostname
+
+    return config.mqtt.device_id or device_id_from_hostname(socket.gethostname())
 
 
 def _route_commands(sink, daemon) -> None:
@@ -318,6 +336,20 @@ def cmd_cues(args: argparse.Namespace) -> int:
     from edge.cues.docs import render_markdown
 
     print(render_markdown(), end="")
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from edge.dashboard import run_dashboard
+
+    run_dashboard(load_config(args.config))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from edge.outputs.report import run_report
+
+    run_report(load_config(args.config), args.session, args.out, args.csv)
     return 0
 
 
@@ -416,6 +448,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     cues = commands.add_parser("cues", help="the coaching cues, their metrics and thresholds")
     cues.set_defaults(func=cmd_cues)
+
+    dashboard = commands.add_parser("dashboard", help="the coaches' live web page")
+    dashboard.set_defaults(func=cmd_dashboard)
+
+    report = commands.add_parser("report", help="a session's HTML report and CSV export")
+    report.add_argument("session", help="session id (see the dashboard or MQTT payloads)")
+    report.add_argument("--out", metavar="FILE", help="HTML report (default: report-SESSION.html)")
+    report.add_argument("--csv", metavar="FILE", help="also write every stride as CSV")
+    report.set_defaults(func=cmd_report)
 
     feedback = commands.add_parser("feedback", help="LEDs and buzzer")
     feedback_commands = feedback.add_subparsers(

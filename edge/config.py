@@ -24,9 +24,11 @@ from typing import Any
 from edge.capture.base import CameraSettings
 from edge.cues.profiles import AthleteProfile
 from edge.cues.settings import CuesConfig, check_cues_settings, parse_athletes
+from edge.dashboard.settings import DashboardConfig
 from edge.errors import ConfigError
 from edge.outputs.feedback.settings import FeedbackConfig, check_feedback
 from edge.outputs.mqtt.settings import MqttConfig
+from edge.outputs.store import ResultsConfig
 from edge.service.presence import PresenceSettings
 from edge.service.settings import ServiceConfig
 from edge.settings import Bool, Check, Choice, Int, Invalid, Number, Text, setting, show_value
@@ -87,6 +89,8 @@ class Config:
     cues: CuesConfig = field(default_factory=CuesConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+    results: ResultsConfig = field(default_factory=ResultsConfig)
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     presence: PresenceSettings = field(default_factory=PresenceSettings)
     service: ServiceConfig = field(default_factory=ServiceConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
@@ -101,6 +105,8 @@ SECTIONS: dict[str, type] = {
     "cues": CuesConfig,
     "mqtt": MqttConfig,
     "feedback": FeedbackConfig,
+    "results": ResultsConfig,
+    "dashboard": DashboardConfig,
     "presence": PresenceSettings,
     "service": ServiceConfig,
     "logging": LoggingConfig,

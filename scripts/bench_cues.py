@@ -18,8 +18,13 @@ from edge.gait.frontview import FRONTVIEW_UNITS
 from edge.gait.metrics import METRIC_UNITS
 from edge.types import EventKind, GaitEvent, Leg, MetricValue, Stride
 
-TIMING = {"stride_time": "s", "stride_cadence": "steps/min", "contact_time": "s",
-          "duty_factor": "ratio", "flight_time": "s"}
+TIMING = {
+    "stride_time": "s",
+    "stride_cadence": "steps/min",
+    "contact_time": "s",
+    "duty_factor": "ratio",
+    "flight_time": "s",
+}
 
 
 def make_strides(count: int) -> list[Stride]:
@@ -27,10 +32,16 @@ def make_strides(count: int) -> list[Stride]:
     strides = []
     for i in range(count):
         wobble = (i % 7 - 3) / 3.0  # -1..1: crosses warn and fault limits
-        metrics = {key: MetricValue(0.15 + 0.1 * wobble if unit.endswith("length") or
-                                    unit == "shoulder_width" else 10.0 + 12.0 * wobble,
-                                    unit, 0.7)
-                   for key, unit in units.items()}
+        metrics = {
+            key: MetricValue(
+                0.15 + 0.1 * wobble
+                if unit.endswith("length") or unit == "shoulder_width"
+                else 10.0 + 12.0 * wobble,
+                unit,
+                0.7,
+            )
+            for key, unit in units.items()
+        }
         fs = GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, 0.35 * i)
         nfs = GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, 0.35 * i + 0.7)
         strides.append(Stride(i, Leg.NEAR, fs, None, nfs, metrics=metrics))
@@ -65,8 +76,10 @@ def main() -> None:
     print(f"strides              {args.strides}")
     print(f"evaluate             {evaluate_us:8.1f} µs/stride")
     print(f"rolling update       {rolling_us:8.1f} µs/stride")
-    print(f"evaluate + rolling   {both_us:8.1f} µs/stride "
-          f"({100 * both_us / budget_us:.3f}% of a stride budget at 3 strides/s)")
+    print(
+        f"evaluate + rolling   {both_us:8.1f} µs/stride "
+        f"({100 * both_us / budget_us:.3f}% of a stride budget at 3 strides/s)"
+    )
     print(f"summary add          {summary_us:8.1f} µs/stride")
 
 

@@ -58,9 +58,15 @@ def main() -> None:
         sub.connect("127.0.0.1", broker.port)
         sub.loop_start()
         subscribed.wait(10)
-        publisher = MqttPublisher(MqttConfig(
-            host="127.0.0.1", port=broker.port, device_id="bench", homeassistant=False,
-            outbox_path=str(Path(tmp) / "outbox.sqlite3")))
+        publisher = MqttPublisher(
+            MqttConfig(
+                host="127.0.0.1",
+                port=broker.port,
+                device_id="bench",
+                homeassistant=False,
+                outbox_path=str(Path(tmp) / "outbox.sqlite3"),
+            )
+        )
         publisher.start()
         publisher.link.wait_connected(10)
 
@@ -92,15 +98,19 @@ def main() -> None:
         broker.stop()
 
     def line(name: str, values: list[float]) -> str:
-        return (f"{name:<38} median {statistics.median(values):7.2f} ms   "
-                f"p95 {sorted(values)[int(0.95 * (len(values) - 1))]:7.2f} ms   "
-                f"max {max(values):7.2f} ms")
+        return (
+            f"{name:<38} median {statistics.median(values):7.2f} ms   "
+            f"p95 {sorted(values)[int(0.95 * (len(values) - 1))]:7.2f} ms   "
+            f"max {max(values):7.2f} ms"
+        )
 
     print(f"MQTT output, {n} strides, loopback Mosquitto, QoS 1, SQLite outbox (FULL sync)")
     print(line("publish_stride() -> subscriber", latency))
     print(line("publish_stride() call (outbox write)", call))
-    print(f"{'burst of back-to-back strides':<38} {n / burst_s:7.0f} strides/s "
-          f"({burst_s * 1000:.0f} ms for {n})")
+    print(
+        f"{'burst of back-to-back strides':<38} {n / burst_s:7.0f} strides/s "
+        f"({burst_s * 1000:.0f} ms for {n})"
+    )
 
 
 if __name__ == "__main__":

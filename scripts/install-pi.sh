@@ -12,13 +12,15 @@
 #   /etc/trackside/trackside.toml   the config (created from trackside.example.toml once,
 #                               never overwritten)
 #   /var/lib/trackside          results and the MQTT outbox (systemd StateDirectory)
-#   /etc/systemd/system/trackside.service, and /usr/local/bin/trackside (a link)
+#   /etc/systemd/system/trackside.service and trackside-dashboard.service (left disabled),
+#   and /usr/local/bin/trackside (a link)
 set -euo pipefail
 
 PREFIX=/opt/trackside
 CONFIG_DIR=/etc/trackside
 STATE_DIR=/var/lib/trackside
 UNIT=/etc/systemd/system/trackside.service
+DASHBOARD_UNIT=/etc/systemd/system/trackside-dashboard.service
 SERVICE_USER=trackside
 APT_PACKAGES=(python3-venv python3-pip python3-picamera2 python3-libcamera python3-lgpio
               python3-numpy rsync)
@@ -47,11 +49,13 @@ done
 [ "$(id -u)" = 0 ] || die "run as root (sudo $0 $*)"
 
 uninstall() {
-  if systemctl list-unit-files trackside.service >/dev/null 2>&1; then
-    say "stopping and disabling trackside.service"
-    systemctl disable --now trackside.service 2>/dev/null || true
-  fi
-  rm -f "$UNIT" /usr/local/bin/trackside
+  for unit in trackside.service trackside-dashboard.service; do
+    if systemctl list-unit-files "$unit" >/dev/null 2>&1; then
+      say "stopping and disabling $unit"
+      systemctl disable --now "$unit" 2>/dev/null || true
+    fi
+  done
+  rm -f "$UNIT" "$DASHBOARD_UNIT" /usr/local/bin/trackside
   systemctl daemon-reload
   say "removing $PREFIX"
   rm -rf "$PREFIX"
@@ -148,11 +152,15 @@ install_config() {
 install_unit() {
   say "installing $UNIT"
   install -m 0644 "$PREFIX/systemd/trackside.service" "$UNIT"
+  # The coaches' dashboard is installed but left off: it listens on loopback until
+  # [dashboard] bind and a password are set (docs/dashboard.md).
+  install -m 0644 "$PREFIX/systemd/trackside-dashboard.service" "$DASHBOARD_UNIT"
   systemctl daemon-reload
   systemctl enable trackside.service
   if [ "$start" = yes ]; then
     systemctl restart trackside.service
     say "started: systemctl status trackside; journalctl -u trackside -f"
+    say "dashboard: set [dashboard] in the config, then systemctl enable --now trackside-dashboard"
   else
     say "enabled; start it with: systemctl start trackside"
   fi

@@ -7,7 +7,9 @@ and draw genuine results.  :class:`SseClient` reads the dashboard's event stream
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 import urllib.request
@@ -100,26 +102,51 @@ class SseClient:
             return list(self.events)
 
     def close(self) -> None:
+        # Shut the socket down first: closing the response alone waits for the reader
+        # thread's blocked read (until the server's next heartbeat).
+        with contextlib.suppress(AttributeError, OSError):
+            self.response.fp.raw._sock.shutdown(socket.SHUT_RDWR)
+        self._thread.join(timeout=5)
         self.response.close()
 
 
 def publisher_config(port: int, device_id: str, outbox: Path) -> Any:
     from edge.outputs.mqtt import MqttConfig
 
-    return MqttConfig(host="127.0.0.1", port=port, device_id=device_id, outbox_path=str(outbox),
-                      homeassistant=False, reconnect_min_s=1, reconnect_max_s=1)
+    return MqttConfig(
+        host="127.0.0.1",
+        port=port,
+        device_id=device_id,
+        outbox_path=str(outbox),
+        homeassistant=False,
+        reconnect_min_s=1,
+        reconnect_max_s=1,
+    )
 
 
-def start_dashboard(port: int, *, bind: str = "127.0.0.1", password: str = "",
-                    results_path: Path | None = None, athletes: tuple[str, ...] = ()) -> Any:
+def start_dashboard(
+    port: int,
+    *,
+    bind: str = "127.0.0.1",
+    password: str = "",
+    results_path: Path | None = None,
+    athletes: tuple[str, ...] = (),
+) -> Any:
     """A started :class:`~edge.dashboard.Dashboard` on a free port, connected to the broker."""
     from edge.dashboard import Dashboard, DashboardConfig, resolve_dashboard
     from edge.outputs.mqtt import MqttConfig, resolve
 
     settings = resolve_dashboard(DashboardConfig(bind=bind, port=1, password=password))
     settings = type(settings)(**{**settings.__dict__, "port": 0})
-    mqtt = resolve(MqttConfig(host="127.0.0.1", port=port, device_id="dashboard-test",
-                              reconnect_min_s=1, reconnect_max_s=1))
+    mqtt = resolve(
+        MqttConfig(
+            host="127.0.0.1",
+            port=port,
+            device_id="dashboard-test",
+            reconnect_min_s=1,
+            reconnect_max_s=1,
+        )
+    )
     dashboard = Dashboard(settings, mqtt, results_path=results_path, athletes=athletes)
     dashboard.start()
     if not dashboard.bridge.connected.wait(10):

@@ -134,13 +134,54 @@ def make_tls_files(directory: Path, *, username: str, password: str) -> TlsFiles
     ca_key, ca_crt = directory / "ca.key", directory / "ca.crt"
     key, csr, crt = directory / "server.key", directory / "server.csr", directory / "server.crt"
     ext = directory / "server.ext"
-    _run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key,
-         "-out", ca_crt, "-days", "2", "-subj", "/CN=Trackside test CA")
-    _run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
-         "-subj", "/CN=localhost")
+    _run(
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        ca_key,
+        "-out",
+        ca_crt,
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Trackside test CA",
+    )
+    _run(
+        "openssl",
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        csr,
+        "-subj",
+        "/CN=localhost",
+    )
     ext.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    _run("openssl", "x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key,
-         "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext)
+    _run(
+        "openssl",
+        "x509",
+        "-req",
+        "-in",
+        csr,
+        "-CA",
+        ca_crt,
+        "-CAkey",
+        ca_key,
+        "-CAcreateserial",
+        "-out",
+        crt,
+        "-days",
+        "2",
+        "-extfile",
+        ext,
+    )
     passwd = directory / "passwd"
     _run("mosquitto_passwd", "-c", "-b", passwd, username, password)
     return TlsFiles(ca_crt, crt, key, passwd, username, password)

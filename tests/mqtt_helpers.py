@@ -57,17 +57,28 @@ def stride_report(index: int, *, period_s: float = 0.7) -> StrideReport:
     )
     cues = (
         CueResult("posture.run_tall", Verdict.OK, 6.0 + 0.1 * index, "deg", "Run tall", 10.0),
-        CueResult("legs.overstride", Verdict.UNKNOWN, float("nan"), "cm", "Land under you",
-                  reason="no scale"),
-        CueResult("arms.elbows_back", Verdict.FAULT, 0.02, "leg_length", "Elbows back", 0.05,
-                  0.7),
+        CueResult(
+            "legs.overstride",
+            Verdict.UNKNOWN,
+            float("nan"),
+            "cm",
+            "Land under you",
+            reason="no scale",
+        ),
+        CueResult("arms.elbows_back", Verdict.FAULT, 0.02, "leg_length", "Elbows back", 0.05, 0.7),
     )
     return StrideReport(stride, cues, Verdict.FAULT, "arms.elbows_back")
 
 
 def alert(active: bool = True, cue_id: str = "arms.elbows_back") -> CueAlert:
-    return CueAlert(cue_id, active, Verdict.FAULT if active else Verdict.OK, 12.5,
-                    "Drive the elbows back to the hip", 7)
+    return CueAlert(
+        cue_id,
+        active,
+        Verdict.FAULT if active else Verdict.OK,
+        12.5,
+        "Drive the elbows back to the hip",
+        7,
+    )
 
 
 def load_schemas() -> dict[str, dict[str, Any]]:
@@ -126,15 +137,17 @@ class Subscriber:
             self.messages.append((message.topic, message.payload, bool(message.retain)))
             self._cond.notify_all()
 
-    def wait_for(self, predicate: Callable[[list[tuple[str, bytes, bool]]], bool],
-                 timeout: float = 10.0) -> list[tuple[str, bytes, bool]]:
+    def wait_for(
+        self, predicate: Callable[[list[tuple[str, bytes, bool]]], bool], timeout: float = 10.0
+    ) -> list[tuple[str, bytes, bool]]:
         deadline = time.monotonic() + timeout
         with self._cond:
             while not predicate(self.messages):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise TimeoutError(f"condition not met within {timeout} s; "
-                                       f"got {len(self.messages)} message(s)")
+                    raise TimeoutError(
+                        f"condition not met within {timeout} s; got {len(self.messages)} message(s)"
+                    )
                 self._cond.wait(remaining)
             return list(self.messages)
 

@@ -179,6 +179,7 @@ def test_threshold_order_problems_are_named():
 def test_nan_value_never_judges():
     verdict, _ = CUES_BY_ID["legs.overstride"].thresholds.judge(0.4)
     assert verdict is FAULT
-    report = evaluate_stride(stride_with({"overstride_leg_length": math.nan}), build_rules(),
-                             "side")
+    report = evaluate_stride(
+        stride_with({"overstride_leg_length": math.nan}), build_rules(), "side"
+    )
     assert next(r for r in report.cues if r.cue_id == "legs.overstride").verdict is Verdict.UNKNOWN

@@ -30,8 +30,9 @@ GOOD_FRONT = {"shoulder_tilt_max_deg": 4.0, "wrist_crossing_shoulder_width": -0.
 def stride_with(metrics: dict[str, float | MetricValue], index: int = 0) -> Stride:
     fs = GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, 1.0 + index)
     nfs = GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, 1.7 + index)
-    values = {k: v if isinstance(v, MetricValue) else MetricValue(v, "", 0.8)
-              for k, v in metrics.items()}
+    values = {
+        k: v if isinstance(v, MetricValue) else MetricValue(v, "", 0.8) for k, v in metrics.items()
+    }
     return Stride(index, Leg.NEAR, fs, None, nfs, metrics=values)
 
 
@@ -61,12 +62,17 @@ def test_unrecognised_view_leaves_every_cue_unknown():
     report = evaluate_stride(stride_with(GOOD_SIDE), build_rules(), None)
     assert report.grade is Verdict.UNKNOWN and report.worst_cue is None
     assert {r.reason for r in report.cues if r.cue_id == "posture.run_tall"} == {
-        "camera view not recognised"}
+        "camera view not recognised"
+    }
 
 
 def test_nan_metric_is_unknown_with_the_gait_stage_reason():
-    metrics = {**GOOD_SIDE, "overstride_leg_length": MetricValue(
-        float("nan"), "leg_length", 0.0, "overstride: keypoints not seen around t=1.000s")}
+    metrics = {
+        **GOOD_SIDE,
+        "overstride_leg_length": MetricValue(
+            float("nan"), "leg_length", 0.0, "overstride: keypoints not seen around t=1.000s"
+        ),
+    }
     r = result(evaluate_stride(stride_with(metrics), build_rules(), "side"), "legs.overstride")
     assert r.verdict is Verdict.UNKNOWN
     assert r.reason == "not measured: overstride: keypoints not seen around t=1.000s"
@@ -81,8 +87,11 @@ def test_missing_metric_key_is_unknown_and_named():
 
 def test_not_measurable_cues_are_always_unknown_with_why():
     report = evaluate_stride(stride_with(GOOD_SIDE), build_rules(), "side")
-    for cue_id, word in (("head.relaxed_face", "expression"), ("arms.loose_hands", "fingers"),
-                         ("legs.midfoot_strike", "heel or toe")):
+    for cue_id, word in (
+        ("head.relaxed_face", "expression"),
+        ("arms.loose_hands", "fingers"),
+        ("legs.midfoot_strike", "heel or toe"),
+    ):
         r = result(report, cue_id)
         assert r.verdict is Verdict.UNKNOWN
         assert r.reason.startswith("not measurable:") and word in r.reason
@@ -90,12 +99,16 @@ def test_not_measurable_cues_are_always_unknown_with_why():
 
 def test_low_keypoint_quality_is_unknown_but_keeps_the_value():
     metrics = {**GOOD_SIDE, "trunk_lean_deg": MetricValue(30.0, "deg", 0.1)}
-    r = result(evaluate_stride(stride_with(metrics), build_rules(), "side", min_confidence=0.25),
-               "posture.run_tall")
+    r = result(
+        evaluate_stride(stride_with(metrics), build_rules(), "side", min_confidence=0.25),
+        "posture.run_tall",
+    )
     assert r.verdict is Verdict.UNKNOWN and "0.10 < 0.25" in r.reason
     assert r.value == 30.0 and r.confidence == pytest.approx(0.1)
-    ok = result(evaluate_stride(stride_with(metrics), build_rules(), "side", min_confidence=0.1),
-                "posture.run_tall")
+    ok = result(
+        evaluate_stride(stride_with(metrics), build_rules(), "side", min_confidence=0.1),
+        "posture.run_tall",
+    )
     assert ok.verdict is Verdict.FAULT and ok.confidence == pytest.approx(0.1)
 
 
@@ -114,8 +127,10 @@ def test_grade_is_the_worst_verdict_and_priority_breaks_ties():
 
 
 def test_grade_ignores_unknowns():
-    results = [CueResult("arms.loose_hands", Verdict.UNKNOWN, math.nan, "", ""),
-               CueResult("legs.knee_drive", Verdict.WARN, 30.0, "deg", "")]
+    results = [
+        CueResult("arms.loose_hands", Verdict.UNKNOWN, math.nan, "", ""),
+        CueResult("legs.knee_drive", Verdict.WARN, 30.0, "deg", ""),
+    ]
     assert grade(results) == (Verdict.WARN, "legs.knee_drive")
     assert grade(results[:1]) == (Verdict.UNKNOWN, None)
 

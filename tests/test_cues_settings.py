@@ -42,50 +42,84 @@ def test_profiles_parse_and_apply():
     ana, bo = athletes_from(GOOD)
     assert ana.name == "Ana" and ana.height_cm == 168.0 and bo.height_cm is None
     assert ana.disabled == {"arms.hands_shoulder_height"}
-    assert ana.overrides == {"legs.overstride": {"warn": 0.18, "fault": 0.26},
-                             "posture.run_tall": {"warn_high": 15.0}}
+    assert ana.overrides == {
+        "legs.overstride": {"warn": 0.18, "fault": 0.26},
+        "posture.run_tall": {"warn_high": 15.0},
+    }
     rules = {r.cue.id: r for r in build_rules(ana)}
     assert rules["legs.overstride"].thresholds.limits() == {"warn": 0.18, "fault": 0.26}
     assert rules["posture.run_tall"].thresholds.limits() == {
-        "warn_low": 0.0, "fault_low": -5.0, "warn_high": 15.0, "fault_high": 20.0}
+        "warn_low": 0.0,
+        "fault_low": -5.0,
+        "warn_high": 15.0,
+        "fault_high": 20.0,
+    }
     assert not rules["arms.hands_shoulder_height"].enabled
     assert rules["arms.elbows_back"].enabled
     assert AthleteList()(tomllib.loads(GOOD)["athletes"]) == (ana, bo)
 
 
-@pytest.mark.parametrize(("toml", "message"), [
-    ('[[athletes]]\nname = "A"\n[athletes.overrides.legs.overstride]\nfault = "high"',
-     'athletes[0].overrides.legs.overstride.fault: expected a number between -2 and 2 '
-     '(leg_length), got "high"'),
-    ('[[athletes]]\nname = "A"\n[[athletes]]\nname = "B"\n'
-     '[athletes.overrides.legs.overstride]\nfault = 0.1',
-     "athletes[1].overrides.legs.overstride.fault: expected at least warn (0.25), got 0.1"),
-    ('[[athletes]]\nname = "A"\n[athletes.overrides.legs.overstrid]\nfault = 0.3',
-     "athletes[0].overrides.legs.overstrid: unknown cue (expected one of: overstride, "),
-    ('[[athletes]]\nname = "A"\n[athletes.overrides.feet.overstride]\nfault = 0.3',
-     "athletes[0].overrides.feet: unknown cue group"),
-    ('[[athletes]]\nname = "A"\n[athletes.overrides.legs.overstride]\nfault_high = 0.3',
-     "athletes[0].overrides.legs.overstride.fault_high: unknown limit (expected one of: "
-     "warn, fault)"),
-    ('[[athletes]]\nname = "A"\n[athletes.overrides.posture.run_tall]\nwarn = 3',
-     "athletes[0].overrides.posture.run_tall.warn: unknown limit (expected one of: warn_low,"),
-    ('[[athletes]]\nname = "A"\n[athletes.overrides.head.relaxed_face]\nwarn = 3',
-     "athletes[0].overrides.head.relaxed_face: this cue is not measurable"),
-    ('[[athletes]]\nname = "A"\n[athletes.overrides.posture.run_tall]\nwarn_low = 14',
-     "athletes[0].overrides.posture.run_tall.warn_high: expected more than warn_low (14)"),
-    ('[[athletes]]\nname = "A"\n[athletes.overrides.legs]\noverstride = 0.3',
-     "athletes[0].overrides.legs.overstride: expected a table of limits, got 0.3"),
-    ('[[athletes]]\nheight_cm = 170', "athletes[0].name: missing"),
-    ('[[athletes]]\nname = ""', 'athletes[0].name: expected a non-empty string, got ""'),
-    ('[[athletes]]\nname = "A"\nheight_cm = 17', "athletes[0].height_cm: expected a number "
-     "between 50 and 250, got 17"),
-    ('[[athletes]]\nname = "A"\nheigth_cm = 170', "athletes[0].heigth_cm: unknown key"),
-    ('[[athletes]]\nname = "A"\ndisabled = ["legs.bounce"]',
-     'athletes[0].disabled: expected cue ids (one of: posture.run_tall, '),
-    ('[[athletes]]\nname = "A"\n[[athletes]]\nname = "a"',
-     'athletes[1].name: "a" is already the name of athletes[0]'),
-    ('athletes = 3', "athletes: expected an array of tables ([[athletes]]), got 3"),
-])
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            '[[athletes]]\nname = "A"\n[athletes.overrides.legs.overstride]\nfault = "high"',
+            "athletes[0].overrides.legs.overstride.fault: expected a number between -2 and 2 "
+            '(leg_length), got "high"',
+        ),
+        (
+            '[[athletes]]\nname = "A"\n[[athletes]]\nname = "B"\n'
+            "[athletes.overrides.legs.overstride]\nfault = 0.1",
+            "athletes[1].overrides.legs.overstride.fault: expected at least warn (0.25), got 0.1",
+        ),
+        (
+            '[[athletes]]\nname = "A"\n[athletes.overrides.legs.overstrid]\nfault = 0.3',
+            "athletes[0].overrides.legs.overstrid: unknown cue (expected one of: overstride, ",
+        ),
+        (
+            '[[athletes]]\nname = "A"\n[athletes.overrides.feet.overstride]\nfault = 0.3',
+            "athletes[0].overrides.feet: unknown cue group",
+        ),
+        (
+            '[[athletes]]\nname = "A"\n[athletes.overrides.legs.overstride]\nfault_high = 0.3',
+            "athletes[0].overrides.legs.overstride.fault_high: unknown limit (expected one of: "
+            "warn, fault)",
+        ),
+        (
+            '[[athletes]]\nname = "A"\n[athletes.overrides.posture.run_tall]\nwarn = 3',
+            "athletes[0].overrides.posture.run_tall.warn: unknown limit "
+            "(expected one of: warn_low,",
+        ),
+        (
+            '[[athletes]]\nname = "A"\n[athletes.overrides.head.relaxed_face]\nwarn = 3',
+            "athletes[0].overrides.head.relaxed_face: this cue is not measurable",
+        ),
+        (
+            '[[athletes]]\nname = "A"\n[athletes.overrides.posture.run_tall]\nwarn_low = 14',
+            "athletes[0].overrides.posture.run_tall.warn_high: expected more than warn_low (14)",
+        ),
+        (
+            '[[athletes]]\nname = "A"\n[athletes.overrides.legs]\noverstride = 0.3',
+            "athletes[0].overrides.legs.overstride: expected a table of limits, got 0.3",
+        ),
+        ("[[athletes]]\nheight_cm = 170", "athletes[0].name: missing"),
+        ('[[athletes]]\nname = ""', 'athletes[0].name: expected a non-empty string, got ""'),
+        (
+            '[[athletes]]\nname = "A"\nheight_cm = 17',
+            "athletes[0].height_cm: expected a number between 50 and 250, got 17",
+        ),
+        ('[[athletes]]\nname = "A"\nheigth_cm = 170', "athletes[0].heigth_cm: unknown key"),
+        (
+            '[[athletes]]\nname = "A"\ndisabled = ["legs.bounce"]',
+            "athletes[0].disabled: expected cue ids (one of: posture.run_tall, ",
+        ),
+        (
+            '[[athletes]]\nname = "A"\n[[athletes]]\nname = "a"',
+            'athletes[1].name: "a" is already the name of athletes[0]',
+        ),
+        ("athletes = 3", "athletes: expected an array of tables ([[athletes]]), got 3"),
+    ],
+)
 def test_errors_name_the_exact_key(toml, message):
     with pytest.raises(Invalid) as exc:
         parse_athletes(tomllib.loads(toml)["athletes"])
@@ -94,8 +128,15 @@ def test_errors_name_the_exact_key(toml, message):
 
 def test_cues_section_fields_and_checks():
     fields = {f.name: f.metadata for f in dataclasses.fields(CuesConfig)}
-    assert list(fields) == ["view", "hold_strides", "window_strides", "alert_level",
-                            "min_confidence", "athlete", "disabled"]
+    assert list(fields) == [
+        "view",
+        "hold_strides",
+        "window_strides",
+        "alert_level",
+        "min_confidence",
+        "athlete",
+        "disabled",
+    ]
     assert all(m["doc"] for m in fields.values())
     assert fields["view"]["check"]("front") == "front"
     with pytest.raises(Invalid, match='expected one of "auto", "side", "front", got "top"'):

@@ -25,8 +25,10 @@ def strides() -> list[Stride]:
     for i, lean in enumerate(LEANS):
         fs = GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, 2.0 + 0.7 * i)
         nfs = GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, 2.7 + 0.7 * i)
-        metrics = {"trunk_lean_deg": MetricValue(lean, "deg", 0.8),
-                   "overstride_leg_length": MetricValue(0.1 + 0.05 * i, "leg_length", 0.9)}
+        metrics = {
+            "trunk_lean_deg": MetricValue(lean, "deg", 0.8),
+            "overstride_leg_length": MetricValue(0.1 + 0.05 * i, "leg_length", 0.9),
+        }
         out.append(Stride(i, Leg.NEAR, fs, None, nfs, metrics=metrics))
     return out
 
@@ -48,8 +50,7 @@ def test_shares_per_cue_add_up_and_match_the_verdicts():
         assert sum(cue.share(v) for v in Verdict) == pytest.approx(1.0)
     assert summary.cue("arms.loose_hands").share(Verdict.UNKNOWN) == 1.0
     # overstride 0.10..0.35: ok for 0.10-0.20, warn 0.25/0.30, fault at 0.35
-    assert summary.cue("legs.overstride").counts == {"ok": 3, "warn": 2, "fault": 1,
-                                                     "unknown": 0}
+    assert summary.cue("legs.overstride").counts == {"ok": 3, "warn": 2, "fault": 1, "unknown": 0}
     assert sum(summary.grades.values()) == 6
 
 
@@ -100,6 +101,7 @@ def test_summary_text_lists_each_cue():
 def test_docs_table_is_up_to_date():
     committed = (REPO / "docs" / "cues.md").read_text(encoding="utf-8")
     assert committed == render_markdown(), (
-        "docs/cues.md is stale: run `python -m edge.cues.docs > docs/cues.md`")
+        "docs/cues.md is stale: run `python -m edge.cues.docs > docs/cues.md`"
+    )
     for cue in CATALOGUE:
         assert f"`{cue.id}`" in committed

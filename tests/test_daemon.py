@@ -280,6 +280,7 @@ class RecordingSink:
 
     def __init__(self):
         self.strides, self.alerts, self.passes, self.sessions, self.statuses = [], [], [], [], []
+        self.keyframes = []
         self.session = None
 
     def set_session(self, session_id, *, athlete=None):
@@ -303,6 +304,10 @@ class RecordingSink:
 
     def publish_status(self, *, state, **health):
         self.statuses.append((state, health))
+
+    def publish_keyframe(self, jpeg, **meta):
+        self.keyframes.append((jpeg, meta))
+        return "k"
 
 
 class EmptyScene(FakeEstimator):

@@ -40,6 +40,8 @@ device_id = "e2e"
 keepalive = 5
 outbox_path = "{tmp_path / "outbox.sqlite3"}"
 homeassistant = false
+[results]
+path = "{tmp_path / "results.sqlite3"}"
 [feedback]
 pin_factory = "mock"
 [service]
@@ -116,9 +118,7 @@ def test_daemon_publishes_strides_answers_commands_and_stops_on_sigterm(
         assert "Traceback" not in output
 
         subscriber.wait_for(
-            lambda m: any(
-                t == "trackside/e2e/availability" and p == b"offline" for t, p, _ in m
-            ),
+            lambda m: any(t == "trackside/e2e/availability" and p == b"offline" for t, p, _ in m),
             timeout=10,
         )
         strides = dedupe(subscriber.payloads("trackside/e2e/stride"))
@@ -134,6 +134,20 @@ def test_daemon_publishes_strides_answers_commands_and_stops_on_sigterm(
         assert session and session[-1]["strides"] == len(strides)
         statuses = subscriber.payloads("trackside/e2e/status")
         assert statuses[-1]["state"] == "stopping"
+        # A warn/fault stride's keyframe: a retained JPEG with its metadata beside it.
+        pictures = [p for t, p, _ in subscriber.messages if t == "trackside/e2e/keyframe"]
+        assert pictures and pictures[0][:2] == b"\xff\xd8"
+        meta = subscriber.payloads("trackside/e2e/keyframe/meta")[0]
+        assert meta["stride_index"] in {p["stride"]["index"] for p in strides}
+        # The results are also kept on the device, for reports.
+        from edge.outputs.store import ResultStore
+
+        store = ResultStore(tmp_path / "results.sqlite3")
+        try:
+            stored = store.strides(strides[0]["session_id"])
+            assert len(stored) == len(strides)
+        finally:
+            store.close()
     finally:
         if daemon.poll() is None:
             daemon.kill()

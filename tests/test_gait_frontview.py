@@ -20,8 +20,9 @@ SHOULDER_HALF = 45.0  # front view: shoulder width 0.6 torso
 HIP_HALF = 22.0  # front view: hip width 0.29 torso
 
 
-def front_pose(*, viewed_from_front=True, left_drop_px=0.0, wrist_x=(None, None),
-               score=0.9) -> np.ndarray:
+def front_pose(
+    *, viewed_from_front=True, left_drop_px=0.0, wrist_x=(None, None), score=0.9
+) -> np.ndarray:
     """One front (or rear) view pose centred on x=400; ``wrist_x`` offsets from the midline
     towards each wrist's own side (negative = crossed)."""
     # From the front, the runner's left appears on the image right.
@@ -33,8 +34,10 @@ def front_pose(*, viewed_from_front=True, left_drop_px=0.0, wrist_x=(None, None)
     k[Keypoint.LEFT_HIP, :2] = (400 + left * HIP_HALF, 100 + TORSO)
     k[Keypoint.RIGHT_HIP, :2] = (400 - left * HIP_HALF, 100 + TORSO)
     k[Keypoint.NOSE, :2] = (400, 40)
-    for kp, side, offset in ((Keypoint.LEFT_WRIST, left, wrist_x[0]),
-                             (Keypoint.RIGHT_WRIST, -left, wrist_x[1])):
+    for kp, side, offset in (
+        (Keypoint.LEFT_WRIST, left, wrist_x[0]),
+        (Keypoint.RIGHT_WRIST, -left, wrist_x[1]),
+    ):
         k[kp, :2] = (400 + side * (offset if offset is not None else 50.0), 180)
     return k
 
@@ -52,8 +55,12 @@ def side_pose(shoulder_dx=4.0, hip_dx=2.0) -> np.ndarray:
 @pytest.mark.parametrize("from_front", [True, False], ids=["front", "rear"])
 def test_wrist_crossing_measured_in_shoulder_widths(from_front):
     # The left wrist swings 18 px past the midline, the right one stays 30 px on its side.
-    poses = np.stack([front_pose(viewed_from_front=from_front, wrist_x=(x, 30.0))
-                      for x in (40.0, 10.0, -18.0, 5.0)])
+    poses = np.stack(
+        [
+            front_pose(viewed_from_front=from_front, wrist_x=(x, 30.0))
+            for x in (40.0, 10.0, -18.0, 5.0)
+        ]
+    )
     m = frontview_metrics(poses)
     width = 2 * SHOULDER_HALF
     assert m["wrist_crossing_left_shoulder_width"].value == pytest.approx(18.0 / width)
@@ -64,8 +71,9 @@ def test_wrist_crossing_measured_in_shoulder_widths(from_front):
 @pytest.mark.parametrize("from_front", [True, False], ids=["front", "rear"])
 def test_shoulder_tilt_sign_is_anatomical(from_front):
     drops = np.array([6.0, 10.0, 2.0])
-    m = frontview_metrics(np.stack([front_pose(viewed_from_front=from_front, left_drop_px=d)
-                                    for d in drops]))
+    m = frontview_metrics(
+        np.stack([front_pose(viewed_from_front=from_front, left_drop_px=d) for d in drops])
+    )
     tilts = np.degrees(np.arctan2(drops, 2 * SHOULDER_HALF))
     assert m["shoulder_tilt_deg"].value == pytest.approx(tilts.mean())  # left lower: +
     assert m["shoulder_tilt_max_deg"].value == pytest.approx(tilts.max())
@@ -106,7 +114,7 @@ def _trc(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     width = 2 + 3 * len(markers)
     rows = [(r.split("\t") + [""] * width)[:width] for r in lines[5:] if r.strip()]
     table = np.array([[float(v) if v.strip() else math.nan for v in r] for r in rows])
-    return table[:, 1], {m: table[:, 2 + 3 * i: 5 + 3 * i] for i, m in enumerate(markers)}
+    return table[:, 1], {m: table[:, 2 + 3 * i : 5 + 3 * i] for i, m in enumerate(markers)}
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +128,12 @@ def test_view_classifier_on_projected_lab_runner(bmclab_markers, camera):
     m = bmclab_markers
     # Hip joints approximated midway between each ASIS and PSIS, lowered 8 cm.
     hips = {s: 0.5 * (m[f"{s}ASI"] + m[f"{s}PSI"]) - np.array([0, 80.0, 0]) for s in "RL"}
-    points = {Keypoint.LEFT_SHOULDER: m["LACR"], Keypoint.RIGHT_SHOULDER: m["RACR"],
-              Keypoint.LEFT_HIP: hips["L"], Keypoint.RIGHT_HIP: hips["R"]}
+    points = {
+        Keypoint.LEFT_SHOULDER: m["LACR"],
+        Keypoint.RIGHT_SHOULDER: m["RACR"],
+        Keypoint.LEFT_HIP: hips["L"],
+        Keypoint.RIGHT_HIP: hips["R"],
+    }
     k = np.zeros((len(m["RACR"]), 17, 3))
     for kp, xyz in points.items():
         horizontal = xyz[:, 0] if camera == "side" else xyz[:, 2]  # X forward, Z lateral

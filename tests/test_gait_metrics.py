@@ -55,8 +55,11 @@ class Runner:
     @staticmethod
     def knee_flexion(p):
         p = np.mod(p, 1.0)
-        return (12.0 + 28.0 * np.exp(-(((p - 0.15) / 0.08) ** 2))
-                + 100.0 * np.exp(-(((p - 0.65) / 0.13) ** 2)))
+        return (
+            12.0
+            + 28.0 * np.exp(-(((p - 0.15) / 0.08) ** 2))
+            + 100.0 * np.exp(-(((p - 0.65) / 0.13) ** 2))
+        )
 
     @staticmethod
     def thigh(p):
@@ -109,8 +112,10 @@ class Runner:
         shoulder = self.shoulder(t)
         ear = shoulder + np.array([self.direction * 8.0, -45.0])
         pitch = np.radians(self.head_pitch_deg)
-        forward = np.stack([self.direction * np.cos(pitch) + 0 * ear[..., 0],
-                            np.sin(pitch) + 0 * ear[..., 0]], axis=-1)
+        forward = np.stack(
+            [self.direction * np.cos(pitch) + 0 * ear[..., 0], np.sin(pitch) + 0 * ear[..., 0]],
+            axis=-1,
+        )
         eye = ear + 16.0 * forward
         nose = ear + 22.0 * forward + np.array([0.0, 8.0])
         return nose, eye, eye + 1.0, ear, ear + 1.0
@@ -127,8 +132,9 @@ class Runner:
 
         head = np.stack(self.head(t), axis=1)
         head = np.concatenate([head, np.full((*head.shape[:2], 1), score)], axis=-1)
-        return SideViewTrack(t=t, near=limb(0.0), far=limb(0.5), head=head,
-                             direction=self.direction)
+        return SideViewTrack(
+            t=t, near=limb(0.0), far=limb(0.5), head=head, direction=self.direction
+        )
 
     def stride(self, with_toe_off=True) -> Stride:
         fs = GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, self.t0)
@@ -140,8 +146,9 @@ class Runner:
         return [GaitEvent(EventKind.FOOT_STRIKE, Leg.FAR, self.t0 + 0.5 * self.period)]
 
 
-def irregular_times(start: float, end: float, fps: float, seed: int = 0,
-                    drop: float = 0.0) -> np.ndarray:
+def irregular_times(
+    start: float, end: float, fps: float, seed: int = 0, drop: float = 0.0
+) -> np.ndarray:
     """Frame times at ``fps`` with ±25 % jitter and a share ``drop`` of frames lost."""
     rng = np.random.default_rng(seed)
     n = int((end - start) * fps) + 1
@@ -183,12 +190,13 @@ def test_foot_strike_angles_match_the_geometry(runner, sampled):
     thigh, flexion = runner.thigh(p), runner.knee_flexion(p)
     assert sampled["knee_flexion_at_foot_strike_deg"].value == pytest.approx(flexion, abs=0.5)
     assert sampled["shank_angle_at_foot_strike_deg"].value == pytest.approx(
-        thigh - flexion, abs=0.5)
+        thigh - flexion, abs=0.5
+    )
     assert sampled["overstride_leg_length"].value == pytest.approx(
-        forward_px(runner, hip, ankle) / LEG_PX, abs=0.005)
+        forward_px(runner, hip, ankle) / LEG_PX, abs=0.005
+    )
     assert sampled["overstride_leg_length"].value > 0  # ankle ahead, whichever the direction
-    assert sampled["trunk_lean_at_foot_strike_deg"].value == pytest.approx(
-        runner.lean(p), abs=0.3)
+    assert sampled["trunk_lean_at_foot_strike_deg"].value == pytest.approx(runner.lean(p), abs=0.3)
 
 
 def test_phase_peaks_match_the_geometry(runner, sampled):
@@ -196,16 +204,21 @@ def test_phase_peaks_match_the_geometry(runner, sampled):
     fs, to, nfs = s.foot_strike.time, s.toe_off.time, s.next_foot_strike.time
     stance, swing = dense(runner, fs, to), dense(runner, to, nfs)
     assert sampled["peak_knee_flexion_stance_deg"].value == pytest.approx(
-        runner.knee_flexion(runner.phase(stance)).max(), abs=0.7)
+        runner.knee_flexion(runner.phase(stance)).max(), abs=0.7
+    )
     assert sampled["peak_knee_flexion_swing_deg"].value == pytest.approx(
-        runner.knee_flexion(runner.phase(swing)).max(), abs=0.7)
+        runner.knee_flexion(runner.phase(swing)).max(), abs=0.7
+    )
     assert sampled["peak_thigh_angle_swing_deg"].value == pytest.approx(
-        runner.thigh(runner.phase(swing)).max(), abs=0.5)
+        runner.thigh(runner.phase(swing)).max(), abs=0.5
+    )
     assert sampled["hip_extension_at_toe_off_deg"].value == pytest.approx(
-        -runner.thigh(runner.toe_off_phase), abs=0.3)
+        -runner.thigh(runner.toe_off_phase), abs=0.3
+    )
     hip, _, ankle = runner.leg(0.5 * (fs + to))
     assert sampled["hip_ahead_of_ankle_midstance_leg_length"].value == pytest.approx(
-        -forward_px(runner, hip, ankle) / LEG_PX, abs=0.005)
+        -forward_px(runner, hip, ankle) / LEG_PX, abs=0.005
+    )
 
 
 def test_trunk_head_and_oscillation_match_the_geometry(runner, sampled):
@@ -213,11 +226,13 @@ def test_trunk_head_and_oscillation_match_the_geometry(runner, sampled):
     assert sampled["head_pitch_deg"].value == pytest.approx(runner.head_pitch_deg, abs=0.1)
     assert sampled["head_pitch_deg"].note == "near ear->eye"
     assert sampled["vertical_oscillation_leg_length"].value == pytest.approx(
-        runner.oscillation_px / LEG_PX, rel=0.03)
+        runner.oscillation_px / LEG_PX, rel=0.03
+    )
     # Overground: stride length is the hips' travel, the ratio needs no scale.
     travel = runner.speed_px_s * runner.period
     assert sampled["vertical_ratio_percent"].value == pytest.approx(
-        100 * runner.oscillation_px / travel, rel=0.03)
+        100 * runner.oscillation_px / travel, rel=0.03
+    )
     assert not sampled["stride_length_cm"].measured
     assert "no scale" in sampled["stride_length_cm"].note
 
@@ -230,9 +245,11 @@ def test_arm_metrics_match_the_geometry(runner, sampled):
     ahead = forward_px(runner, shoulder, wrist) > 0
     height = (shoulder[:, 1] - wrist[:, 1]) / (UPPER_ARM_PX + FOREARM_PX)
     assert sampled["wrist_height_forward_arm_length"].value == pytest.approx(
-        height[ahead].max(), abs=0.02)
+        height[ahead].max(), abs=0.02
+    )
     assert sampled["elbow_behind_hip_leg_length"].value == pytest.approx(
-        forward_px(runner, elbow, hip).max() / LEG_PX, abs=0.005)
+        forward_px(runner, elbow, hip).max() / LEG_PX, abs=0.005
+    )
     angles = runner.elbow(runner.phase(t) + 0.5)
     assert sampled["elbow_angle_mean_deg"].value == pytest.approx(angles.mean(), abs=1.0)
     assert sampled["elbow_angle_min_deg"].value == pytest.approx(angles.min(), abs=0.5)
@@ -242,17 +259,26 @@ def test_arm_metrics_match_the_geometry(runner, sampled):
 def test_calibration_scale_and_belt_speed_give_centimetres():
     runner = Runner()  # treadmill: the hips stay put
     scale = Scale.from_calibration(distance_cm=100.0, distance_px=200.0)  # 0.5 cm/px
-    m = stride_metrics(runner.track(irregular_times(0.15, 1.2, 60.0)), runner.stride(), [],
-                       scale=scale, belt_speed_mps=3.0)
+    m = stride_metrics(
+        runner.track(irregular_times(0.15, 1.2, 60.0)),
+        runner.stride(),
+        [],
+        scale=scale,
+        belt_speed_mps=3.0,
+    )
     assert m["overstride_cm"].value == pytest.approx(
-        0.5 * m["overstride_leg_length"].value * LEG_PX, rel=1e-6)
-    assert m["vertical_oscillation_cm"].value == pytest.approx(0.5 * runner.oscillation_px,
-                                                               rel=0.03)
+        0.5 * m["overstride_leg_length"].value * LEG_PX, rel=1e-6
+    )
+    assert m["vertical_oscillation_cm"].value == pytest.approx(
+        0.5 * runner.oscillation_px, rel=0.03
+    )
     assert m["stride_length_cm"].value == pytest.approx(300.0 * runner.period)
     assert m["vertical_ratio_percent"].value == pytest.approx(
-        100 * 0.5 * runner.oscillation_px / (300.0 * runner.period), rel=0.03)
-    without_belt = stride_metrics(runner.track(irregular_times(0.15, 1.2, 60.0)),
-                                  runner.stride(), [], scale=scale)
+        100 * 0.5 * runner.oscillation_px / (300.0 * runner.period), rel=0.03
+    )
+    without_belt = stride_metrics(
+        runner.track(irregular_times(0.15, 1.2, 60.0)), runner.stride(), [], scale=scale
+    )
     assert not without_belt["vertical_ratio_percent"].measured
     assert "belt speed" in without_belt["vertical_ratio_percent"].note
 
@@ -283,15 +309,19 @@ def test_missing_face_and_toe_off_give_nan_with_notes():
     track = runner.track(irregular_times(0.15, 1.2, 60.0))
     head = track.head.copy()
     head[..., 2] = 0.0
-    m = stride_metrics(SideViewTrack(track.t, track.near, track.far, head, 1),
-                       runner.stride(with_toe_off=False), [])
+    m = stride_metrics(
+        SideViewTrack(track.t, track.near, track.far, head, 1),
+        runner.stride(with_toe_off=False),
+        [],
+    )
     assert not m["head_pitch_deg"].measured and "face" in m["head_pitch_deg"].note
     assert not m["peak_knee_flexion_stance_deg"].measured
     assert "toe-off" in m["peak_knee_flexion_stance_deg"].note
     assert not m["hip_extension_at_toe_off_deg"].measured
     # The swing peak survives without a toe-off, and says how it was taken.
     assert m["peak_knee_flexion_swing_deg"].value == pytest.approx(
-        runner.knee_flexion(np.linspace(0, 1, 20001)).max(), abs=0.7)
+        runner.knee_flexion(np.linspace(0, 1, 20001)).max(), abs=0.7
+    )
     assert "whole stride" in m["peak_knee_flexion_swing_deg"].note
 
 
@@ -310,11 +340,11 @@ def test_far_arm_used_when_near_arm_hidden():
     track = runner.track(irregular_times(0.15, 1.2, 60.0))
     near = track.near.copy()
     near[:, 1:3, 2] = 0.1  # near elbow and wrist unseen
-    m = stride_metrics(SideViewTrack(track.t, near, track.far, track.head, 1),
-                       runner.stride(), [])
+    m = stride_metrics(SideViewTrack(track.t, near, track.far, track.head, 1), runner.stride(), [])
     assert m["elbow_angle_min_deg"].note == "far arm"
     assert m["elbow_angle_min_deg"].value == pytest.approx(
-        runner.elbow(np.linspace(0, 1, 2001)).min(), abs=0.5)
+        runner.elbow(np.linspace(0, 1, 2001)).min(), abs=0.5
+    )
 
 
 def test_long_dropout_refuses_window_metrics():
@@ -345,8 +375,14 @@ class LabTrial:
 LIMB_ORDER = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
 
 
-def project(trial: LabTrial, camera_side: str, times: np.ndarray, rng=None,
-            noise_px: float = 0.0, panning: bool = False) -> tuple[SideViewTrack, float]:
+def project(
+    trial: LabTrial,
+    camera_side: str,
+    times: np.ndarray,
+    rng=None,
+    noise_px: float = 0.0,
+    panning: bool = False,
+) -> tuple[SideViewTrack, float]:
     """Pinhole side view from the runner's ``camera_side``; returns the track and cm/px.
 
     The near limb is the camera side; the camera looks at the mid-trial pelvis from
@@ -388,8 +424,15 @@ def strides_of(trial: LabTrial, side: str, leg: Leg) -> list[Stride]:
     out = []
     for (_, fs, to), (_, nfs, _) in itertools.pairwise(mine):
         toe_off = GaitEvent(EventKind.TOE_OFF, leg, to) if math.isfinite(to) else None
-        out.append(Stride(len(out), leg, GaitEvent(EventKind.FOOT_STRIKE, leg, fs), toe_off,
-                          GaitEvent(EventKind.FOOT_STRIKE, leg, nfs)))
+        out.append(
+            Stride(
+                len(out),
+                leg,
+                GaitEvent(EventKind.FOOT_STRIKE, leg, fs),
+                toe_off,
+                GaitEvent(EventKind.FOOT_STRIKE, leg, nfs),
+            )
+        )
     return out
 
 
@@ -408,13 +451,24 @@ def fukuchi_t25(groundtruth_dir: Path) -> LabTrial:
     with gzip.open(folder / "RBDS001runT25_jointcentres_derived.csv.gz", "rt") as f:
         data = np.genfromtxt(f, delimiter=",", names=True, skip_header=1)
     names = {"hip": "HJC", "knee": "KJC", "ankle": "AJC"}
-    joints = {(s, j): np.stack([data[f"{s}_{c}_{a}"] for a in "XYZ"], axis=-1)
-              for s in "RL" for j, c in names.items()}
-    events = np.genfromtxt(folder / "RBDS001runT25_events.csv", delimiter=",", names=True,
-                           dtype=None, encoding=None, skip_header=1)
-    return LabTrial(data["time_s"], joints,
-                    [(str(e["side"]), float(e["foot_strike_s"]), float(e["toe_off_s"]))
-                     for e in events])
+    joints = {
+        (s, j): np.stack([data[f"{s}_{c}_{a}"] for a in "XYZ"], axis=-1)
+        for s in "RL"
+        for j, c in names.items()
+    }
+    events = np.genfromtxt(
+        folder / "RBDS001runT25_events.csv",
+        delimiter=",",
+        names=True,
+        dtype=None,
+        encoding=None,
+        skip_header=1,
+    )
+    return LabTrial(
+        data["time_s"],
+        joints,
+        [(str(e["side"]), float(e["foot_strike_s"]), float(e["toe_off_s"])) for e in events],
+    )
 
 
 def run_lab(trial: LabTrial, side: str, fps: float, noise_px: float = 0.0, seed: int = 7):
@@ -460,7 +514,8 @@ def test_fukuchi_noisy_30fps_means_hold(fukuchi_t25):
     fs = np.array([s.foot_strike.time for s, _ in results])
     knee = np.array([m["knee_flexion_at_foot_strike_deg"].value for _, m in results])
     assert np.nanmean(knee) == pytest.approx(
-        np.mean(sagittal_knee_flexion(fukuchi_t25, "R", fs)), abs=1.0)
+        np.mean(sagittal_knee_flexion(fukuchi_t25, "R", fs)), abs=1.0
+    )
     assert np.isfinite(knee).mean() > 0.9
 
 
@@ -469,8 +524,11 @@ def test_fukuchi_vertical_oscillation(fukuchi_t25):
     hip_y = 0.5 * (fukuchi_t25.joints["R", "hip"][:, 1] + fukuchi_t25.joints["L", "hip"][:, 1])
     errors = []
     for stride, m in results:
-        inside = ((fukuchi_t25.t >= stride.foot_strike.time)
-                  & (fukuchi_t25.t <= stride.next_foot_strike.time) & np.isfinite(hip_y))
+        inside = (
+            (fukuchi_t25.t >= stride.foot_strike.time)
+            & (fukuchi_t25.t <= stride.next_foot_strike.time)
+            & np.isfinite(hip_y)
+        )
         lab_cm = np.ptp(hip_y[inside]) / 10.0
         errors.append(m["vertical_oscillation_cm"].value - lab_cm)
     assert np.median(np.abs(errors)) < 0.5  # cm, against a ~6-9 cm oscillation
@@ -483,9 +541,10 @@ def read_trc(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     markers = [n for n in names if n.strip()]
     rows = [line.split("\t") for line in lines[5:] if line.strip()]
     width = 2 + 3 * len(markers)
-    table = np.array([[float(v) if v.strip() else np.nan for v in (r + [""] * width)[:width]]
-                      for r in rows])
-    return table[:, 1], {m: table[:, 2 + 3 * i: 5 + 3 * i] for i, m in enumerate(markers)}
+    table = np.array(
+        [[float(v) if v.strip() else np.nan for v in (r + [""] * width)[:width]] for r in rows]
+    )
+    return table[:, 1], {m: table[:, 2 + 3 * i : 5 + 3 * i] for i, m in enumerate(markers)}
 
 
 def harrington_hip_centres(rasi, lasi, rpsi, lpsi) -> dict[str, np.ndarray]:
@@ -519,10 +578,19 @@ def bmclab_run(groundtruth_dir: Path) -> LabTrial:
         joints[s, "hip"] = hips[s]
         joints[s, "knee"] = 0.5 * (m[f"{s}LFCv"] + m[f"{s}MFCv"])
         joints[s, "ankle"] = 0.5 * (m[f"{s}LMALv"] + m[f"{s}MMALv"])
-    events = np.genfromtxt(folder / "derived" / "bmclab_run_events.csv", delimiter=",",
-                           names=True, dtype=None, encoding=None, skip_header=1)
-    return LabTrial(t, joints, [(str(e["side"]), float(e["foot_strike_s"]),
-                                 float(e["toe_off_s"])) for e in events])
+    events = np.genfromtxt(
+        folder / "derived" / "bmclab_run_events.csv",
+        delimiter=",",
+        names=True,
+        dtype=None,
+        encoding=None,
+        skip_header=1,
+    )
+    return LabTrial(
+        t,
+        joints,
+        [(str(e["side"]), float(e["foot_strike_s"]), float(e["toe_off_s"])) for e in events],
+    )
 
 
 # OpenSim IK (ik_output_run.mot) knee angle at the force-plate foot strike, per SOURCES.md.
@@ -531,11 +599,16 @@ BMCLAB_IK_KNEE_AT_FS = {"R": 21.3, "L": 9.7}
 
 def bmclab_knee_at_strike(trial: LabTrial, side: str) -> float:
     fs, to = next((e[1], e[2]) for e in trial.events if e[0] == side)
-    stride = Stride(0, Leg.NEAR, GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, fs),
-                    GaitEvent(EventKind.TOE_OFF, Leg.NEAR, to),
-                    GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, fs + 0.69))
-    track, _ = project(trial, side, irregular_times(0.0, float(trial.t[-1]), 60.0, seed=5),
-                       panning=True)
+    stride = Stride(
+        0,
+        Leg.NEAR,
+        GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, fs),
+        GaitEvent(EventKind.TOE_OFF, Leg.NEAR, to),
+        GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, fs + 0.69),
+    )
+    track, _ = project(
+        trial, side, irregular_times(0.0, float(trial.t[-1]), 60.0, seed=5), panning=True
+    )
     return stride_metrics(track, stride, [])["knee_flexion_at_foot_strike_deg"].value
 
 
@@ -543,7 +616,8 @@ def test_bmclab_right_left_knee_difference_matches_ik(bmclab_run):
     """The right-left asymmetry at strike survives the 2D definition: 11.6 deg in IK."""
     difference = bmclab_knee_at_strike(bmclab_run, "R") - bmclab_knee_at_strike(bmclab_run, "L")
     assert difference == pytest.approx(
-        BMCLAB_IK_KNEE_AT_FS["R"] - BMCLAB_IK_KNEE_AT_FS["L"], abs=1.5)
+        BMCLAB_IK_KNEE_AT_FS["R"] - BMCLAB_IK_KNEE_AT_FS["L"], abs=1.5
+    )
 
 
 @pytest.mark.parametrize("side", ["R", "L"])
@@ -552,9 +626,13 @@ def test_bmclab_overground_knee_and_trunk_at_foot_strike(bmclab_run, side):
     (only foot-strike metrics are checked)."""
     fs, to = next((e[1], e[2]) for e in bmclab_run.events if e[0] == side)
     step = 0.4014 - 0.0541
-    stride = Stride(0, Leg.NEAR, GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, fs),
-                    GaitEvent(EventKind.TOE_OFF, Leg.NEAR, to),
-                    GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, fs + 2 * step))
+    stride = Stride(
+        0,
+        Leg.NEAR,
+        GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, fs),
+        GaitEvent(EventKind.TOE_OFF, Leg.NEAR, to),
+        GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, fs + 2 * step),
+    )
     times = irregular_times(0.0, float(bmclab_run.t[-1]), 60.0, seed=11)
     track, _ = project(bmclab_run, side, times, panning=True)
     m = stride_metrics(track, stride, [])

@@ -33,8 +33,13 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
 
 def config(port: int, tmp_path: Path, **overrides: Any) -> MqttConfig:
     values: dict[str, Any] = dict(
-        host="127.0.0.1", port=port, device_id="test-pi", keepalive=2,
-        reconnect_min_s=1, reconnect_max_s=1, outbox_path=str(tmp_path / "outbox.sqlite3"),
+        host="127.0.0.1",
+        port=port,
+        device_id="test-pi",
+        keepalive=2,
+        reconnect_min_s=1,
+        reconnect_max_s=1,
+        outbox_path=str(tmp_path / "outbox.sqlite3"),
         homeassistant=False,
     )
     values.update(overrides)
@@ -53,8 +58,9 @@ def child_processes() -> Iterator[list[subprocess.Popen]]:
 
 def spawn(children: list, *args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(HELPERS.parent.parent)}
-    process = subprocess.Popen([sys.executable, str(HELPERS), *args], stdout=subprocess.PIPE,
-                               text=True, env=env)
+    process = subprocess.Popen(
+        [sys.executable, str(HELPERS), *args], stdout=subprocess.PIPE, text=True, env=env
+    )
     children.append(process)
     return process
 
@@ -70,9 +76,16 @@ def spawn(children: list, *args: str) -> subprocess.Popen:
 def test_availability_online_retained_then_will_offline_when_killed(
     broker: Broker, tmp_path: Path, child_processes: list, signum: signal.Signals
 ) -> None:
-    cfg = json.dumps(dict(host="127.0.0.1", port=broker.port, device_id="test-pi",
-                          keepalive=2, outbox_path=str(tmp_path / "child.sqlite3"),
-                          homeassistant=False))
+    cfg = json.dumps(
+        dict(
+            host="127.0.0.1",
+            port=broker.port,
+            device_id="test-pi",
+            keepalive=2,
+            outbox_path=str(tmp_path / "child.sqlite3"),
+            homeassistant=False,
+        )
+    )
     child = spawn(child_processes, "online", cfg)
     assert child.stdout is not None and child.stdout.readline().strip() == "connected"
     topic = f"{PREFIX}/availability"
@@ -111,8 +124,10 @@ def test_every_stride_arrives_once_in_order_across_a_broker_restart(
                 broker.start()  # same port, same persistence file
             sent.append(publisher.publish_stride(stride_report(i)))
         got = coach.wait_for(
-            lambda ms: len({json.loads(p)["message_id"] for t, p, _ in ms if t == stride_topic})
-            >= len(sent),
+            lambda ms: (
+                len({json.loads(p)["message_id"] for t, p, _ in ms if t == stride_topic})
+                >= len(sent)
+            ),
             timeout=30,
         )
         assert publisher.outbox_depth == 0 or publisher._forwarder.flush(10)
@@ -138,8 +153,9 @@ def test_results_left_in_the_outbox_by_a_killed_process_are_delivered_after_rest
     outbox_path = tmp_path / "outbox.sqlite3"
     cfg = config(broker.port, tmp_path, outbox_path=str(outbox_path))
     fields = ("host", "port", "device_id", "keepalive", "outbox_path", "homeassistant")
-    child = spawn(child_processes, "publish",
-                  json.dumps({k: getattr(cfg, k) for k in fields}), "25")
+    child = spawn(
+        child_processes, "publish", json.dumps({k: getattr(cfg, k) for k in fields}), "25"
+    )
     assert child.stdout is not None
     sent = json.loads(child.stdout.readline())
     child.send_signal(signal.SIGKILL)  # a crash: no flush, no goodbye
@@ -218,8 +234,10 @@ def test_malformed_commands_are_answered_and_the_publisher_keeps_working(
     assert replies[4]["reason"] == "unknown cue legs.moonwalk"
     assert [r["request_id"] for r in replies[5:]] == ["r6", "r7"]
     assert [type(c).__name__ for c in accepted] == ["SetCue", "StartSession"]
-    assert sum("rejected" in r.getMessage() or "refused" in r.getMessage()
-               for r in caplog.records) == 5
+    assert (
+        sum("rejected" in r.getMessage() or "refused" in r.getMessage() for r in caplog.records)
+        == 5
+    )
     assert stride_id
 
 
@@ -233,20 +251,28 @@ def test_status_alerts_and_session_are_retained_and_discovery_follows_ha_birth(
         publisher.set_session("am-1", athlete="ana")
         publisher.publish_status(state="running", fps=9.5, inference_ms=95.0, dropped_frames=2)
         publisher.publish_alert(alert(True))
-        publisher.publish_session_summary(start_s=0.0, end_s=60.0, strides=80, cues={},
-                                          metrics={}, passes=4)
+        publisher.publish_session_summary(
+            start_s=0.0, end_s=60.0, strides=80, cues={}, metrics={}, passes=4
+        )
         assert publisher._forwarder.flush(5)
         late = Subscriber(broker.port, [f"{PREFIX}/#", "homeassistant/device/+/config"])
         try:
             retained = late.wait_for(
-                lambda ms: {f"{PREFIX}/status", f"{PREFIX}/alerts/active", f"{PREFIX}/session",
-                            f"{PREFIX}/availability",
-                            "homeassistant/device/trackside_test-pi/config"}
-                <= {t for t, _p, r in ms if r},
+                lambda ms: (
+                    {
+                        f"{PREFIX}/status",
+                        f"{PREFIX}/alerts/active",
+                        f"{PREFIX}/session",
+                        f"{PREFIX}/availability",
+                        "homeassistant/device/trackside_test-pi/config",
+                    }
+                    <= {t for t, _p, r in ms if r}
+                ),
                 timeout=5,
             )
-            by_topic = {t: json.loads(p) for t, p, r in retained if r and t != (
-                f"{PREFIX}/availability")}
+            by_topic = {
+                t: json.loads(p) for t, p, r in retained if r and t != (f"{PREFIX}/availability")
+            }
             validator("status").validate(by_topic[f"{PREFIX}/status"])
             validator("active_alerts").validate(by_topic[f"{PREFIX}/alerts/active"])
             validator("session").validate(by_topic[f"{PREFIX}/session"])
@@ -255,12 +281,15 @@ def test_status_alerts_and_session_are_retained_and_discovery_follows_ha_birth(
             discovery = "homeassistant/device/trackside_test-pi/config"
             before = sum(t == discovery for t, _p, _r in late.messages)
             late.publish("homeassistant/status", "online")
-            late.wait_for(lambda ms: sum(t == discovery for t, _p, _r in ms) > before,
-                          timeout=5)
+            late.wait_for(lambda ms: sum(t == discovery for t, _p, _r in ms) > before, timeout=5)
             publisher.publish_alert(alert(False))
-            late.wait_for(lambda ms: any(t == f"{PREFIX}/alerts/active"
-                                         and json.loads(p)["count"] == 0 for t, p, _r in ms),
-                          timeout=5)
+            late.wait_for(
+                lambda ms: any(
+                    t == f"{PREFIX}/alerts/active" and json.loads(p)["count"] == 0
+                    for t, p, _r in ms
+                ),
+                timeout=5,
+            )
         finally:
             late.close()
     finally:
@@ -268,7 +297,6 @@ def test_status_alerts_and_session_are_retained_and_discovery_follows_ha_birth(
     # A clean stop leaves "offline" retained, not "online".
     after = Subscriber(broker.port, [f"{PREFIX}/availability"])
     try:
-        after.wait_for(lambda ms: (f"{PREFIX}/availability", b"offline", True) in ms,
-                       timeout=5)
+        after.wait_for(lambda ms: (f"{PREFIX}/availability", b"offline", True) in ms, timeout=5)
     finally:
         after.close()

@@ -42,8 +42,17 @@ def test_every_schema_is_a_valid_2020_12_schema() -> None:
     from jsonschema import Draft202012Validator
 
     schemas = load_schemas()
-    assert {"stride", "alert", "active_alerts", "pass", "session", "status", "cmd_result",
-            "cmd_start_session", "cmd_set_cue"} <= set(schemas)
+    assert {
+        "stride",
+        "alert",
+        "active_alerts",
+        "pass",
+        "session",
+        "status",
+        "cmd_result",
+        "cmd_start_session",
+        "cmd_set_cue",
+    } <= set(schemas)
     for schema in schemas.values():
         Draft202012Validator.check_schema(schema)
 
@@ -55,8 +64,12 @@ def test_stride_payload_validates_and_carries_units_and_timing() -> None:
     assert (data["device_id"], data["session_id"], data["athlete"]) == ("pi-1", "s1", "ana")
     assert data["stride"]["cadence_spm"] == pytest.approx(120 / 0.7, abs=0.01)
     assert data["stride"]["ground_contact_ms"] == pytest.approx(250.0)
-    assert data["metrics"]["trunk_lean_deg"] == {"value": 6.3, "unit": "deg", "quality": 0.9,
-                                                 "note": ""}
+    assert data["metrics"]["trunk_lean_deg"] == {
+        "value": 6.3,
+        "unit": "deg",
+        "quality": 0.9,
+        "note": "",
+    }
     # NaN is not JSON: unmeasured values become null with the reason kept.
     assert data["metrics"]["overstride_cm"]["value"] is None
     assert data["metrics"]["overstride_cm"]["note"] == "no scale"
@@ -87,26 +100,42 @@ def test_alert_status_summary_and_result_payloads_validate() -> None:
     active = roundtrip(active_alerts_payload(ENV, [alert(True)]))
     validator("active_alerts").validate(active)
     assert active["count"] == 1
-    status = roundtrip(status_payload(ENV, state="running", fps=9.7, inference_ms=93.456,
-                                      dropped_frames=4, cpu_temp_c=float("nan")))
+    status = roundtrip(
+        status_payload(
+            ENV,
+            state="running",
+            fps=9.7,
+            inference_ms=93.456,
+            dropped_frames=4,
+            cpu_temp_c=float("nan"),
+        )
+    )
     validator("status").validate(status)
     assert status["inference_ms"] == 93.46 and status["cpu_temp_c"] is None
-    summary = dict(start_s=1.0, end_s=9.4, strides=12,
-                   cues={"posture.run_tall": {"ok": 10, "warn": 2}},
-                   metrics={"trunk_lean_deg": {"unit": "deg", "mean": 6.2, "sd": 0.4, "n": 12}})
+    summary = dict(
+        start_s=1.0,
+        end_s=9.4,
+        strides=12,
+        cues={"posture.run_tall": {"ok": 10, "warn": 2}},
+        metrics={"trunk_lean_deg": {"unit": "deg", "mean": 6.2, "sd": 0.4, "n": 12}},
+    )
     pass_data = roundtrip(summary_payload(ENV, "pass", pass_index=2, **summary))
     validator("pass").validate(pass_data)
-    assert pass_data["cues"]["posture.run_tall"] == {"ok": 10, "warn": 2, "fault": 0,
-                                                     "unknown": 0}
-    validator("session").validate(roundtrip(summary_payload(ENV, "session", passes=3,
-                                                            **summary)))
-    validator("cmd_result").validate(roundtrip(command_result_payload(
-        ENV, command="set_cue", request_id="r1", ok=False, reason="unknown cue")))
+    assert pass_data["cues"]["posture.run_tall"] == {"ok": 10, "warn": 2, "fault": 0, "unknown": 0}
+    validator("session").validate(roundtrip(summary_payload(ENV, "session", passes=3, **summary)))
+    validator("cmd_result").validate(
+        roundtrip(
+            command_result_payload(
+                ENV, command="set_cue", request_id="r1", ok=False, reason="unknown cue"
+            )
+        )
+    )
     with pytest.raises(ValueError, match="status state"):
         status_payload(ENV, state="sleepy")
     with pytest.raises(ValueError, match="unknown verdict"):
-        summary_payload(ENV, "pass", start_s=0, end_s=1, strides=1,
-                        cues={"legs.x": {"great": 1}}, metrics={})
+        summary_payload(
+            ENV, "pass", start_s=0, end_s=1, strides=1, cues={"legs.x": {"great": 1}}, metrics={}
+        )
 
 
 def test_message_ids_are_unique_and_sort_in_creation_order() -> None:
@@ -122,12 +151,18 @@ def test_message_ids_are_unique_and_sort_in_creation_order() -> None:
 
 VALID_COMMANDS = [
     ("start_session", b"", StartSession()),
-    ("start_session", b'{"athlete": "ana", "session_id": "am-1", "request_id": "r9"}',
-     StartSession("ana", "am-1", "r9")),
+    (
+        "start_session",
+        b'{"athlete": "ana", "session_id": "am-1", "request_id": "r9"}',
+        StartSession("ana", "am-1", "r9"),
+    ),
     ("stop_session", b"{}", None),
     ("select_athlete", b'{"athlete": "ben"}', SelectAthlete("ben")),
-    ("set_cue", b'{"cue_id": "posture.run_tall", "enabled": false}',
-     SetCue("posture.run_tall", False)),
+    (
+        "set_cue",
+        b'{"cue_id": "posture.run_tall", "enabled": false}',
+        SetCue("posture.run_tall", False),
+    ),
 ]
 INVALID_COMMANDS = [
     ("start_session", b"{not json", "not valid JSON"),
@@ -176,10 +211,10 @@ def test_router_never_raises_and_reports_handler_outcomes(caplog) -> None:
 
     router.on("set_cue", set_cue)
     router.on("stop_session", lambda _cmd: 1 / 0)
-    ok = router.handle("set_cue", b'{"cue_id":"posture.run_tall","enabled":true,'
-                                  b'"request_id":"q1"}')
-    assert (ok.ok, ok.request_id) == (True, "q1") and seen == [SetCue("posture.run_tall", True,
-                                                                       "q1")]
+    ok = router.handle("set_cue", b'{"cue_id":"posture.run_tall","enabled":true,"request_id":"q1"}')
+    assert (ok.ok, ok.request_id) == (True, "q1") and seen == [
+        SetCue("posture.run_tall", True, "q1")
+    ]
     refused = router.handle("set_cue", b'{"cue_id":"legs.moonwalk","enabled":true}')
     assert not refused.ok and refused.reason == "no cue legs.moonwalk"
     crashed = router.handle("stop_session", b"")
@@ -200,7 +235,8 @@ def test_topics_and_discovery_config() -> None:
     assert topics.command_name("trackside/pi-1/cmd/a/b") is None
     config = homeassistant.discovery_payload("pi.1", topics, "0.1.0")
     assert homeassistant.discovery_topic("homeassistant", "pi.1") == (
-        "homeassistant/device/trackside_pi_1/config")
+        "homeassistant/device/trackside_pi_1/config"
+    )
     assert config["availability_topic"] == "trackside/pi-1/availability"
     components = config["components"]
     assert {"cadence", "ground_contact", "alerts"} <= set(components)

@@ -35,10 +35,18 @@ def tls_broker(tmp_path: Path, tls_files: TlsFiles) -> Iterator[Broker]:
 
 def tls_config(broker: Broker, tls: TlsFiles, tmp_path: Path, **secret: str) -> MqttConfig:
     return MqttConfig(
-        host="localhost", port=broker.port, device_id="tls-pi", tls=True,
-        ca_file=str(tls.ca_file), username=tls.username, keepalive=5,
-        reconnect_min_s=1, reconnect_max_s=2, homeassistant=False,
-        outbox_path=str(tmp_path / "outbox.sqlite3"), **secret,
+        host="localhost",
+        port=broker.port,
+        device_id="tls-pi",
+        tls=True,
+        ca_file=str(tls.ca_file),
+        username=tls.username,
+        keepalive=5,
+        reconnect_min_s=1,
+        reconnect_max_s=2,
+        homeassistant=False,
+        outbox_path=str(tmp_path / "outbox.sqlite3"),
+        **secret,
     )
 
 
@@ -56,8 +64,9 @@ def test_publishes_over_tls_with_password_from_a_file(
     secret = tmp_path / "mqtt-password"
     secret.write_text(PASSWORD + "\n")
     coach = tls_subscriber(tls_broker, tls_files, ["trackside/tls-pi/stride"])
-    publisher = MqttPublisher(tls_config(tls_broker, tls_files, tmp_path,
-                                         password_file=str(secret)))
+    publisher = MqttPublisher(
+        tls_config(tls_broker, tls_files, tmp_path, password_file=str(secret))
+    )
     try:
         with caplog.at_level(logging.DEBUG):
             publisher.start()
@@ -78,8 +87,9 @@ def test_wrong_password_is_refused_with_a_clear_state_and_no_secret_in_logs(
     tls_broker: Broker, tls_files: TlsFiles, tmp_path: Path, caplog, monkeypatch
 ) -> None:
     monkeypatch.setenv("TRACKSIDE_TEST_MQTT_PW", WRONG)
-    publisher = MqttPublisher(tls_config(tls_broker, tls_files, tmp_path,
-                                         password_env="TRACKSIDE_TEST_MQTT_PW"))
+    publisher = MqttPublisher(
+        tls_config(tls_broker, tls_files, tmp_path, password_env="TRACKSIDE_TEST_MQTT_PW")
+    )
     try:
         with caplog.at_level(logging.DEBUG):
             publisher.start()

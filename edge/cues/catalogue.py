@@ -68,8 +68,12 @@ class Thresholds:
     def limits(self) -> dict[str, float]:
         """The named limits, e.g. ``{"warn": 0.15, "fault": 0.2}``."""
         if self.high and self.low:
-            return {"warn_low": self.low.warn, "fault_low": self.low.fault,
-                    "warn_high": self.high.warn, "fault_high": self.high.fault}
+            return {
+                "warn_low": self.low.warn,
+                "fault_low": self.low.fault,
+                "warn_high": self.high.warn,
+                "fault_high": self.high.fault,
+            }
         band = self.high or self.low
         assert band is not None
         return {"warn": band.warn, "fault": band.fault}
@@ -78,8 +82,10 @@ class Thresholds:
         """A copy with some named limits replaced (names as in :meth:`limits`)."""
         merged = {**self.limits(), **limits}
         if self.high and self.low:
-            return Thresholds(high=Band(merged["warn_high"], merged["fault_high"]),
-                              low=Band(merged["warn_low"], merged["fault_low"]))
+            return Thresholds(
+                high=Band(merged["warn_high"], merged["fault_high"]),
+                low=Band(merged["warn_low"], merged["fault_low"]),
+            )
         band = Band(merged["warn"], merged["fault"])
         return Thresholds(high=band) if self.high else Thresholds(low=band)
 
@@ -96,8 +102,9 @@ class Thresholds:
             if not named[f] <= named[w]:
                 return f, f"expected at most {w} ({named[w]:g}), got {named[f]:g}"
         if self.high and self.low and not named["warn_low"] < named["warn_high"]:
-            return "warn_high", (f"expected more than warn_low ({named['warn_low']:g}), "
-                                 f"got {named['warn_high']:g}")
+            return "warn_high", (
+                f"expected more than warn_low ({named['warn_low']:g}), got {named['warn_high']:g}"
+            )
         return None
 
     def judge(self, value: float) -> tuple[Verdict, float]:
@@ -166,8 +173,13 @@ class Cue:
     def message_for(self, threshold: float | None) -> str:
         """The coaching message, picking the low-side wording when that side was crossed."""
         t = self.thresholds
-        if (self.message_low and t is not None and t.low is not None and threshold is not None
-                and threshold in (t.low.warn, t.low.fault)):
+        if (
+            self.message_low
+            and t is not None
+            and t.low is not None
+            and threshold is not None
+            and threshold in (t.low.warn, t.low.fault)
+        ):
             return self.message_low
         return self.message
 
@@ -184,12 +196,15 @@ CATALOGUE: tuple[Cue, ...] = (
         message_low="Run tall: lean slightly forward, not back.",
         measurability=Measurability.PROXY,
         measurability_note="'Tall' is judged from the trunk angle (mid-hip to mid-shoulder); "
-                           "hip height ('sitting') is not part of it.",
-        metric="trunk_lean_deg", unit="deg", views=("side",), short="lean",
+        "hip height ('sitting') is not part of it.",
+        metric="trunk_lean_deg",
+        unit="deg",
+        views=("side",),
+        short="lean",
         thresholds=Thresholds(high=Band(13.0, 20.0), low=Band(0.0, -5.0)),
         justification="A forward trunk lean of ~5-10° is typical of good distance running; "
-                      "≥13° starts to fold at the waist, ≥20° is bent over; ≤0° is upright to "
-                      "leaning back, which brakes. Starting point, tune per athlete.",
+        "≥13° starts to fold at the waist, ≥20° is bent over; ≤0° is upright to "
+        "leaning back, which brakes. Starting point, tune per athlete.",
         limit_range=_ANGLE,
     ),
     Cue(
@@ -198,14 +213,17 @@ CATALOGUE: tuple[Cue, ...] = (
         message="Land under your body: shorter step, foot under the hip.",
         measurability=Measurability.MEASURABLE,
         measurability_note="Ankle and hip keypoints at foot strike, side view.",
-        metric="overstride_leg_length", unit="leg_length", views=("side",), short="ovrstr",
+        metric="overstride_leg_length",
+        unit="leg_length",
+        views=("side",),
+        short="ovrstr",
         thresholds=Thresholds(high=Band(0.25, 0.32)),
         justification="Coaching texts put overstriding at the ankle >~0.15-0.2 leg lengths "
-                      "ahead of the hip, but a vertical shank under a thigh 20-30° forward "
-                      "(normal at touchdown) already puts it 0.17-0.25 ahead, and a coach's "
-                      "demo clip reads 0.21-0.27; so warn ≥0.25 (shank starting to reach), "
-                      "fault ≥0.32 (shank ~10-15° forward). Starting point, tune per athlete "
-                      "and speed.",
+        "ahead of the hip, but a vertical shank under a thigh 20-30° forward "
+        "(normal at touchdown) already puts it 0.17-0.25 ahead, and a coach's "
+        "demo clip reads 0.21-0.27; so warn ≥0.25 (shank starting to reach), "
+        "fault ≥0.32 (shank ~10-15° forward). Starting point, tune per athlete "
+        "and speed.",
         limit_range=_RATIO,
     ),
     Cue(
@@ -215,14 +233,16 @@ CATALOGUE: tuple[Cue, ...] = (
         message_low="Stay stacked: hips over the foot, don't sit back.",
         measurability=Measurability.MEASURABLE,
         measurability_note="Hip over ankle at mid-stance (halfway between foot strike and "
-                           "toe-off), side view.",
-        metric="hip_ahead_of_ankle_midstance_leg_length", unit="leg_length", views=("side",),
+        "toe-off), side view.",
+        metric="hip_ahead_of_ankle_midstance_leg_length",
+        unit="leg_length",
+        views=("side",),
         short="inline",
         thresholds=Thresholds(high=Band(0.15, 0.25), low=Band(-0.08, -0.15)),
         justification="The sheet asks for the hip directly above the foot at mid-stance (0); "
-                      "the hip normally passes the ankle near mid-stance, so a hip ≥0.08 leg "
-                      "lengths behind it means sitting back, ≥0.15 ahead means falling forward "
-                      "past the foot. Starting point, tune on footage.",
+        "the hip normally passes the ankle near mid-stance, so a hip ≥0.08 leg "
+        "lengths behind it means sitting back, ≥0.15 ahead means falling forward "
+        "past the foot. Starting point, tune on footage.",
         limit_range=_RATIO,
     ),
     Cue(
@@ -232,13 +252,16 @@ CATALOGUE: tuple[Cue, ...] = (
         message_low="Chin slightly down: don't look up.",
         measurability=Measurability.MEASURABLE,
         measurability_note="Head pitch from the ear-eye line (ear-nose as a fallback), side "
-                           "view; gaze itself is not visible.",
-        metric="head_pitch_deg", unit="deg", views=("side",), short="head",
+        "view; gaze itself is not visible.",
+        metric="head_pitch_deg",
+        unit="deg",
+        views=("side",),
+        short="head",
         thresholds=Thresholds(high=Band(20.0, 30.0), low=Band(-5.0, -12.0)),
         justification="The ear-eye line is near the Frankfort plane, level when looking "
-                      "ahead; 'chin slightly down' is ~0-15° below level; ≥20° looks at the "
-                      "ground, ≤-5° tips the chin up. Starting point: eye and ear are a few "
-                      "pixels apart, so this is noisy.",
+        "ahead; 'chin slightly down' is ~0-15° below level; ≥20° looks at the "
+        "ground, ≤-5° tips the chin up. Starting point: eye and ear are a few "
+        "pixels apart, so this is noisy.",
         limit_range=_ANGLE,
     ),
     Cue(
@@ -247,11 +270,14 @@ CATALOGUE: tuple[Cue, ...] = (
         message="Keep shoulders level and square.",
         measurability=Measurability.MEASURABLE,
         measurability_note="Largest shoulder-line tilt over the stride, front or rear view.",
-        metric="shoulder_tilt_max_deg", unit="deg", views=("front",), short="shldr",
+        metric="shoulder_tilt_max_deg",
+        unit="deg",
+        views=("front",),
+        short="shldr",
         thresholds=Thresholds(high=Band(8.0, 12.0)),
         justification="The shoulder line rocks only a few degrees in efficient running; a "
-                      "largest tilt ≥8° is visible rocking, ≥12° a clear side-to-side sway. "
-                      "Starting point (keypoint noise adds ~2°).",
+        "largest tilt ≥8° is visible rocking, ≥12° a clear side-to-side sway. "
+        "Starting point (keypoint noise adds ~2°).",
         limit_range=(0.0, 90.0),
     ),
     Cue(
@@ -260,13 +286,15 @@ CATALOGUE: tuple[Cue, ...] = (
         message="Swing arms forward and back, not across your body.",
         measurability=Measurability.MEASURABLE,
         measurability_note="Wrist past the body midline (shoulders to hips), front or rear "
-                           "view; a side view cannot see it.",
-        metric="wrist_crossing_shoulder_width", unit="shoulder_width", views=("front",),
+        "view; a side view cannot see it.",
+        metric="wrist_crossing_shoulder_width",
+        unit="shoulder_width",
+        views=("front",),
         short="cross",
         thresholds=Thresholds(high=Band(0.05, 0.20)),
         justification="The sheet says no cross-body motion: a wrist reaching the midline "
-                      "(≥0.05 shoulder widths past it, above keypoint noise) warns; ≥0.2 "
-                      "(~8 cm) across is a fault. Starting point.",
+        "(≥0.05 shoulder widths past it, above keypoint noise) warns; ≥0.2 "
+        "(~8 cm) across is a fault. Starting point.",
         limit_range=_RATIO,
     ),
     Cue(
@@ -275,11 +303,14 @@ CATALOGUE: tuple[Cue, ...] = (
         message="Push off actively: drive the ground away behind you.",
         measurability=Measurability.PROXY,
         measurability_note="Push-off force is invisible; judged by how far the thigh extends "
-                           "behind the body at toe-off (hip extension).",
-        metric="hip_extension_at_toe_off_deg", unit="deg", views=("side",), short="push",
+        "behind the body at toe-off (hip extension).",
+        metric="hip_extension_at_toe_off_deg",
+        unit="deg",
+        views=("side",),
+        short="push",
         thresholds=Thresholds(low=Band(8.0, 3.0)),
         justification="The thigh is typically ~10-20° behind vertical at toe-off in distance "
-                      "running; ≤8° is a short push-off, ≤3° barely any. Starting point.",
+        "running; ≤8° is a short push-off, ≤3° barely any. Starting point.",
         limit_range=_ANGLE,
     ),
     Cue(
@@ -288,13 +319,15 @@ CATALOGUE: tuple[Cue, ...] = (
         message="Drive your elbows back to your hips.",
         measurability=Measurability.MEASURABLE,
         measurability_note="Rearmost elbow position relative to the hip, side view (the arm "
-                           "nearer the camera).",
-        metric="elbow_behind_hip_leg_length", unit="leg_length", views=("side",),
+        "nearer the camera).",
+        metric="elbow_behind_hip_leg_length",
+        unit="leg_length",
+        views=("side",),
         short="elbow",
         thresholds=Thresholds(low=Band(-0.02, -0.08)),
         justification="The sheet asks the elbow to reach the hip on the back swing (≥0); "
-                      "falling short by ≥0.02 leg lengths (beyond keypoint noise) warns, by "
-                      "≥0.08 (~7 cm) is a fault. Starting point.",
+        "falling short by ≥0.02 leg lengths (beyond keypoint noise) warns, by "
+        "≥0.08 (~7 cm) is a fault. Starting point.",
         limit_range=_RATIO,
     ),
     Cue(
@@ -303,13 +336,15 @@ CATALOGUE: tuple[Cue, ...] = (
         message="Bring your hands up to shoulder height in front.",
         measurability=Measurability.MEASURABLE,
         measurability_note="Highest wrist on the forward swing relative to the shoulder, in "
-                           "arm lengths, side view.",
-        metric="wrist_height_forward_arm_length", unit="arm_length", views=("side",),
+        "arm lengths, side view.",
+        metric="wrist_height_forward_arm_length",
+        unit="arm_length",
+        views=("side",),
         short="hands",
         thresholds=Thresholds(low=Band(-0.30, -0.50)),
         justification="Shoulder height is 0; hands ≤0.3 arm lengths below it (~chest) warn, "
-                      "≤0.5 (~lower ribs) is a fault. The sheet asks more than many distance "
-                      "runners do; starting point, tune per athlete.",
+        "≤0.5 (~lower ribs) is a fault. The sheet asks more than many distance "
+        "runners do; starting point, tune per athlete.",
         limit_range=_RATIO,
     ),
     Cue(
@@ -318,12 +353,15 @@ CATALOGUE: tuple[Cue, ...] = (
         message="Lift your knee in front.",
         measurability=Measurability.MEASURABLE,
         measurability_note="Knee drive from the peak thigh angle in swing; the 'toe up' "
-                           "(ankle dorsiflexion) part needs foot keypoints and is not judged.",
-        metric="peak_thigh_angle_swing_deg", unit="deg", views=("side",), short="knee",
+        "(ankle dorsiflexion) part needs foot keypoints and is not judged.",
+        metric="peak_thigh_angle_swing_deg",
+        unit="deg",
+        views=("side",),
+        short="knee",
         thresholds=Thresholds(low=Band(35.0, 25.0)),
         justification="Peak thigh angle in swing is ~40-55° forward of vertical in distance "
-                      "running (more in sprinting); ≤35° is a low knee, ≤25° a shuffle. "
-                      "Starting point.",
+        "running (more in sprinting); ≤35° is a low knee, ≤25° a shuffle. "
+        "Starting point.",
         limit_range=_ANGLE,
     ),
     Cue(
@@ -332,11 +370,14 @@ CATALOGUE: tuple[Cue, ...] = (
         message="Fold the leg: heel up under your hamstring.",
         measurability=Measurability.MEASURABLE,
         measurability_note="Peak knee flexion in swing, side view.",
-        metric="peak_knee_flexion_swing_deg", unit="deg", views=("side",), short="heel",
+        metric="peak_knee_flexion_swing_deg",
+        unit="deg",
+        views=("side",),
+        short="heel",
         thresholds=Thresholds(low=Band(85.0, 70.0)),
         justification="Peak swing knee flexion is ~90-120° in distance running and >120° in "
-                      "sprinting (Novacheck 1998); ≤85° is a low heel recovery, ≤70° a "
-                      "shuffle. Starting point.",
+        "sprinting (Novacheck 1998); ≤85° is a low heel recovery, ≤70° a "
+        "shuffle. Starting point.",
         limit_range=_ANGLE,
     ),
     Cue(
@@ -345,9 +386,9 @@ CATALOGUE: tuple[Cue, ...] = (
         message="Land on the middle of your foot.",
         measurability=Measurability.NOT_MEASURABLE,
         measurability_note="COCO-17 keypoints stop at the ankle: no heel or toe, so the part "
-                           "of the foot that lands cannot be seen (shank angle at strike, "
-                           "under 'land under the body', is related but does not tell heel "
-                           "from midfoot).",
+        "of the foot that lands cannot be seen (shank angle at strike, "
+        "under 'land under the body', is related but does not tell heel "
+        "from midfoot).",
     ),
     Cue(
         id="head.relaxed_face",
@@ -355,7 +396,7 @@ CATALOGUE: tuple[Cue, ...] = (
         message="Relax your face and jaw.",
         measurability=Measurability.NOT_MEASURABLE,
         measurability_note="The face has only eye, ear and nose keypoints: no expression, "
-                           "jaw or brow.",
+        "jaw or brow.",
     ),
     Cue(
         id="arms.loose_hands",
@@ -363,7 +404,7 @@ CATALOGUE: tuple[Cue, ...] = (
         message="Keep hands cupped and loose.",
         measurability=Measurability.NOT_MEASURABLE,
         measurability_note="The wrist is the last arm keypoint: no fingers, so hand shape "
-                           "and tension cannot be seen.",
+        "and tension cannot be seen.",
     ),
 )
 

@@ -62,14 +62,24 @@ def _message(cue: Cue) -> str:
 
 def render_markdown(catalogue: Sequence[Cue] = CATALOGUE) -> str:
     """The whole ``docs/cues.md`` text."""
-    lines = [_INTRO, "| # | cue | message | metric | views | thresholds | why these limits "
-             "| measurability |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        _INTRO,
+        "| # | cue | message | metric | views | thresholds | why these limits | measurability |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for rank, cue in enumerate(catalogue, start=1):
         metric = f"`{cue.metric}` [{cue.unit}]" if cue.metric else "—"
         views = ", ".join(cue.views) or "—"
-        row = [str(rank), f"`{cue.id}`<br>{cue.title}", _message(cue), metric, views,
-               _limits(cue), cue.justification or "—",
-               f"**{cue.measurability.value}**: {cue.measurability_note}"]
+        row = [
+            str(rank),
+            f"`{cue.id}`<br>{cue.title}",
+            _message(cue),
+            metric,
+            views,
+            _limits(cue),
+            cue.justification or "—",
+            f"**{cue.measurability.value}**: {cue.measurability_note}",
+        ]
         lines.append("| " + " | ".join(_cell(c) for c in row) + " |")
     return "\n".join(lines) + "\n"
 

@@ -30,15 +30,16 @@ SEVERITY = {Verdict.OK: 0, Verdict.WARN: 1, Verdict.FAULT: 2}
 NAN = float("nan")
 
 
-def _unknown(rule: CueRule, reason: str, value: float = NAN, confidence: float = 0.0
-             ) -> CueResult:
+def _unknown(rule: CueRule, reason: str, value: float = NAN, confidence: float = 0.0) -> CueResult:
     cue = rule.cue
-    return CueResult(cue.id, Verdict.UNKNOWN, value, cue.unit, cue.message,
-                     confidence=confidence, reason=reason)
+    return CueResult(
+        cue.id, Verdict.UNKNOWN, value, cue.unit, cue.message, confidence=confidence, reason=reason
+    )
 
 
-def judge_cue(rule: CueRule, metrics: Mapping[str, MetricValue], view: str | None,
-              min_confidence: float = 0.0) -> CueResult:
+def judge_cue(
+    rule: CueRule, metrics: Mapping[str, MetricValue], view: str | None, min_confidence: float = 0.0
+) -> CueResult:
     """One cue on one stride's ``metrics``, seen from ``view`` (``None``: not recognised)."""
     cue = rule.cue
     if not cue.judged or rule.thresholds is None or cue.metric is None:
@@ -55,11 +56,22 @@ def judge_cue(rule: CueRule, metrics: Mapping[str, MetricValue], view: str | Non
     if not math.isfinite(metric.value):
         return _unknown(rule, "not measured: " + (metric.note or "no value"))
     if metric.quality < min_confidence:
-        return _unknown(rule, f"keypoints too uncertain (confidence {metric.quality:.2f} < "
-                              f"{min_confidence:.2f})", metric.value, metric.quality)
+        return _unknown(
+            rule,
+            f"keypoints too uncertain (confidence {metric.quality:.2f} < {min_confidence:.2f})",
+            metric.value,
+            metric.quality,
+        )
     verdict, threshold = rule.thresholds.judge(metric.value)
-    return CueResult(cue.id, verdict, metric.value, cue.unit, cue.message_for(threshold),
-                     threshold=threshold, confidence=metric.quality)
+    return CueResult(
+        cue.id,
+        verdict,
+        metric.value,
+        cue.unit,
+        cue.message_for(threshold),
+        threshold=threshold,
+        confidence=metric.quality,
+    )
 
 
 def grade(results: Iterable[CueResult]) -> tuple[Verdict, str | None]:
@@ -72,15 +84,18 @@ def grade(results: Iterable[CueResult]) -> tuple[Verdict, str | None]:
         if r.verdict is Verdict.UNKNOWN:
             continue
         if worst is None or (SEVERITY[r.verdict], -PRIORITY.get(r.cue_id, 99)) > (
-                SEVERITY[worst.verdict], -PRIORITY.get(worst.cue_id, 99)):
+            SEVERITY[worst.verdict],
+            -PRIORITY.get(worst.cue_id, 99),
+        ):
             worst = r
     if worst is None:
         return Verdict.UNKNOWN, None
     return worst.verdict, (None if worst.verdict is Verdict.OK else worst.cue_id)
 
 
-def evaluate_stride(stride: Stride, rules: Sequence[CueRule], view: str | None, *,
-                    min_confidence: float = 0.0) -> StrideReport:
+def evaluate_stride(
+    stride: Stride, rules: Sequence[CueRule], view: str | None, *, min_confidence: float = 0.0
+) -> StrideReport:
     """Every cue of ``rules`` judged on ``stride`` seen from ``view`` ("side"/"front"/None)."""
     metrics = stride.metrics
     results = tuple(judge_cue(rule, metrics, view, min_confidence) for rule in rules)
@@ -97,9 +112,15 @@ class CueEvaluator:
     ``"front"`` force it.  No I/O, no clock: safe to call from any thread that owns it.
     """
 
-    def __init__(self, *, athletes: Sequence[AthleteProfile] = (), athlete: str | None = None,
-                 disabled: Iterable[str] = (), view: str = "auto",
-                 min_confidence: float = 0.25) -> None:
+    def __init__(
+        self,
+        *,
+        athletes: Sequence[AthleteProfile] = (),
+        athlete: str | None = None,
+        disabled: Iterable[str] = (),
+        view: str = "auto",
+        min_confidence: float = 0.25,
+    ) -> None:
         self.athletes = {a.name: a for a in athletes}
         self.view = view
         self.min_confidence = min_confidence
@@ -109,11 +130,15 @@ class CueEvaluator:
         self.select_athlete(athlete or None)
 
     @classmethod
-    def from_config(cls, cues: CuesConfig, athletes: Sequence[AthleteProfile] = ()
-                    ) -> CueEvaluator:
+    def from_config(cls, cues: CuesConfig, athletes: Sequence[AthleteProfile] = ()) -> CueEvaluator:
         """Build from the ``[cues]`` section and the ``[[athletes]]`` profiles."""
-        return cls(athletes=athletes, athlete=cues.athlete or None, disabled=cues.disabled,
-                   view=cues.view, min_confidence=cues.min_confidence)
+        return cls(
+            athletes=athletes,
+            athlete=cues.athlete or None,
+            disabled=cues.disabled,
+            view=cues.view,
+            min_confidence=cues.min_confidence,
+        )
 
     @property
     def athlete(self) -> AthleteProfile | None:
@@ -129,7 +154,7 @@ class CueEvaluator:
         if name:
             if name not in self.athletes:
                 known = ", ".join(f'"{n}"' for n in self.athletes) or "none defined"
-                raise ConfigError(f"athlete: no profile named \"{name}\" (known: {known})")
+                raise ConfigError(f'athlete: no profile named "{name}" (known: {known})')
             self._athlete = self.athletes[name]
         else:
             self._athlete = None
@@ -139,7 +164,7 @@ class CueEvaluator:
     def set_cue_enabled(self, cue_id: str, enabled: bool) -> None:
         """Switch one cue on or off for everyone (the athlete's own ``disabled`` still holds)."""
         if cue_id not in PRIORITY:
-            raise ConfigError(f"cue: no cue with id \"{cue_id}\"")
+            raise ConfigError(f'cue: no cue with id "{cue_id}"')
         if enabled:
             self._disabled.discard(cue_id)
         else:

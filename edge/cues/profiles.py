@@ -48,8 +48,11 @@ class CueRule:
     enabled: bool = True
 
 
-def build_rules(profile: AthleteProfile | None = None, disabled: Iterable[str] = (),
-                catalogue: tuple[Cue, ...] = CATALOGUE) -> tuple[CueRule, ...]:
+def build_rules(
+    profile: AthleteProfile | None = None,
+    disabled: Iterable[str] = (),
+    catalogue: tuple[Cue, ...] = CATALOGUE,
+) -> tuple[CueRule, ...]:
     """One rule per cue, in priority order, with the profile's overrides applied.
 
     ``disabled`` are cue ids switched off for everyone (config or a run-time command).

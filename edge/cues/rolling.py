@@ -42,8 +42,9 @@ class RollingPolicy:
 
     def __post_init__(self) -> None:
         if not 1 <= self.hold <= self.window or 2 * self.hold <= self.window:
-            raise ValueError(f"need window/2 < hold <= window, got hold={self.hold}, "
-                             f"window={self.window}")
+            raise ValueError(
+                f"need window/2 < hold <= window, got hold={self.hold}, window={self.window}"
+            )
         if self.level not in (Verdict.WARN, Verdict.FAULT):
             raise ValueError(f"level must be warn or fault, got {self.level}")
 
@@ -69,14 +70,20 @@ class RollingState:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready snapshot."""
-        return {cue_id: {"recent": [str(v) for v in t.recent], "active": t.active}
-                for cue_id, t in self.tracks.items()}
+        return {
+            cue_id: {"recent": [str(v) for v in t.recent], "active": t.active}
+            for cue_id, t in self.tracks.items()
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RollingState:
         """Restore a :meth:`to_dict` snapshot."""
-        return cls({cue_id: CueTrack(tuple(Verdict(v) for v in t["recent"]), bool(t["active"]))
-                    for cue_id, t in data.items()})
+        return cls(
+            {
+                cue_id: CueTrack(tuple(Verdict(v) for v in t["recent"]), bool(t["active"]))
+                for cue_id, t in data.items()
+            }
+        )
 
 
 def _message(cue_id: str, active: bool, fallback: str) -> str:
@@ -86,8 +93,9 @@ def _message(cue_id: str, active: bool, fallback: str) -> str:
     return f"Good: {cue.title.lower() if cue else cue_id} is back on track."
 
 
-def update(state: RollingState, report: StrideReport, policy: RollingPolicy
-           ) -> tuple[RollingState, tuple[CueAlert, ...]]:
+def update(
+    state: RollingState, report: StrideReport, policy: RollingPolicy
+) -> tuple[RollingState, tuple[CueAlert, ...]]:
     """Fold one stride's report in; returns the new state and the alerts raised or cleared."""
     bad_from = _SEVERITY[policy.level]
     time = report.stride.next_foot_strike.time
@@ -98,41 +106,70 @@ def update(state: RollingState, report: StrideReport, policy: RollingPolicy
         if result.verdict is Verdict.UNKNOWN:
             if result.reason == REASON_OFF and (track.active or track.recent):
                 if track.active:
-                    alerts.append(CueAlert(result.cue_id, False, Verdict.OK, time,
-                                           _message(result.cue_id, False, ""),
-                                           report.stride.index))
+                    alerts.append(
+                        CueAlert(
+                            result.cue_id,
+                            False,
+                            Verdict.OK,
+                            time,
+                            _message(result.cue_id, False, ""),
+                            report.stride.index,
+                        )
+                    )
                 tracks[result.cue_id] = CueTrack()
             continue
-        recent = (*track.recent, result.verdict)[-policy.window:]
+        recent = (*track.recent, result.verdict)[-policy.window :]
         bad = [v for v in recent if _SEVERITY[v] >= bad_from]
         good = sum(v is Verdict.OK for v in recent)
         active = track.active
         if not active and len(bad) >= policy.hold:
             active = True
             worst = max(bad, key=_SEVERITY.__getitem__)
-            alerts.append(CueAlert(result.cue_id, True, worst, time,
-                                   _message(result.cue_id, True, result.message),
-                                   report.stride.index))
+            alerts.append(
+                CueAlert(
+                    result.cue_id,
+                    True,
+                    worst,
+                    time,
+                    _message(result.cue_id, True, result.message),
+                    report.stride.index,
+                )
+            )
         elif active and good >= policy.hold:
             active = False
-            alerts.append(CueAlert(result.cue_id, False, Verdict.OK, time,
-                                   _message(result.cue_id, False, ""), report.stride.index))
+            alerts.append(
+                CueAlert(
+                    result.cue_id,
+                    False,
+                    Verdict.OK,
+                    time,
+                    _message(result.cue_id, False, ""),
+                    report.stride.index,
+                )
+            )
         tracks[result.cue_id] = CueTrack(recent, active)
     return RollingState(tracks), tuple(alerts)
 
 
 def clear_all(state: RollingState, time: float) -> tuple[RollingState, tuple[CueAlert, ...]]:
     """Forget every cue's history (new athlete, new pass) and clear the raised alerts."""
-    alerts = tuple(CueAlert(cue_id, False, Verdict.OK, time, _message(cue_id, False, ""))
-                   for cue_id in state.active)
+    alerts = tuple(
+        CueAlert(cue_id, False, Verdict.OK, time, _message(cue_id, False, ""))
+        for cue_id in state.active
+    )
     return RollingState(), alerts
 
 
 class RollingCues:
     """A :class:`RollingState` kept between calls (the thin stateful shell around it)."""
 
-    def __init__(self, hold: int = 4, window: int = 6, level: Verdict | str = Verdict.FAULT,
-                 state: RollingState | None = None) -> None:
+    def __init__(
+        self,
+        hold: int = 4,
+        window: int = 6,
+        level: Verdict | str = Verdict.FAULT,
+        state: RollingState | None = None,
+    ) -> None:
         self.policy = RollingPolicy(hold, window, Verdict(level))
         self.state = state or RollingState()
 

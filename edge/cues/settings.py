@@ -34,8 +34,9 @@ class CueIdList(Check):
             self.fail(value)
         for item in value:
             if item not in CUES_BY_ID:
-                raise Invalid(f"expected cue ids (one of: {', '.join(CUE_IDS)}), "
-                              f"got {show_value(item)}")
+                raise Invalid(
+                    f"expected cue ids (one of: {', '.join(CUE_IDS)}), got {show_value(item)}"
+                )
         return tuple(value)
 
 
@@ -44,25 +45,30 @@ class CuesConfig:
     """``[cues]``: how strides are judged and when an alert is raised."""
 
     view: str = setting(
-        "auto", Choice(VIEW_CHOICES),
+        "auto",
+        Choice(VIEW_CHOICES),
         'Camera view: "auto" detects side vs front/rear from the keypoints; force "side" or '
         '"front" for a fixed mount.',
     )
     hold_strides: int = setting(
-        4, Int(1, 50),
+        4,
+        Int(1, 50),
         "k: an alert is raised when its cue is bad in k of the last window_strides judged "
         "strides, and cleared when it is back to ok in k of them.",
     )
     window_strides: int = setting(
-        6, Int(1, 50),
+        6,
+        Int(1, 50),
         "n: how many recent judged strides the alert rule looks at (k must be more than n/2).",
     )
     alert_level: str = setting(
-        "fault", Choice(ALERT_LEVELS), 'Which verdict counts as bad for alerts: "fault" or '
-        '"warn" (warn or fault).',
+        "fault",
+        Choice(ALERT_LEVELS),
+        'Which verdict counts as bad for alerts: "fault" or "warn" (warn or fault).',
     )
     min_confidence: float = setting(
-        0.25, Number(0.0, 1.0),
+        0.25,
+        Number(0.0, 1.0),
         "A metric whose keypoint quality is below this is reported unknown, not judged.",
     )
     athlete: str = setting(
@@ -89,8 +95,9 @@ def _parse_overrides(raw: Any, index: int) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for group, cues in raw.items():
         if group not in GROUPS:
-            raise Invalid(f"{where}.{group}: unknown cue group (expected one of: "
-                          f"{', '.join(GROUPS)})")
+            raise Invalid(
+                f"{where}.{group}: unknown cue group (expected one of: {', '.join(GROUPS)})"
+            )
         if not isinstance(cues, dict):
             raise Invalid(f"{where}.{group}: expected a table of cues, got {show_value(cues)}")
         for name, limits in cues.items():
@@ -109,14 +116,16 @@ def _parse_overrides(raw: Any, index: int) -> dict[str, dict[str, float]]:
             parsed: dict[str, float] = {}
             for key, value in limits.items():
                 if key not in allowed:
-                    raise Invalid(f"{at}.{key}: unknown limit (expected one of: "
-                                  f"{', '.join(allowed)})")
+                    raise Invalid(
+                        f"{at}.{key}: unknown limit (expected one of: {', '.join(allowed)})"
+                    )
                 try:
                     parsed[key] = check(value)
                 except Invalid:
-                    raise Invalid(f"{at}.{key}: expected a number between {check.low:g} and "
-                                  f"{check.high:g} ({cue.unit}), got {show_value(value)}"
-                                  ) from None
+                    raise Invalid(
+                        f"{at}.{key}: expected a number between {check.low:g} and "
+                        f"{check.high:g} ({cue.unit}), got {show_value(value)}"
+                    ) from None
             problem = cue.thresholds.with_limits(parsed).problem()
             if problem is not None:
                 raise Invalid(f"{at}.{problem[0]}: {problem[1]}")
@@ -130,12 +139,16 @@ def parse_athlete(raw: Any, index: int) -> AthleteProfile:
         raise Invalid(f"{_path(index)}: expected a table ([[athletes]]), got {show_value(raw)}")
     for key in raw:
         if key not in ATHLETE_KEYS:
-            raise Invalid(f"{_path(index, key)}: unknown key (expected one of: "
-                          f"{', '.join(ATHLETE_KEYS)})")
+            raise Invalid(
+                f"{_path(index, key)}: unknown key (expected one of: {', '.join(ATHLETE_KEYS)})"
+            )
     if "name" not in raw:
         raise Invalid(f"{_path(index, 'name')}: missing (every athlete needs a name)")
-    checks: dict[str, Check] = {"name": Text(allow_empty=False), "height_cm": Number(50, 250),
-                                "disabled": CueIdList()}
+    checks: dict[str, Check] = {
+        "name": Text(allow_empty=False),
+        "height_cm": Number(50, 250),
+        "disabled": CueIdList(),
+    }
     values: dict[str, Any] = {}
     for key, check in checks.items():
         if key in raw:
@@ -154,15 +167,17 @@ def parse_athlete(raw: Any, index: int) -> AthleteProfile:
 def parse_athletes(raw: Any) -> tuple[AthleteProfile, ...]:
     """The whole ``[[athletes]]`` array; raises :class:`Invalid` naming the exact key."""
     if not isinstance(raw, list):
-        raise Invalid(f"athletes: expected an array of tables ([[athletes]]), got "
-                      f"{show_value(raw)}")
+        raise Invalid(
+            f"athletes: expected an array of tables ([[athletes]]), got {show_value(raw)}"
+        )
     profiles = tuple(parse_athlete(item, i) for i, item in enumerate(raw))
     seen: dict[str, int] = {}
     for i, profile in enumerate(profiles):
         key = profile.name.casefold()
         if key in seen:
-            raise Invalid(f"{_path(i, 'name')}: \"{profile.name}\" is already the name of "
-                          f"athletes[{seen[key]}]")
+            raise Invalid(
+                f'{_path(i, "name")}: "{profile.name}" is already the name of athletes[{seen[key]}]'
+            )
         seen[key] = i
     return profiles
 
@@ -180,14 +195,20 @@ class AthleteList(Check):
 def check_cues_settings(cues: CuesConfig, athletes: Sequence[AthleteProfile] = ()) -> None:
     """Rules across keys; raises :class:`Invalid` starting with the dotted key."""
     if cues.hold_strides > cues.window_strides:
-        raise Invalid(f"cues.hold_strides: expected at most window_strides "
-                      f"({cues.window_strides}), got {cues.hold_strides}")
+        raise Invalid(
+            f"cues.hold_strides: expected at most window_strides "
+            f"({cues.window_strides}), got {cues.hold_strides}"
+        )
     if 2 * cues.hold_strides <= cues.window_strides:
-        raise Invalid(f"cues.hold_strides: expected more than half of window_strides "
-                      f"({cues.window_strides}) so raising and clearing cannot both hold, "
-                      f"got {cues.hold_strides}")
+        raise Invalid(
+            f"cues.hold_strides: expected more than half of window_strides "
+            f"({cues.window_strides}) so raising and clearing cannot both hold, "
+            f"got {cues.hold_strides}"
+        )
     names = [a.name for a in athletes]
     if cues.athlete and cues.athlete not in names:
         known = ", ".join(f'"{n}"' for n in names) or "none defined"
-        raise Invalid(f"cues.athlete: expected the name of an [[athletes]] profile ({known}), "
-                      f"got {show_value(cues.athlete)}")
+        raise Invalid(
+            f"cues.athlete: expected the name of an [[athletes]] profile ({known}), "
+            f"got {show_value(cues.athlete)}"
+        )

@@ -68,17 +68,29 @@ class Summary:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``nan`` becomes ``None``)."""
+
         def num(x: float) -> float | None:
             return x if math.isfinite(x) else None
 
         return {
-            "strides": self.strides, "start": self.start, "end": self.end,
+            "strides": self.strides,
+            "start": self.start,
+            "end": self.end,
             "grades": dict(self.grades),
-            "cues": {c.cue_id: {v: round(c.share(v), 4) for v in map(str, _VERDICTS)}
-                     for c in self.cues},
-            "metrics": {m.key: {"unit": m.unit, "count": m.count, "mean": num(m.mean),
-                                "spread": num(m.spread), "min": num(m.low),
-                                "max": num(m.high)} for m in self.metrics},
+            "cues": {
+                c.cue_id: {v: round(c.share(v), 4) for v in map(str, _VERDICTS)} for c in self.cues
+            },
+            "metrics": {
+                m.key: {
+                    "unit": m.unit,
+                    "count": m.count,
+                    "mean": num(m.mean),
+                    "spread": num(m.spread),
+                    "min": num(m.low),
+                    "max": num(m.high),
+                }
+                for m in self.metrics
+            },
         }
 
 
@@ -133,11 +145,22 @@ class SummaryAccumulator:
         for key, s in self.metric_stats.items():
             mean = s.mean if s.count else math.nan
             spread = math.sqrt(s.m2 / (s.count - 1)) if s.count >= 2 else math.nan
-            metrics.append(MetricSummary(key, s.unit, s.count, mean, spread,
-                                         s.low if s.count else math.nan,
-                                         s.high if s.count else math.nan))
+            metrics.append(
+                MetricSummary(
+                    key,
+                    s.unit,
+                    s.count,
+                    mean,
+                    spread,
+                    s.low if s.count else math.nan,
+                    s.high if s.count else math.nan,
+                )
+            )
         return Summary(
-            strides=self.strides, start=self.start, end=self.end, grades=dict(self.grades),
+            strides=self.strides,
+            start=self.start,
+            end=self.end,
+            grades=dict(self.grades),
             cues=tuple(CueSummary(cue_id, dict(c)) for cue_id, c in self.cue_counts.items()),
             metrics=tuple(metrics),
         )

@@ -67,8 +67,7 @@ def table_legend(cues: Sequence[Cue] | None = None) -> str:
     return "\n".join(lines)
 
 
-def format_stride_table(reports: Iterable[StrideReport], cues: Sequence[Cue] | None = None
-                        ) -> str:
+def format_stride_table(reports: Iterable[StrideReport], cues: Sequence[Cue] | None = None) -> str:
     """Header, one row per stride, then the legend."""
     cues = judged_cues() if cues is None else cues
     rows = [table_header(cues)]
@@ -82,17 +81,21 @@ def format_summary(summary: Summary, catalogue: Sequence[Cue] = CATALOGUE) -> st
     span = ""
     if summary.start is not None and summary.end is not None:
         span = f" over {summary.end - summary.start:.1f} s"
-    lines = [f"{summary.strides} strides{span}; grades: "
-             + ", ".join(f"{k} {v}" for k, v in sorted(summary.grades.items())),
-             f"{'cue':<27} {'ok':>5} {'warn':>5} {'fault':>5} {'unk':>5}  metric mean ± spread"]
+    lines = [
+        f"{summary.strides} strides{span}; grades: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(summary.grades.items())),
+        f"{'cue':<27} {'ok':>5} {'warn':>5} {'fault':>5} {'unk':>5}  metric mean ± spread",
+    ]
     known = {c.cue_id: c for c in summary.cues}
     metrics = {m.key: m for m in summary.metrics}
     for cue in catalogue:
         c = known.get(cue.id)
         if c is None:
             continue
-        shares = " ".join(f"{100 * c.share(v):>4.0f}%" for v in
-                          (Verdict.OK, Verdict.WARN, Verdict.FAULT, Verdict.UNKNOWN))
+        shares = " ".join(
+            f"{100 * c.share(v):>4.0f}%"
+            for v in (Verdict.OK, Verdict.WARN, Verdict.FAULT, Verdict.UNKNOWN)
+        )
         m = metrics.get(cue.metric or "")
         stat = ""
         if m is not None and m.count:

@@ -17,8 +17,9 @@ MIN_VIEW_CONFIDENCE = 0.2
 _NAMES = {"side": "side", "front": "front", CameraView.FRONT_OR_REAR.value: "front"}
 
 
-def view_name(estimate: ViewEstimate | CameraView | str | None,
-              min_confidence: float = MIN_VIEW_CONFIDENCE) -> str | None:
+def view_name(
+    estimate: ViewEstimate | CameraView | str | None, min_confidence: float = MIN_VIEW_CONFIDENCE
+) -> str | None:
     """``"side"``, ``"front"`` or ``None`` (not recognised, or too uncertain)."""
     if estimate is None:
         return None
@@ -51,8 +52,13 @@ class ViewTracker:
     ("side"/"front") always wins.  Plain state, no clock.
     """
 
-    def __init__(self, setting: str = "auto", *, switch_after: int = 2,
-                 min_confidence: float = MIN_VIEW_CONFIDENCE) -> None:
+    def __init__(
+        self,
+        setting: str = "auto",
+        *,
+        switch_after: int = 2,
+        min_confidence: float = MIN_VIEW_CONFIDENCE,
+    ) -> None:
         self.setting = setting
         self.switch_after = switch_after
         self.min_confidence = min_confidence

@@ -31,8 +31,9 @@ COOKIE_LIFETIME_S = 12 * 3600
 class Auth:
     """Checks a request's credentials; ``password`` ``None`` means no password is set."""
 
-    def __init__(self, password: str | None, *, loopback: bool,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, password: str | None, *, loopback: bool, clock: Callable[[], float] = time.time
+    ) -> None:
         self._digest = None if password is None else hashlib.sha256(password.encode()).digest()
         self._key = secrets.token_bytes(32)
         self._clock = clock
@@ -59,8 +60,10 @@ class Auth:
     def make_cookie(self) -> str:
         """The ``Set-Cookie`` value for a browser that just gave the right password."""
         expiry = int(self._clock()) + COOKIE_LIFETIME_S
-        return (f"{COOKIE_NAME}={expiry}.{self._sign(expiry)}; Max-Age={COOKIE_LIFETIME_S}; "
-                "Path=/; HttpOnly; SameSite=Strict")
+        return (
+            f"{COOKIE_NAME}={expiry}.{self._sign(expiry)}; Max-Age={COOKIE_LIFETIME_S}; "
+            "Path=/; HttpOnly; SameSite=Strict"
+        )
 
     @staticmethod
     def clear_cookie() -> str:

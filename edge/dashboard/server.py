@@ -142,8 +142,9 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
-    def _send(self, status: int, body: bytes, content_type: str,
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -205,19 +206,23 @@ class Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, body, content_type)
         elif path == "/api/auth":
             auth = self.app.auth
-            self._json(HTTPStatus.OK, {
-                "password_set": auth.password_set,
-                "view_needs_login": auth.view_needs_login,
-                "logged_in": auth.password_set and auth.logged_in(*self._creds()),
-                "may_command": auth.may_command(*self._creds()),
-            })
+            self._json(
+                HTTPStatus.OK,
+                {
+                    "password_set": auth.password_set,
+                    "view_needs_login": auth.view_needs_login,
+                    "logged_in": auth.password_set and auth.logged_in(*self._creds()),
+                    "may_command": auth.may_command(*self._creds()),
+                },
+            )
         elif not self._may_view():
             return
         elif path == "/events":
             self._events()
         elif path == "/api/state":
-            self._json(HTTPStatus.OK, {**self.app.state.snapshot(),
-                                       "athletes": list(self.app.athletes)})
+            self._json(
+                HTTPStatus.OK, {**self.app.state.snapshot(), "athletes": list(self.app.athletes)}
+            )
         elif path == "/keyframe":
             key = urllib.parse.parse_qs(url.query).get("device", [""])[0]
             jpeg = self.app.state.keyframe(key)
@@ -231,7 +236,7 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self._json(HTTPStatus.OK, {"sessions": self.app.sessions()})
         elif path.startswith("/report/"):
-            self._report(urllib.parse.unquote(path[len("/report/"):]))
+            self._report(urllib.parse.unquote(path[len("/report/") :]))
         else:
             self._error(HTTPStatus.NOT_FOUND, f"no page {path}")
 
@@ -309,8 +314,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Cache-Control", "no-store")
             self.send_header("X-Accel-Buffering", "no")
             self.end_headers()
-            snapshot = {"type": "snapshot", **self.app.state.snapshot(),
-                        "athletes": list(self.app.athletes)}
+            snapshot = {
+                "type": "snapshot",
+                **self.app.state.snapshot(),
+                "athletes": list(self.app.athletes),
+            }
             self.wfile.write(b"retry: 2000\n\n" + hub.encode(snapshot))
             self.wfile.flush()
             while True:
@@ -341,7 +349,7 @@ def make_server(app: DashboardApp, bind: str, port: int) -> DashboardServer:
     if ":" in bind:  # an IPv6 address
         import socket
 
-        family_server = type("DashboardServer6", (DashboardServer,),
-                             {"address_family": socket.AF_INET6})
+        family_server = type(
+            "DashboardServer6", (DashboardServer,), {"address_family": socket.AF_INET6}
+        )
     return family_server((bind, port), handler)
-

@@ -53,14 +53,23 @@ class MqttBridge:
         self.state = state
         self.hub = hub
         self.connected = threading.Event()
+        self._stopping = False
         client_id = f"trackside-dashboard-{socket.gethostname()[:32]}-{secrets.token_hex(3)}"
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  clean_session=True, reconnect_on_failure=True)
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=True,
+            reconnect_on_failure=True,
+        )
         if target.username:
             self.client.username_pw_set(target.username, target.password)
         if target.tls:
-            self.client.tls_set(ca_certs=target.ca_file, certfile=target.cert_file,
-                                keyfile=target.key_file, cert_reqs=ssl.CERT_REQUIRED)
+            self.client.tls_set(
+                ca_certs=target.ca_file,
+                certfile=target.cert_file,
+                keyfile=target.key_file,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
             self.client.tls_insecure_set(target.tls_insecure)
         self.client.reconnect_delay_set(target.reconnect_min_s, target.reconnect_max_s)
         self.client.on_connect = self._on_connect
@@ -74,6 +83,7 @@ class MqttBridge:
         self.client.loop_start()
 
     def stop(self) -> None:
+        self._stopping = True
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -86,7 +96,7 @@ class MqttBridge:
         log.info("dashboard: connected to the broker")
 
     def _on_disconnect(self, *_args: Any) -> None:
-        if self.connected.is_set():
+        if self.connected.is_set() and not self._stopping:
             log.warning("dashboard: lost the broker; reconnecting")
         self.connected.clear()
 
@@ -114,18 +124,29 @@ class MqttBridge:
 class Dashboard:
     """The whole service: state, MQTT bridge and HTTP server (on its own thread)."""
 
-    def __init__(self, settings: DashboardTarget, mqtt: MqttTarget, *,
-                 results_path: Path | None = None, athletes: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        settings: DashboardTarget,
+        mqtt: MqttTarget,
+        *,
+        results_path: Path | None = None,
+        athletes: tuple[str, ...] = (),
+    ) -> None:
         self.settings = settings
-        self.state = DashboardState(settings.topic_root, history=settings.history,
-                                    max_devices=settings.max_devices)
+        self.state = DashboardState(
+            settings.topic_root, history=settings.history, max_devices=settings.max_devices
+        )
         self.hub = EventHub()
         self.bridge = MqttBridge(mqtt, self.state, self.hub)
         self.results_path = results_path
         app = DashboardApp(
-            self.state, self.hub, Auth(settings.password, loopback=settings.loopback),
-            send_command=self.bridge.send_command, report=self._report,
-            sessions=self._sessions, athletes=athletes,
+            self.state,
+            self.hub,
+            Auth(settings.password, loopback=settings.loopback),
+            send_command=self.bridge.send_command,
+            report=self._report,
+            sessions=self._sessions,
+            athletes=athletes,
         )
         try:
             self.server = make_server(app, settings.bind, settings.port)
@@ -148,8 +169,9 @@ class Dashboard:
 
     def start(self) -> None:
         self.bridge.start()
-        self._thread = threading.Thread(target=self.server.serve_forever, name="dashboard-http",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, name="dashboard-http", daemon=True
+        )
         self._thread.start()
         log.info("dashboard: serving %s", self.url)
 
@@ -174,8 +196,10 @@ class Dashboard:
             if kind == "csv":
                 if store.session(session_id) is None:
                     raise ConfigError(f"no session {session_id!r} in {store.path}")
-                return (csv_text(session_id, store.strides(session_id)).encode(),
-                        "text/csv; charset=utf-8")
+                return (
+                    csv_text(session_id, store.strides(session_id)).encode(),
+                    "text/csv; charset=utf-8",
+                )
             return report_html(store, session_id).encode(), "text/html; charset=utf-8"
         finally:
             store.close()
@@ -186,9 +210,17 @@ class Dashboard:
         except ConfigError:
             return []
         try:
-            return [{"session_id": s.session_id, "device_id": s.device_id, "athlete": s.athlete,
-                     "started": s.started, "ended": s.ended, "strides": s.strides}
-                    for s in store.sessions()[:50]]
+            return [
+                {
+                    "session_id": s.session_id,
+                    "device_id": s.device_id,
+                    "athlete": s.athlete,
+                    "started": s.started,
+                    "ended": s.ended,
+                    "strides": s.strides,
+                }
+                for s in store.sessions()[:50]
+            ]
         finally:
             store.close()
 
@@ -205,7 +237,8 @@ def build_dashboard(config: Any) -> Dashboard:
     mqtt = resolve(config.mqtt, origin=origin)
     results = results_settings(config)
     return Dashboard(
-        settings, mqtt,
+        settings,
+        mqtt,
         results_path=default_results_path(results.path) if results.enabled else None,
         athletes=tuple(a.name for a in getattr(config, "athletes", ())),
     )
@@ -215,8 +248,7 @@ def run_dashboard(config: Any) -> None:
     """``trackside dashboard``: serve until SIGTERM or SIGINT (call from the main thread)."""
     dashboard = build_dashboard(config)
     stop = threading.Event()
-    previous = {s: signal.signal(s, lambda *_: stop.set())
-                for s in (signal.SIGTERM, signal.SIGINT)}
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         dashboard.start()
         if not dashboard.settings.password and dashboard.settings.loopback:

@@ -48,12 +48,25 @@ TABLE_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
 )
 #: Metrics drawn as live trend charts (keys of :data:`TABLE_COLUMNS`).
 CHART_KEYS: tuple[str, ...] = (
-    "stride.cadence_spm", "stride.ground_contact_ms", "trunk_lean_deg", "overstride_leg_length",
+    "stride.cadence_spm",
+    "stride.ground_contact_ms",
+    "trunk_lean_deg",
+    "overstride_leg_length",
 )
 # metric key -> the cue that judges it (for ok/warn/fault colouring of table cells)
 _CUE_OF_METRIC = {c.metric: c.id for c in CATALOGUE if c.metric}
-_SUFFIXES = ("availability", "status", "stride", "alert", "alerts/active", "pass", "session",
-             "keyframe", "keyframe/meta", "cmd/result")
+_SUFFIXES = (
+    "availability",
+    "status",
+    "stride",
+    "alert",
+    "alerts/active",
+    "pass",
+    "session",
+    "keyframe",
+    "keyframe/meta",
+    "cmd/result",
+)
 
 
 def _finite(value: Any) -> float | None:
@@ -120,14 +133,16 @@ class DeviceState:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     active_alerts: list[dict[str, Any]] = field(default_factory=list)
     recent_alerts: deque[dict[str, Any]] = field(
-        default_factory=lambda: deque(maxlen=_RECENT_ALERTS))
+        default_factory=lambda: deque(maxlen=_RECENT_ALERTS)
+    )
     keyframe: bytes | None = None
     keyframe_meta: dict[str, Any] | None = None
     keyframe_version: str = ""
     pass_summary: dict[str, Any] | None = None
     session_summary: dict[str, Any] | None = None
     cmd_results: deque[dict[str, Any]] = field(
-        default_factory=lambda: deque(maxlen=_RECENT_RESULTS))
+        default_factory=lambda: deque(maxlen=_RECENT_RESULTS)
+    )
 
     def __post_init__(self) -> None:
         self.strides = deque(maxlen=self.history)
@@ -162,8 +177,14 @@ class DeviceState:
 class DashboardState:
     """Thread-safe latest state of every device under ``topic_root`` (e.g. ``trackside/+``)."""
 
-    def __init__(self, topic_root: str, *, history: int = 300, max_devices: int = 32,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        topic_root: str,
+        *,
+        history: int = 300,
+        max_devices: int = 32,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.root_levels = topic_root.split("/")
         self.history = history
         self.max_devices = max_devices
@@ -200,8 +221,10 @@ class DashboardState:
             devices = [d.public() for d in self._devices.values()]
         return {
             "devices": sorted(devices, key=lambda d: d["key"]),
-            "columns": [{"key": k, "label": label, "unit": u, "digits": d}
-                        for k, label, u, d in TABLE_COLUMNS],
+            "columns": [
+                {"key": k, "label": label, "unit": u, "digits": d}
+                for k, label, u, d in TABLE_COLUMNS
+            ],
             "charts": list(CHART_KEYS),
         }
 
@@ -227,18 +250,27 @@ class DashboardState:
                 data = json.loads(payload) if payload else None
                 if data is not None and not isinstance(data, dict):
                     raise ValueError("not a JSON object")
-            with self._lock:
-                events: list[dict[str, Any]] = []
-                if data is None and suffix not in ("availability", "keyframe"):
-                    return []  # a retained message being cleared
+        except ValueError as exc:
+            self.ignored += 1
+            log.debug("dashboard: ignored %s (%s)", topic, exc)
+            return []
+        if data is None and suffix not in ("availability", "keyframe"):
+            return []  # a retained message being cleared
+        with self._lock:
+            created = key not in self._devices
+            events: list[dict[str, Any]] = []
+            try:
                 device = self._device(key, events)
                 device.last_seen = self._clock()
                 events.append(self._apply(device, suffix, data))
                 return events
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            self.ignored += 1
-            log.debug("dashboard: ignored %s (%s)", topic, exc)
-            return []
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                if created:  # a device is not made up from a message that made no sense
+                    self._devices.pop(key, None)
+                    events = [e for e in events if e.get("type") == "forget"]
+                self.ignored += 1
+                log.debug("dashboard: ignored %s (%s)", topic, exc)
+                return events
 
     def _device(self, key: str, events: list[dict[str, Any]]) -> DeviceState:
         device = self._devices.get(key)
@@ -282,16 +314,21 @@ class DashboardState:
         if suffix == "cmd/result":
             if kind != "cmd_result":
                 raise ValueError(f"type {kind!r}")
-            result = {k: data.get(k) for k in ("command", "request_id", "ok", "reason",
-                                               "created_at")}
+            result = {
+                k: data.get(k) for k in ("command", "request_id", "ok", "reason", "created_at")
+            }
             device.cmd_results.append(result)
             return {"type": "cmd_result", "key": key, "result": result}
         self._envelope(device, data)
-        context = {"session_id": device.session_id, "athlete": device.athlete,
-                   "device_id": device.device_id}
+        context = {
+            "session_id": device.session_id,
+            "athlete": device.athlete,
+            "device_id": device.device_id,
+        }
         if suffix == "status":
-            device.status = {k: v for k, v in data.items()
-                             if k not in ("schema_version", "type", "message_id")}
+            device.status = {
+                k: v for k, v in data.items() if k not in ("schema_version", "type", "message_id")
+            }
             return {"type": "status", "key": key, "status": device.status, **context}
         if suffix == "stride":
             row = stride_row(data)
@@ -302,12 +339,29 @@ class DashboardState:
                 counts = device.counts.setdefault(tile["cue_id"], dict.fromkeys(VERDICTS, 0))
                 if tile["verdict"] in counts:
                     counts[tile["verdict"]] += 1
-            return {"type": "stride", "key": key, "row": row, "cues": list(device.cues.values()),
-                    "counts": device.counts, **context}
+            return {
+                "type": "stride",
+                "key": key,
+                "row": row,
+                "cues": list(device.cues.values()),
+                "counts": device.counts,
+                **context,
+            }
         if suffix == "alert":
-            alert = {k: data.get(k) for k in ("cue_id", "active", "state", "verdict", "time_s",
-                                              "stride_index", "message", "message_id",
-                                              "created_at")}
+            alert = {
+                k: data.get(k)
+                for k in (
+                    "cue_id",
+                    "active",
+                    "state",
+                    "verdict",
+                    "time_s",
+                    "stride_index",
+                    "message",
+                    "message_id",
+                    "created_at",
+                )
+            }
             device.recent_alerts.append(alert)
             return {"type": "alert", "key": key, "alert": alert, **context}
         if suffix == "alerts/active":
@@ -315,8 +369,7 @@ class DashboardState:
                 {k: a.get(k) for k in ("cue_id", "group", "verdict", "since_s", "message")}
                 for a in data["alerts"]
             ]
-            return {"type": "active_alerts", "key": key, "alerts": device.active_alerts,
-                    **context}
+            return {"type": "active_alerts", "key": key, "alerts": device.active_alerts, **context}
         # pass / session summaries
         summary = {k: v for k, v in data.items() if k not in ("schema_version", "message_id")}
         if suffix == "pass":

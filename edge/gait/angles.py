@@ -76,8 +76,9 @@ def robust_length(lengths: np.ndarray) -> float:
     return float(np.median(finite)) if finite.size else float("nan")
 
 
-def interp_at(t: np.ndarray, values: np.ndarray, at: float,
-              max_gap: float = MAX_INTERP_GAP_S) -> float:
+def interp_at(
+    t: np.ndarray, values: np.ndarray, at: float, max_gap: float = MAX_INTERP_GAP_S
+) -> float:
     """``values`` linearly interpolated at time ``at`` over its finite samples only.
 
     ``nan`` when ``at`` lies outside the valid samples (no extrapolation) or when the two
@@ -104,8 +105,9 @@ def in_window(t: np.ndarray, start: float, end: float) -> np.ndarray:
     return (t >= start) & (t <= end)
 
 
-def window_with_ends(t: np.ndarray, values: np.ndarray, start: float, end: float,
-                     max_gap: float = MAX_INTERP_GAP_S) -> np.ndarray:
+def window_with_ends(
+    t: np.ndarray, values: np.ndarray, start: float, end: float, max_gap: float = MAX_INTERP_GAP_S
+) -> np.ndarray:
     """Finite samples of ``values`` inside [start, end] plus the values interpolated at the ends.
 
     The interpolated end values keep a window's extreme from depending on where the frames

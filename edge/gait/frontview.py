@@ -86,8 +86,10 @@ def classify_view(keypoints: np.ndarray, *, min_score: float = 0.3) -> ViewEstim
     hip_ratio = _median(np.abs(lh[:, 0] - rh[:, 0]) / torso)
     frontness = [
         np.clip((ratio - lo) / (hi - lo), 0.0, 1.0)
-        for ratio, lo, hi in ((shoulder_ratio, _SHOULDER_RATIO_SIDE, _SHOULDER_RATIO_FRONT),
-                              (hip_ratio, _HIP_RATIO_SIDE, _HIP_RATIO_FRONT))
+        for ratio, lo, hi in (
+            (shoulder_ratio, _SHOULDER_RATIO_SIDE, _SHOULDER_RATIO_FRONT),
+            (hip_ratio, _HIP_RATIO_SIDE, _HIP_RATIO_FRONT),
+        )
         if np.isfinite(ratio)
     ]
     if not frontness:
@@ -116,8 +118,9 @@ def frontview_metrics(keypoints: np.ndarray, *, min_score: float = 0.3) -> dict[
     tilt = np.degrees(np.arctan2(ls[:, 1] - rs[:, 1], np.abs(ls[:, 0] - rs[:, 0])))
     ok = np.isfinite(tilt)
     if ok.any():
-        q = float(np.clip(np.mean(scores[ok][:, [Keypoint.LEFT_SHOULDER,
-                                                 Keypoint.RIGHT_SHOULDER]]), 0, 1))
+        q = float(
+            np.clip(np.mean(scores[ok][:, [Keypoint.LEFT_SHOULDER, Keypoint.RIGHT_SHOULDER]]), 0, 1)
+        )
         out["shoulder_tilt_deg"] = MetricValue(float(np.mean(tilt[ok])), "deg", q)
         out["shoulder_tilt_max_deg"] = MetricValue(float(np.max(np.abs(tilt[ok]))), "deg", q)
     else:
@@ -146,12 +149,14 @@ def frontview_metrics(keypoints: np.ndarray, *, min_score: float = 0.3) -> dict[
             out[key] = MetricValue(float(np.max(crossing[ok])), "shoulder_width", q)
             crossings.append(out[key])
         else:
-            out[key] = MetricValue(float("nan"), "shoulder_width", 0.0,
-                                   "wrist, shoulders or hips not seen")
+            out[key] = MetricValue(
+                float("nan"), "shoulder_width", 0.0, "wrist, shoulders or hips not seen"
+            )
     if crossings:
         worst = max(crossings, key=lambda m: m.value)
         out["wrist_crossing_shoulder_width"] = worst
     else:
         out["wrist_crossing_shoulder_width"] = MetricValue(
-            float("nan"), "shoulder_width", 0.0, "no wrist seen against the midline")
+            float("nan"), "shoulder_width", 0.0, "no wrist seen against the midline"
+        )
     return out

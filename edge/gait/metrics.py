@@ -117,8 +117,16 @@ class _StrideReader:
 
     # --- sampling -------------------------------------------------------------------------
 
-    def at(self, key: str, values: np.ndarray, quality: np.ndarray, time: float | None,
-           what: str, scale: float = 1.0, note: str = "") -> MetricValue:
+    def at(
+        self,
+        key: str,
+        values: np.ndarray,
+        quality: np.ndarray,
+        time: float | None,
+        what: str,
+        scale: float = 1.0,
+        note: str = "",
+    ) -> MetricValue:
         """``values`` interpolated at ``time`` (an event)."""
         if time is None:
             return _nan(key, f"{what}: event not detected")
@@ -128,9 +136,18 @@ class _StrideReader:
         q = interp_at(self.t, quality, time, self.max_gap)
         return MetricValue(value * scale, METRIC_UNITS[key], _round_q(q), note)
 
-    def over(self, key: str, values: np.ndarray, quality: np.ndarray, start: float | None,
-             end: float | None, what: str, reduce=np.max, scale: float = 1.0,
-             note: str = "") -> MetricValue:
+    def over(
+        self,
+        key: str,
+        values: np.ndarray,
+        quality: np.ndarray,
+        start: float | None,
+        end: float | None,
+        what: str,
+        reduce=np.max,
+        scale: float = 1.0,
+        note: str = "",
+    ) -> MetricValue:
         """``reduce`` of ``values`` over [start, end] (samples plus interpolated ends)."""
         if start is None or end is None:
             return _nan(key, f"{what}: phase boundary (toe-off) not detected")
@@ -176,9 +193,15 @@ def _round_q(q: float) -> float:
     return min(1.0, max(0.0, float(q))) if math.isfinite(q) else 0.0
 
 
-def stride_metrics(track: SideViewTrack, stride: Stride, opposite: Sequence[GaitEvent], *,
-                   scale: Scale | None = None, min_score: float = 0.3,
-                   belt_speed_mps: float | None = None) -> dict[str, MetricValue]:
+def stride_metrics(
+    track: SideViewTrack,
+    stride: Stride,
+    opposite: Sequence[GaitEvent],
+    *,
+    scale: Scale | None = None,
+    min_score: float = 0.3,
+    belt_speed_mps: float | None = None,
+) -> dict[str, MetricValue]:
     """Kinematic metrics of one stride, keyed as in :data:`METRIC_UNITS`.
 
     ``track`` must cover the stride (ideally 0.1 s either side); ``stride.leg`` names the
@@ -218,45 +241,76 @@ def _leg_metrics(r: _StrideReader, scale: Scale | None) -> dict[str, MetricValue
 
     inv_leg = 1.0 / r.leg_px if r.leg_px > 0 else float("nan")
     if math.isfinite(inv_leg):
-        out["overstride_leg_length"] = r.at("overstride_leg_length", ahead_px, q_ahead, fs,
-                                            "overstride", inv_leg)
+        out["overstride_leg_length"] = r.at(
+            "overstride_leg_length", ahead_px, q_ahead, fs, "overstride", inv_leg
+        )
     else:
         out["overstride_leg_length"] = _nan("overstride_leg_length", "leg length not measurable")
     if scale is None:
         out["overstride_cm"] = _nan("overstride_cm", "no scale: set athlete height or calibration")
     else:
-        out["overstride_cm"] = r.at("overstride_cm", ahead_px, q_ahead, fs, "overstride",
-                                    scale.cm_per_px, note=f"scale from {scale.source}")
+        out["overstride_cm"] = r.at(
+            "overstride_cm",
+            ahead_px,
+            q_ahead,
+            fs,
+            "overstride",
+            scale.cm_per_px,
+            note=f"scale from {scale.source}",
+        )
     out["shank_angle_at_foot_strike_deg"] = r.at(
-        "shank_angle_at_foot_strike_deg", shank, q_shank, fs, "shank angle")
+        "shank_angle_at_foot_strike_deg", shank, q_shank, fs, "shank angle"
+    )
     out["knee_flexion_at_foot_strike_deg"] = r.at(
-        "knee_flexion_at_foot_strike_deg", flexion, q_leg, fs, "knee flexion")
+        "knee_flexion_at_foot_strike_deg", flexion, q_leg, fs, "knee flexion"
+    )
     out["peak_knee_flexion_stance_deg"] = r.over(
-        "peak_knee_flexion_stance_deg", flexion, q_leg, fs, to, "stance knee flexion")
+        "peak_knee_flexion_stance_deg", flexion, q_leg, fs, to, "stance knee flexion"
+    )
     if to is None:
         # The swing peak is the stride's largest flexion in running, so it survives a
         # missing toe-off; the note says how it was taken.
-        swing = r.over("peak_knee_flexion_swing_deg", flexion, q_leg, fs, nfs,
-                       "swing knee flexion", note="toe-off unknown: peak over the whole stride")
-        thigh_peak = r.over("peak_thigh_angle_swing_deg", thigh, q_thigh, fs, nfs, "thigh angle",
-                            note="toe-off unknown: peak over the whole stride")
+        swing = r.over(
+            "peak_knee_flexion_swing_deg",
+            flexion,
+            q_leg,
+            fs,
+            nfs,
+            "swing knee flexion",
+            note="toe-off unknown: peak over the whole stride",
+        )
+        thigh_peak = r.over(
+            "peak_thigh_angle_swing_deg",
+            thigh,
+            q_thigh,
+            fs,
+            nfs,
+            "thigh angle",
+            note="toe-off unknown: peak over the whole stride",
+        )
     else:
-        swing = r.over("peak_knee_flexion_swing_deg", flexion, q_leg, to, nfs,
-                       "swing knee flexion")
+        swing = r.over("peak_knee_flexion_swing_deg", flexion, q_leg, to, nfs, "swing knee flexion")
         thigh_peak = r.over("peak_thigh_angle_swing_deg", thigh, q_thigh, to, nfs, "thigh angle")
     out["peak_knee_flexion_swing_deg"] = swing
     out["peak_thigh_angle_swing_deg"] = thigh_peak
     out["hip_extension_at_toe_off_deg"] = r.at(
-        "hip_extension_at_toe_off_deg", -thigh, q_thigh, to, "hip extension at toe-off")
+        "hip_extension_at_toe_off_deg", -thigh, q_thigh, to, "hip extension at toe-off"
+    )
 
     mid_stance = None if to is None else 0.5 * (fs + to)
     if math.isfinite(inv_leg):
         out["hip_ahead_of_ankle_midstance_leg_length"] = r.at(
-            "hip_ahead_of_ankle_midstance_leg_length", -ahead_px, q_ahead, mid_stance,
-            "hip over ankle at mid-stance", inv_leg)
+            "hip_ahead_of_ankle_midstance_leg_length",
+            -ahead_px,
+            q_ahead,
+            mid_stance,
+            "hip over ankle at mid-stance",
+            inv_leg,
+        )
     else:
         out["hip_ahead_of_ankle_midstance_leg_length"] = _nan(
-            "hip_ahead_of_ankle_midstance_leg_length", "leg length not measurable")
+            "hip_ahead_of_ankle_midstance_leg_length", "leg length not measurable"
+        )
     return out
 
 
@@ -276,17 +330,21 @@ def _periodic_range(t: np.ndarray, y: np.ndarray, start: float, end: float) -> f
     period = end - start
     phase = 2.0 * np.pi * (t[ok] - start) / period
     k = np.arange(1, harmonics + 1)
-    design = np.column_stack([np.ones(n), phase / (2 * np.pi),
-                              np.cos(np.outer(phase, k)), np.sin(np.outer(phase, k))])
+    design = np.column_stack(
+        [np.ones(n), phase / (2 * np.pi), np.cos(np.outer(phase, k)), np.sin(np.outer(phase, k))]
+    )
     coef, *_ = np.linalg.lstsq(design, y[ok], rcond=None)
     grid = np.linspace(0.0, 2.0 * np.pi, 241)
-    periodic = np.cos(np.outer(grid, k)) @ coef[2:2 + harmonics] + np.sin(
-        np.outer(grid, k)) @ coef[2 + harmonics:]
+    periodic = (
+        np.cos(np.outer(grid, k)) @ coef[2 : 2 + harmonics]
+        + np.sin(np.outer(grid, k)) @ coef[2 + harmonics :]
+    )
     return float(np.ptp(periodic))
 
 
-def _trunk_metrics(r: _StrideReader, scale: Scale | None,
-                   belt_speed_mps: float | None) -> dict[str, MetricValue]:
+def _trunk_metrics(
+    r: _StrideReader, scale: Scale | None, belt_speed_mps: float | None
+) -> dict[str, MetricValue]:
     s = r.stride
     fs, nfs = s.foot_strike.time, s.next_foot_strike.time
     shoulder, q_sh = r.mid(LimbJoint.SHOULDER)
@@ -294,10 +352,12 @@ def _trunk_metrics(r: _StrideReader, scale: Scale | None,
     lean = segment_angle_up(hip, shoulder, r.direction)
     q_lean = _joint_quality(q_sh, q_hip, valid=np.isfinite(lean))
     out = {
-        "trunk_lean_deg": r.over("trunk_lean_deg", lean, q_lean, fs, nfs, "trunk lean",
-                                 reduce=np.mean),
-        "trunk_lean_at_foot_strike_deg": r.at("trunk_lean_at_foot_strike_deg", lean, q_lean,
-                                              fs, "trunk lean"),
+        "trunk_lean_deg": r.over(
+            "trunk_lean_deg", lean, q_lean, fs, nfs, "trunk lean", reduce=np.mean
+        ),
+        "trunk_lean_at_foot_strike_deg": r.at(
+            "trunk_lean_at_foot_strike_deg", lean, q_lean, fs, "trunk lean"
+        ),
     }
 
     y = hip[:, 1]
@@ -309,7 +369,8 @@ def _trunk_metrics(r: _StrideReader, scale: Scale | None,
     why = "hips unseen for too much of the stride"
     if math.isfinite(osc_px) and r.leg_px > 0:
         out["vertical_oscillation_leg_length"] = MetricValue(
-            osc_px / r.leg_px, "leg_length", _round_q(q_osc))
+            osc_px / r.leg_px, "leg_length", _round_q(q_osc)
+        )
     else:
         out["vertical_oscillation_leg_length"] = _nan("vertical_oscillation_leg_length", why)
     if scale is None:
@@ -320,8 +381,9 @@ def _trunk_metrics(r: _StrideReader, scale: Scale | None,
         out["vertical_oscillation_cm"] = _nan("vertical_oscillation_cm", why)
 
     # Stride length: the belt's travel on a treadmill, the hips' travel overground.
-    travel_px = r.direction * (interp_at(r.t, hip[:, 0], nfs, r.max_gap)
-                               - interp_at(r.t, hip[:, 0], fs, r.max_gap))
+    travel_px = r.direction * (
+        interp_at(r.t, hip[:, 0], nfs, r.max_gap) - interp_at(r.t, hip[:, 0], fs, r.max_gap)
+    )
     overground = math.isfinite(travel_px) and travel_px > _OVERGROUND_MIN_TRAVEL * r.leg_px
     length_cm, ratio, note = float("nan"), float("nan"), ""
     if belt_speed_mps is not None and belt_speed_mps > 0:
@@ -340,16 +402,19 @@ def _trunk_metrics(r: _StrideReader, scale: Scale | None,
     if math.isfinite(length_cm):
         out["stride_length_cm"] = MetricValue(length_cm, "cm", 1.0, note)
     else:
-        out["stride_length_cm"] = _nan("stride_length_cm",
-                                       "overground but no scale" if overground else note)
+        out["stride_length_cm"] = _nan(
+            "stride_length_cm", "overground but no scale" if overground else note
+        )
     if math.isfinite(ratio):
         out["vertical_ratio_percent"] = MetricValue(ratio, "percent", _round_q(q_osc), note)
     elif belt_speed_mps and scale is None:
-        out["vertical_ratio_percent"] = _nan("vertical_ratio_percent",
-                                             "belt speed given but no scale")
+        out["vertical_ratio_percent"] = _nan(
+            "vertical_ratio_percent", "belt speed given but no scale"
+        )
     else:
-        out["vertical_ratio_percent"] = _nan("vertical_ratio_percent",
-                                             note if not overground else why)
+        out["vertical_ratio_percent"] = _nan(
+            "vertical_ratio_percent", note if not overground else why
+        )
     return out
 
 
@@ -371,25 +436,36 @@ def _head_metrics(r: _StrideReader) -> dict[str, MetricValue]:
     out: dict[str, MetricValue] = {}
     if seen[best] == 0:
         note = "face keypoints (ears, eyes, nose) not seen"
-        return {"head_pitch_deg": _nan("head_pitch_deg", note),
-                "head_forward_leg_length": _nan("head_forward_leg_length", note)}
+        return {
+            "head_pitch_deg": _nan("head_pitch_deg", note),
+            "head_forward_leg_length": _nan("head_forward_leg_length", note),
+        }
     ear_i, front_i, label = pairs[best]
     ear, front = r.head_xy[:, ear_i], r.head_xy[:, front_i]
     pitch = pitch_below_horizontal(ear, front, r.direction)
-    q_pitch = _joint_quality(r.head[:, ear_i, 2], r.head[:, front_i, 2],
-                             valid=np.isfinite(pitch))
-    out["head_pitch_deg"] = r.over("head_pitch_deg", pitch, q_pitch, fs, nfs, "head pitch",
-                                   reduce=np.mean, note=label)
+    q_pitch = _joint_quality(r.head[:, ear_i, 2], r.head[:, front_i, 2], valid=np.isfinite(pitch))
+    out["head_pitch_deg"] = r.over(
+        "head_pitch_deg", pitch, q_pitch, fs, nfs, "head pitch", reduce=np.mean, note=label
+    )
     shoulder, q_sh = r.mid(LimbJoint.SHOULDER)
     forward = r.direction * (ear[:, 0] - shoulder[:, 0])
     q_fwd = _joint_quality(r.head[:, ear_i, 2], q_sh, valid=np.isfinite(forward))
     if r.leg_px > 0:
         out["head_forward_leg_length"] = r.over(
-            "head_forward_leg_length", forward, q_fwd, fs, nfs, "head forward", reduce=np.mean,
-            scale=1.0 / r.leg_px, note=label.split("->")[0])
+            "head_forward_leg_length",
+            forward,
+            q_fwd,
+            fs,
+            nfs,
+            "head forward",
+            reduce=np.mean,
+            scale=1.0 / r.leg_px,
+            note=label.split("->")[0],
+        )
     else:
-        out["head_forward_leg_length"] = _nan("head_forward_leg_length",
-                                              "leg length not measurable")
+        out["head_forward_leg_length"] = _nan(
+            "head_forward_leg_length", "leg length not measurable"
+        )
     return out
 
 
@@ -402,18 +478,25 @@ def _arm_metrics(r: _StrideReader) -> dict[str, MetricValue]:
     arms = [(r.own, r.own_xy), (r.other, r.other_xy)]
     if not near_is_own:
         arms.reverse()
-    arm_ok = [np.sum(np.isfinite(xy[window][:, LimbJoint.SHOULDER:LimbJoint.WRIST + 1, 0]).all(
-        axis=1)) for _, xy in arms]
+    arm_ok = [
+        np.sum(np.isfinite(xy[window][:, LimbJoint.SHOULDER : LimbJoint.WRIST + 1, 0]).all(axis=1))
+        for _, xy in arms
+    ]
     use_far = arm_ok[1] > 2 * arm_ok[0]
     limb, xy = arms[1] if use_far else arms[0]
     label = "far arm" if use_far else "near arm"
-    keys = ("wrist_height_forward_arm_length", "elbow_behind_hip_leg_length",
-            "elbow_angle_mean_deg", "elbow_angle_min_deg")
+    keys = (
+        "wrist_height_forward_arm_length",
+        "elbow_behind_hip_leg_length",
+        "elbow_angle_mean_deg",
+        "elbow_angle_min_deg",
+    )
     if max(arm_ok) == 0:
         return {k: _nan(k, "arm keypoints not seen") for k in keys}
     sh, el, wr = xy[:, LimbJoint.SHOULDER], xy[:, LimbJoint.ELBOW], xy[:, LimbJoint.WRIST]
-    q_sh, q_el, q_wr = (limb[:, j, 2] for j in (LimbJoint.SHOULDER, LimbJoint.ELBOW,
-                                                LimbJoint.WRIST))
+    q_sh, q_el, q_wr = (
+        limb[:, j, 2] for j in (LimbJoint.SHOULDER, LimbJoint.ELBOW, LimbJoint.WRIST)
+    )
     out: dict[str, MetricValue] = {}
 
     arm_px = arm_length_px(limb, min_score=r.min_score)
@@ -423,8 +506,9 @@ def _arm_metrics(r: _StrideReader) -> dict[str, MetricValue]:
     # Only the forward swing counts: the hand is meant to rise in front, not behind.
     fwd = window & forward & np.isfinite(height)
     if fwd.any():
-        out[keys[0]] = MetricValue(float(np.max(height[fwd])), "arm_length",
-                                   _round_q(float(np.mean(q_h[fwd]))), label)
+        out[keys[0]] = MetricValue(
+            float(np.max(height[fwd])), "arm_length", _round_q(float(np.mean(q_h[fwd]))), label
+        )
     else:
         out[keys[0]] = _nan(keys[0], f"{label}: wrist never seen ahead of the shoulder")
 
@@ -438,15 +522,14 @@ def _arm_metrics(r: _StrideReader) -> dict[str, MetricValue]:
     behind = r.direction * (hip_xy[:, 0] - el[:, 0])
     q_b = _joint_quality(hip_q, q_el, valid=np.isfinite(behind))
     if r.leg_px > 0:
-        out[keys[1]] = r.over(keys[1], behind, q_b, fs, nfs, "elbow behind hip",
-                              scale=1.0 / r.leg_px, note=label)
+        out[keys[1]] = r.over(
+            keys[1], behind, q_b, fs, nfs, "elbow behind hip", scale=1.0 / r.leg_px, note=label
+        )
     else:
         out[keys[1]] = _nan(keys[1], "leg length not measurable")
 
     elbow = interior_angle(sh, el, wr)
     q_e = _joint_quality(q_sh, q_el, q_wr, valid=np.isfinite(elbow))
-    out[keys[2]] = r.over(keys[2], elbow, q_e, fs, nfs, "elbow angle", reduce=np.mean,
-                          note=label)
-    out[keys[3]] = r.over(keys[3], elbow, q_e, fs, nfs, "elbow angle", reduce=np.min,
-                          note=label)
+    out[keys[2]] = r.over(keys[2], elbow, q_e, fs, nfs, "elbow angle", reduce=np.mean, note=label)
+    out[keys[3]] = r.over(keys[3], elbow, q_e, fs, nfs, "elbow angle", reduce=np.min, note=label)
     return out

@@ -17,8 +17,9 @@ from edge.types import Stride
 WINDOW_MARGIN_S = 0.1
 
 
-def seconds_per_stride(track: SideViewTrack, strides: Sequence[Stride], *,
-                       scale: Scale | None = None, repeats: int = 5) -> float:
+def seconds_per_stride(
+    track: SideViewTrack, strides: Sequence[Stride], *, scale: Scale | None = None, repeats: int = 5
+) -> float:
     """Best-of-``repeats`` wall time of computing every stride's metrics, per stride.
 
     Includes cutting each stride's window out of ``track``, as the engine does.
@@ -29,8 +30,10 @@ def seconds_per_stride(track: SideViewTrack, strides: Sequence[Stride], *,
     for _ in range(max(1, repeats)):
         start = time.perf_counter()
         for stride in strides:
-            window = track.window(stride.foot_strike.time - WINDOW_MARGIN_S,
-                                  stride.next_foot_strike.time + WINDOW_MARGIN_S)
+            window = track.window(
+                stride.foot_strike.time - WINDOW_MARGIN_S,
+                stride.next_foot_strike.time + WINDOW_MARGIN_S,
+            )
             stride_metrics(window, stride, (), scale=scale)
         best = min(best, time.perf_counter() - start)
     return best / len(strides)

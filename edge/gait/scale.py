@@ -71,8 +71,9 @@ class Scale:
         return cls(distance_cm / distance_px, "calibration")
 
     @classmethod
-    def from_athlete_height(cls, track: SideViewTrack, height_cm: float, *,
-                            min_score: float = 0.3) -> Scale | None:
+    def from_athlete_height(
+        cls, track: SideViewTrack, height_cm: float, *, min_score: float = 0.3
+    ) -> Scale | None:
         """Scale from the athlete's standing height and the leg length seen in ``track``.
 
         ``None`` when the track does not show a leg well enough to measure.

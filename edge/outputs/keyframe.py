@@ -72,7 +72,10 @@ METRIC_SEGMENTS: dict[str, tuple[tuple[str, ...], str | None, str]] = {
     "wrist_height_forward_arm_length": (_ARM, "horizontal", "best"),
     "shoulder_tilt_max_deg": (("LEFT_SHOULDER", "RIGHT_SHOULDER"), "horizontal", "centre"),
     "wrist_crossing_shoulder_width": (
-        ("LEFT_WRIST", "LEFT_SHOULDER", "RIGHT_SHOULDER", "RIGHT_WRIST"), None, "centre"),
+        ("LEFT_WRIST", "LEFT_SHOULDER", "RIGHT_SHOULDER", "RIGHT_WRIST"),
+        None,
+        "centre",
+    ),
     "vertical_oscillation_leg_length": (("MID_HIP",), "horizontal", "centre"),
     "vertical_oscillation_cm": (("MID_HIP",), "horizontal", "centre"),
 }
@@ -160,16 +163,25 @@ def render_keyframe(
     # Small frames (GIFs, lores streams) are enlarged so lines and text stay legible.
     if w < 480:
         scale = 480 / w
-    canvas = cv2.resize(image_rgb, (round(w * scale), round(h * scale)),
-                        interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    canvas = cv2.resize(
+        image_rgb,
+        (round(w * scale), round(h * scale)),
+        interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+    )
     canvas = np.ascontiguousarray(canvas)
     thick = max(2, round(canvas.shape[1] / 300))
 
     kp = pose.keypoints
     for a, b in SKELETON_EDGES:
         if kp[a, 2] >= min_score and kp[b, 2] >= min_score:
-            cv2.line(canvas, _ipt(tuple(kp[a, :2]), scale), _ipt(tuple(kp[b, :2]), scale),
-                     _SKELETON, max(1, thick // 2), cv2.LINE_AA)
+            cv2.line(
+                canvas,
+                _ipt(tuple(kp[a, :2]), scale),
+                _ipt(tuple(kp[b, :2]), scale),
+                _SKELETON,
+                max(1, thick // 2),
+                cv2.LINE_AA,
+            )
     for x, y, s in kp:
         if s >= min_score:
             cv2.circle(canvas, _ipt((x, y), scale), thick + 1, _SKELETON, -1, cv2.LINE_AA)
@@ -179,15 +191,23 @@ def render_keyframe(
     if cue is not None:
         _draw_cue(canvas, pose, cue, colour, scale, thick, min_score)
     out = _caption(canvas, report, cue, colour)
-    ok, buffer = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR),
-                              [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    ok, buffer = cv2.imencode(
+        ".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+    )
     if not ok:  # pragma: no cover - OpenCV fails only on impossible images
         raise ValueError("JPEG encoding failed")
     return buffer.tobytes()
 
 
-def _draw_cue(canvas: np.ndarray, pose: Pose, cue: CueResult, colour: tuple[int, int, int],
-              scale: float, thick: int, min_score: float) -> None:
+def _draw_cue(
+    canvas: np.ndarray,
+    pose: Pose,
+    cue: CueResult,
+    colour: tuple[int, int, int],
+    scale: float,
+    thick: int,
+    min_score: float,
+) -> None:
     spec = CUES_BY_ID.get(cue.cue_id)
     metric = spec.metric if spec is not None else None
     if metric not in METRIC_SEGMENTS:
@@ -206,53 +226,102 @@ def _draw_cue(canvas: np.ndarray, pose: Pose, cue: CueResult, colour: tuple[int,
     length = max(40, round(0.25 * canvas.shape[0]))
     if reference == "vertical":
         # The plumb line the angle (or distance) is measured from, from the chain's base.
-        end = (anchor[0], anchor[1] - length) if len(seen) > 1 and seen[1][1] < anchor[1] else (
-            anchor[0], anchor[1] + length)
+        end = (
+            (anchor[0], anchor[1] - length)
+            if len(seen) > 1 and seen[1][1] < anchor[1]
+            else (anchor[0], anchor[1] + length)
+        )
         _dashed(canvas, anchor, end, _REFERENCE, thick)
     elif reference == "horizontal":
-        _dashed(canvas, (anchor[0] - length // 2, anchor[1]), (anchor[0] + length // 2, anchor[1]),
-                _REFERENCE, thick)
+        _dashed(
+            canvas,
+            (anchor[0] - length // 2, anchor[1]),
+            (anchor[0] + length // 2, anchor[1]),
+            _REFERENCE,
+            thick,
+        )
     if len(seen) >= 2 and reference == "vertical":
         _arc_between(canvas, anchor, seen[1], end, colour, thick)
     if math.isfinite(cue.value):
         label = _ascii(f"{cue.value:.1f} {cue.unit}")
         at = (seen[-1][0] + 3 * thick, seen[-1][1])
-        cv2.putText(canvas, label, at, cv2.FONT_HERSHEY_SIMPLEX, 0.5 + thick * 0.12, (0, 0, 0),
-                    thick + 2, cv2.LINE_AA)
-        cv2.putText(canvas, label, at, cv2.FONT_HERSHEY_SIMPLEX, 0.5 + thick * 0.12, colour,
-                    max(1, thick - 1), cv2.LINE_AA)
+        cv2.putText(
+            canvas,
+            label,
+            at,
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.5 + thick * 0.12,
+            (0, 0, 0),
+            thick + 2,
+            cv2.LINE_AA,
+        )
+        cv2.putText(
+            canvas,
+            label,
+            at,
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.5 + thick * 0.12,
+            colour,
+            max(1, thick - 1),
+            cv2.LINE_AA,
+        )
 
 
-def _dashed(canvas: np.ndarray, a: tuple[int, int], b: tuple[int, int],
-            colour: tuple[int, int, int], thick: int) -> None:
+def _dashed(
+    canvas: np.ndarray,
+    a: tuple[int, int],
+    b: tuple[int, int],
+    colour: tuple[int, int, int],
+    thick: int,
+) -> None:
     length = math.dist(a, b)
     steps = max(2, int(length / (4 * thick)))
     for i in range(0, steps, 2):
         p = (round(a[0] + (b[0] - a[0]) * i / steps), round(a[1] + (b[1] - a[1]) * i / steps))
-        q = (round(a[0] + (b[0] - a[0]) * (i + 1) / steps),
-             round(a[1] + (b[1] - a[1]) * (i + 1) / steps))
+        q = (
+            round(a[0] + (b[0] - a[0]) * (i + 1) / steps),
+            round(a[1] + (b[1] - a[1]) * (i + 1) / steps),
+        )
         cv2.line(canvas, p, q, colour, max(1, thick - 1), cv2.LINE_AA)
 
 
-def _arc_between(canvas: np.ndarray, centre: tuple[int, int], p: tuple[int, int],
-                 q: tuple[int, int], colour: tuple[int, int, int], thick: int) -> None:
+def _arc_between(
+    canvas: np.ndarray,
+    centre: tuple[int, int],
+    p: tuple[int, int],
+    q: tuple[int, int],
+    colour: tuple[int, int, int],
+    thick: int,
+) -> None:
     a1 = math.degrees(math.atan2(p[1] - centre[1], p[0] - centre[0]))
     a2 = math.degrees(math.atan2(q[1] - centre[1], q[0] - centre[0]))
     if abs(a2 - a1) > 180:
         a2 += 360 if a2 < a1 else -360
     radius = max(12, round(0.4 * min(math.dist(centre, p), math.dist(centre, q))))
-    cv2.ellipse(canvas, centre, (radius, radius), 0, min(a1, a2), max(a1, a2), colour,
-                max(1, thick - 1), cv2.LINE_AA)
+    cv2.ellipse(
+        canvas,
+        centre,
+        (radius, radius),
+        0,
+        min(a1, a2),
+        max(a1, a2),
+        colour,
+        max(1, thick - 1),
+        cv2.LINE_AA,
+    )
 
 
-def _caption(canvas: np.ndarray, report: StrideReport, cue: CueResult | None,
-             colour: tuple[int, int, int]) -> np.ndarray:
+def _caption(
+    canvas: np.ndarray, report: StrideReport, cue: CueResult | None, colour: tuple[int, int, int]
+) -> np.ndarray:
     w = canvas.shape[1]
     font_scale = max(0.45, w / 1400)
     line_h = round(30 * font_scale / 0.6)
     stride = report.stride
-    lines = [f"Stride {stride.index}  foot strike {stride.foot_strike.time:.2f} s  "
-             f"grade {report.grade.value.upper()}"]
+    lines = [
+        f"Stride {stride.index}  foot strike {stride.foot_strike.time:.2f} s  "
+        f"grade {report.grade.value.upper()}"
+    ]
     if cue is not None:
         lines.append(f"{cue.cue_id}: {_format_value(cue)}")
         lines.append(cue.message)
@@ -260,11 +329,21 @@ def _caption(canvas: np.ndarray, report: StrideReport, cue: CueResult | None,
     for i, text in enumerate(lines):
         text = _ascii(text)
         # Wrap by dropping the tail: a caption is a hint, the dashboard shows the full text.
-        while len(text) > 8 and cv2.getTextSize(
-                text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)[0][0] > w - 16:
+        while (
+            len(text) > 8
+            and cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)[0][0] > w - 16
+        ):
             text = text[:-5] + "..."
-        cv2.putText(band, text, (8, line_h * (i + 1) - line_h // 4), cv2.FONT_HERSHEY_SIMPLEX,
-                    font_scale, colour if i == 0 else (235, 235, 235), 1, cv2.LINE_AA)
+        cv2.putText(
+            band,
+            text,
+            (8, line_h * (i + 1) - line_h // 4),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            font_scale,
+            colour if i == 0 else (235, 235, 235),
+            1,
+            cv2.LINE_AA,
+        )
     return np.vstack([canvas, band])
 
 

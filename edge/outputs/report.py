@@ -44,9 +44,22 @@ SEVERITY = {"ok": 0, "unknown": 0, "warn": 1, "fault": 3}
 
 #: Columns every CSV row starts with (the metric and ``cue:`` columns follow).
 CSV_FIXED_COLUMNS: tuple[str, ...] = (
-    "session_id", "device_id", "athlete", "recorded_at", "stride_index", "leg", "side",
-    "foot_strike_s", "toe_off_s", "next_foot_strike_s", "duration_s", "cadence_spm",
-    "ground_contact_ms", "emitted_at_s", "grade", "worst_cue",
+    "session_id",
+    "device_id",
+    "athlete",
+    "recorded_at",
+    "stride_index",
+    "leg",
+    "side",
+    "foot_strike_s",
+    "toe_off_s",
+    "next_foot_strike_s",
+    "duration_s",
+    "cadence_spm",
+    "ground_contact_ms",
+    "emitted_at_s",
+    "grade",
+    "worst_cue",
 )
 
 # Metrics plotted in the report, in this order, when the session measured them.
@@ -67,8 +80,9 @@ PLOTTED: tuple[tuple[str, str, str], ...] = (
 def _iso(unix_time: float | None) -> str:
     if unix_time is None:
         return ""
-    return datetime.fromtimestamp(unix_time, UTC).isoformat(timespec="seconds").replace(
-        "+00:00", "Z")
+    return (
+        datetime.fromtimestamp(unix_time, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    )
 
 
 def _value(payload: dict[str, Any], key: str) -> float | None:
@@ -103,12 +117,25 @@ def csv_rows(session_id: str, strides: Sequence[StoredStride]) -> tuple[list[str
     for s in strides:
         p, st = s.payload, s.payload["stride"]
         row: dict[str, Any] = {
-            "session_id": session_id, "device_id": s.device_id, "athlete": s.athlete or "",
-            "recorded_at": _iso(s.created), "stride_index": st["index"], "leg": st["leg"],
-            "side": st["side"] or "", "grade": p["grade"], "worst_cue": p["worst_cue"] or "",
+            "session_id": session_id,
+            "device_id": s.device_id,
+            "athlete": s.athlete or "",
+            "recorded_at": _iso(s.created),
+            "stride_index": st["index"],
+            "leg": st["leg"],
+            "side": st["side"] or "",
+            "grade": p["grade"],
+            "worst_cue": p["worst_cue"] or "",
         }
-        for key in ("foot_strike_s", "toe_off_s", "next_foot_strike_s", "duration_s",
-                    "cadence_spm", "ground_contact_ms", "emitted_at_s"):
+        for key in (
+            "foot_strike_s",
+            "toe_off_s",
+            "next_foot_strike_s",
+            "duration_s",
+            "cadence_spm",
+            "ground_contact_ms",
+            "emitted_at_s",
+        ):
             row[key] = "" if st.get(key) is None else st[key]
         for key, metric in p["metrics"].items():
             row[key] = "" if metric["value"] is None else metric["value"]
@@ -136,8 +163,14 @@ def write_csv(path: str | Path, session_id: str, strides: Sequence[StoredStride]
 
 
 def svg_plot(
-    xs: Sequence[float], ys: Sequence[float | None], *, title: str, unit: str,
-    limits: Sequence[tuple[float, str]] = (), width: int = 640, height: int = 180,
+    xs: Sequence[float],
+    ys: Sequence[float | None],
+    *,
+    title: str,
+    unit: str,
+    limits: Sequence[tuple[float, str]] = (),
+    width: int = 640,
+    height: int = 180,
 ) -> str:
     """An inline SVG line plot of ``ys`` over ``xs`` with horizontal limit lines.
 
@@ -165,17 +198,22 @@ def svg_plot(
     def py(y: float) -> float:
         return top + (hi - y) / (hi - lo) * ph
 
-    parts = [f'<svg class="plot" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="{html.escape(title)}">',
-             f'<text x="{left}" y="14" class="title">{html.escape(title)} ({html.escape(unit)})'
-             '</text>',
-             f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" class="frame"/>']
+    parts = [
+        f'<svg class="plot" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{html.escape(title)}">',
+        f'<text x="{left}" y="14" class="title">{html.escape(title)} ({html.escape(unit)})</text>',
+        f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" class="frame"/>',
+    ]
     for value, css in shown:
-        parts.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(value):.1f}" '
-                     f'y2="{py(value):.1f}" class="limit {css}"/>')
+        parts.append(
+            f'<line x1="{left}" x2="{left + pw}" y1="{py(value):.1f}" '
+            f'y2="{py(value):.1f}" class="limit {css}"/>'
+        )
     for tick in (lo + pad, (lo + hi) / 2, hi - pad):
-        parts.append(f'<text x="{left - 4}" y="{py(tick) + 4:.1f}" class="tick" '
-                     f'text-anchor="end">{tick:.3g}</text>')
+        parts.append(
+            f'<text x="{left - 4}" y="{py(tick) + 4:.1f}" class="tick" '
+            f'text-anchor="end">{tick:.3g}</text>'
+        )
     segments: list[list[str]] = [[]]
     for x, y in zip(xs, ys, strict=True):
         if y is None:
@@ -188,8 +226,9 @@ def svg_plot(
     for x, y in points:
         parts.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2" class="dot"/>')
     parts.append(f'<text x="{left}" y="{height - 4}" class="tick">stride {x0:g}</text>')
-    parts.append(f'<text x="{left + pw}" y="{height - 4}" class="tick" text-anchor="end">'
-                 f'{x1:g}</text></svg>')
+    parts.append(
+        f'<text x="{left + pw}" y="{height - 4}" class="tick" text-anchor="end">{x1:g}</text></svg>'
+    )
     return "".join(parts)
 
 
@@ -254,13 +293,15 @@ def stride_severity(stride: StoredStride) -> tuple[int, int]:
     return sum(SEVERITY.get(v, 0) for v in verdicts), judged
 
 
-def worst_and_best(strides: Sequence[StoredStride], n: int = 3
-                   ) -> tuple[list[StoredStride], list[StoredStride]]:
+def worst_and_best(
+    strides: Sequence[StoredStride], n: int = 3
+) -> tuple[list[StoredStride], list[StoredStride]]:
     """The ``n`` worst strides (most faults) and ``n`` best (fewest, most cues judged)."""
     ranked = sorted(strides, key=lambda s: (-stride_severity(s)[0], s.index))
     worst = [s for s in ranked[:n] if stride_severity(s)[0] > 0]
-    best = sorted(strides, key=lambda s: (stride_severity(s)[0], -stride_severity(s)[1],
-                                          s.index))[:n]
+    best = sorted(strides, key=lambda s: (stride_severity(s)[0], -stride_severity(s)[1], s.index))[
+        :n
+    ]
     return worst, best
 
 
@@ -271,31 +312,45 @@ def _stride_table(strides: Sequence[StoredStride], keyframes: dict[int, StoredKe
     for s in strides:
         st, p = s.payload["stride"], s.payload
         bad = [c for c in p["cues"] if c["verdict"] in ("warn", "fault")]
-        issues = "; ".join(f'<span class="v-{c["verdict"]}">{_e(c["cue_id"])} '
-                           f'{_fmt(c["value"], 2)} {_e(c["unit"])}</span>' for c in bad) or "–"
+        issues = (
+            "; ".join(
+                f'<span class="v-{c["verdict"]}">{_e(c["cue_id"])} '
+                f"{_fmt(c['value'], 2)} {_e(c['unit'])}</span>"
+                for c in bad
+            )
+            or "–"
+        )
         rows.append(
             f'<tr><td class="num">{st["index"]}</td><td class="num">{_fmt(st["foot_strike_s"], 2)}'
             f'</td><td class="v-{p["grade"]}">{_e(p["grade"])}</td>'
             f'<td class="num">{_fmt(st["cadence_spm"])}</td>'
-            f'<td class="num">{_fmt(st["ground_contact_ms"], 0)}</td><td>{issues}</td></tr>')
+            f'<td class="num">{_fmt(st["ground_contact_ms"], 0)}</td><td>{issues}</td></tr>'
+        )
         kf = keyframes.get(st["index"])
         if kf is not None:
             rows.append(f'<tr><td colspan="6">{_keyframe_figure(kf)}</td></tr>')
-    return ('<table><tr><th>stride</th><th>t (s)</th><th>grade</th><th>cadence (spm)</th>'
-            '<th>contact (ms)</th><th>warnings and faults</th></tr>' + "".join(rows)
-            + "</table>")
+    return (
+        "<table><tr><th>stride</th><th>t (s)</th><th>grade</th><th>cadence (spm)</th>"
+        "<th>contact (ms)</th><th>warnings and faults</th></tr>" + "".join(rows) + "</table>"
+    )
 
 
 def _keyframe_figure(kf: StoredKeyframe) -> str:
     data = base64.b64encode(kf.jpeg).decode("ascii")
-    caption = (f"Stride {_e(kf.stride_index)} at {_fmt(kf.time_s, 2)} s — "
-               f'<span class="v-{_e(kf.verdict)}">{_e(kf.cue_id)}</span> {_e(kf.message)}')
-    return (f'<figure><img alt="keyframe of stride {_e(kf.stride_index)}" '
-            f'src="data:image/jpeg;base64,{data}"><figcaption>{caption}</figcaption></figure>')
+    caption = (
+        f"Stride {_e(kf.stride_index)} at {_fmt(kf.time_s, 2)} s — "
+        f'<span class="v-{_e(kf.verdict)}">{_e(kf.cue_id)}</span> {_e(kf.message)}'
+    )
+    return (
+        f'<figure><img alt="keyframe of stride {_e(kf.stride_index)}" '
+        f'src="data:image/jpeg;base64,{data}"><figcaption>{caption}</figcaption></figure>'
+    )
 
 
 def render_report(
-    info: SessionInfo, strides: Sequence[StoredStride], keyframes: Sequence[StoredKeyframe],
+    info: SessionInfo,
+    strides: Sequence[StoredStride],
+    keyframes: Sequence[StoredKeyframe],
     alerts: Sequence[dict[str, Any]] = (),
 ) -> str:
     """The whole self-contained HTML page for one session."""
@@ -304,10 +359,13 @@ def render_report(
     for s in strides:
         grades[s.payload["grade"]] = grades.get(s.payload["grade"], 0) + 1
     n = len(strides)
-    times = [s.payload["stride"]["foot_strike_s"] for s in strides
-             if s.payload["stride"]["foot_strike_s"] is not None]
+    times = [
+        s.payload["stride"]["foot_strike_s"]
+        for s in strides
+        if s.payload["stride"]["foot_strike_s"] is not None
+    ]
     out = [
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width,initial-scale=1">',
         f"<title>Trackside report {_e(info.session_id)}</title><style>{_CSS}</style></head>",
         "<body>",
@@ -317,8 +375,9 @@ def render_report(
         f"{' · ended ' + _e(_iso(info.ended)) if info.ended else ''}</p>",
         f'<p>Strides: <strong id="stride-count">{n}</strong>'
         + (f" over {max(times) - min(times):.0f} s of running" if len(times) > 1 else "")
-        + " · grades: " + ", ".join(f'<span class="v-{v}">{grades[v]} {v}</span>'
-                                    for v in VERDICTS) + "</p>",
+        + " · grades: "
+        + ", ".join(f'<span class="v-{v}">{grades[v]} {v}</span>' for v in VERDICTS)
+        + "</p>",
         "<h2>Cues</h2>",
         '<table id="cues"><tr><th>cue</th><th>what it asks</th><th>ok</th><th>warn</th>'
         "<th>fault</th><th>unknown</th><th>share</th></tr>",
@@ -326,13 +385,20 @@ def render_report(
     for cue_id, c in counts.items():
         total = sum(c.values()) or 1
         cue = CUES_BY_ID.get(cue_id)
-        bar = "".join(f'<span class="{v}" style="width:{100 * c[v] / total:.1f}%"></span>'
-                      for v in VERDICTS if c[v])
+        bar = "".join(
+            f'<span class="{v}" style="width:{100 * c[v] / total:.1f}%"></span>'
+            for v in VERDICTS
+            if c[v]
+        )
         out.append(
             f'<tr data-cue="{_e(cue_id)}"><td>{_e(cue_id)}</td><td>{_e(cue.title if cue else "")}'
-            "</td>" + "".join(f'<td class="num" data-verdict="{v}">{100 * c[v] / total:.0f}%'
-                              "</td>" for v in VERDICTS)
-            + f'<td><div class="bar">{bar}</div></td></tr>')
+            "</td>"
+            + "".join(
+                f'<td class="num" data-verdict="{v}">{100 * c[v] / total:.0f}%</td>'
+                for v in VERDICTS
+            )
+            + f'<td><div class="bar">{bar}</div></td></tr>'
+        )
     out.append("</table>")
 
     out.append("<h2>Over the session</h2>")
@@ -351,22 +417,25 @@ def render_report(
     out.append(_stride_table(best, by_index))
     out.append("<h2>Keyframes</h2>")
     if keyframes:
-        out.append('<div class="kf">' + "".join(_keyframe_figure(k) for k in keyframes)
-                   + "</div>")
+        out.append('<div class="kf">' + "".join(_keyframe_figure(k) for k in keyframes) + "</div>")
     else:
         out.append("<p>No keyframe was kept for this session.</p>")
     out.append("<h2>Alerts</h2>")
     if alerts:
         out.append("<table><tr><th>t (s)</th><th>cue</th><th>state</th><th>message</th></tr>")
         for a in alerts:
-            out.append(f'<tr><td class="num">{_fmt(a.get("time_s"), 2)}</td>'
-                       f'<td>{_e(a["cue_id"])}</td><td class="v-{_e(a["verdict"])}">'
-                       f'{_e(a["state"])}</td><td>{_e(a["message"])}</td></tr>')
+            out.append(
+                f'<tr><td class="num">{_fmt(a.get("time_s"), 2)}</td>'
+                f'<td>{_e(a["cue_id"])}</td><td class="v-{_e(a["verdict"])}">'
+                f"{_e(a['state'])}</td><td>{_e(a['message'])}</td></tr>"
+            )
         out.append("</table>")
     else:
         out.append("<p>No alert was raised.</p>")
-    out.append('<p class="meta">Made by Trackside. Values are estimates from a 2-D pose '
-               "model; see docs/cues.md for what each cue means.</p></body></html>")
+    out.append(
+        '<p class="meta">Made by Trackside. Values are estimates from a 2-D pose '
+        "model; see docs/cues.md for what each cue means.</p></body></html>"
+    )
     return "\n".join(out)
 
 
@@ -376,8 +445,9 @@ def report_html(store: ResultStore, session_id: str) -> str:
     if info is None:
         known = ", ".join(s.session_id for s in store.sessions()[:10]) or "none recorded"
         raise ConfigError(f"{store.path}: no session {session_id!r} (latest: {known})")
-    return render_report(info, store.strides(session_id), store.keyframes(session_id),
-                         store.alerts(session_id))
+    return render_report(
+        info, store.strides(session_id), store.keyframes(session_id), store.alerts(session_id)
+    )
 
 
 def results_settings(config: Any) -> ResultsConfig:
@@ -385,8 +455,9 @@ def results_settings(config: Any) -> ResultsConfig:
     return getattr(config, "results", None) or ResultsConfig()
 
 
-def run_report(config: Any, session_id: str, out_html: str | Path | None,
-               out_csv: str | Path | None) -> None:
+def run_report(
+    config: Any, session_id: str, out_html: str | Path | None, out_csv: str | Path | None
+) -> None:
     """``trackside report SESSION``: write the HTML report and/or the strides CSV.
 
     ``out_html`` defaults to ``report-<session>.html`` when both outputs are ``None``.

@@ -45,8 +45,15 @@ from edge.types import CueAlert, StrideReport
 log = logging.getLogger(__name__)
 
 RESULTS_FILENAME = "results.sqlite3"
-_ENVELOPE_KEYS = ("schema_version", "type", "device_id", "session_id", "athlete",
-                  "message_id", "created_at")
+_ENVELOPE_KEYS = (
+    "schema_version",
+    "type",
+    "device_id",
+    "session_id",
+    "athlete",
+    "message_id",
+    "created_at",
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -257,7 +264,11 @@ class ResultStore:
             )
 
     def record_stride(
-        self, report: StrideReport, *, session_id: str | None, athlete: str | None,
+        self,
+        report: StrideReport,
+        *,
+        session_id: str | None,
+        athlete: str | None,
         device_id: str,
     ) -> None:
         """Keep one judged stride (in the MQTT payload's JSON form)."""
@@ -269,9 +280,16 @@ class ResultStore:
         self._write(
             "INSERT INTO strides (session_id, device_id, athlete, created, stride_index, "
             "foot_strike_s, grade, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (session_id, device_id, athlete, now, report.stride.index,
-             body["stride"]["foot_strike_s"], report.grade.value,
-             json.dumps(body, allow_nan=False)),
+            (
+                session_id,
+                device_id,
+                athlete,
+                now,
+                report.stride.index,
+                body["stride"]["foot_strike_s"],
+                report.grade.value,
+                json.dumps(body, allow_nan=False),
+            ),
         )
 
     def record_alert(
@@ -286,8 +304,12 @@ class ResultStore:
         )
 
     def record_pass(
-        self, summary: Summary | Mapping[str, Any], *, pass_index: int | None,
-        session_id: str | None, device_id: str,
+        self,
+        summary: Summary | Mapping[str, Any],
+        *,
+        pass_index: int | None,
+        session_id: str | None,
+        device_id: str,
     ) -> None:
         """A pass summary (a :class:`Summary` or the MQTT summary keywords)."""
         self._write(
@@ -297,8 +319,12 @@ class ResultStore:
         )
 
     def record_session(
-        self, summary: Summary | Mapping[str, Any] | None, *, session_id: str,
-        athlete: str | None, device_id: str,
+        self,
+        summary: Summary | Mapping[str, Any] | None,
+        *,
+        session_id: str,
+        athlete: str | None,
+        device_id: str,
     ) -> None:
         """The session ended: its summary and end time."""
         now = self._clock()
@@ -309,9 +335,16 @@ class ResultStore:
         )
 
     def record_keyframe(
-        self, jpeg: bytes, *, session_id: str | None, device_id: str,
-        stride_index: int | None, cue_id: str | None, time_s: float | None,
-        verdict: str | None = None, message: str = "",
+        self,
+        jpeg: bytes,
+        *,
+        session_id: str | None,
+        device_id: str,
+        stride_index: int | None,
+        cue_id: str | None,
+        time_s: float | None,
+        verdict: str | None = None,
+        message: str = "",
     ) -> None:
         """Keep a keyframe picture; only the newest ``keyframes_per_session`` stay."""
         if self.keyframes_per_session == 0:
@@ -322,8 +355,17 @@ class ResultStore:
                     self._db.execute(
                         "INSERT INTO keyframes (session_id, device_id, created, stride_index, "
                         "cue_id, verdict, message, time_s, jpeg) VALUES (?,?,?,?,?,?,?,?,?)",
-                        (session_id, device_id, self._clock(), stride_index, cue_id, verdict,
-                         message, time_s, sqlite3.Binary(jpeg)),
+                        (
+                            session_id,
+                            device_id,
+                            self._clock(),
+                            stride_index,
+                            cue_id,
+                            verdict,
+                            message,
+                            time_s,
+                            sqlite3.Binary(jpeg),
+                        ),
                     )
                     self._db.execute(
                         "DELETE FROM keyframes WHERE session_id IS ? AND id NOT IN (SELECT id "
@@ -333,8 +375,9 @@ class ResultStore:
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: cannot write results ({exc})") from None
 
-    def _ensure_session(self, session_id: str, athlete: str | None, device_id: str,
-                        now: float) -> None:
+    def _ensure_session(
+        self, session_id: str, athlete: str | None, device_id: str, now: float
+    ) -> None:
         with self._lock, self._db:
             self._db.execute(
                 "INSERT OR IGNORE INTO sessions (session_id, device_id, athlete, started) "
@@ -353,19 +396,15 @@ class ResultStore:
         with self._db:
             for table in ("strides", "alerts", "passes", "keyframes"):
                 self._db.execute(f"DELETE FROM {table} WHERE created < ?", (cutoff,))
-            self._db.execute(
-                "DELETE FROM sessions WHERE COALESCE(ended, started) < ?", (cutoff,)
-            )
+            self._db.execute("DELETE FROM sessions WHERE COALESCE(ended, started) < ?", (cutoff,))
             (count,) = self._db.execute("SELECT COUNT(*) FROM strides").fetchone()
             if count > self.max_strides:
                 excess = count - self.max_strides + max(1, self.max_strides // 100)
                 self._db.execute(
-                    "DELETE FROM strides WHERE id IN "
-                    "(SELECT id FROM strides ORDER BY id LIMIT ?)", (excess,)
+                    "DELETE FROM strides WHERE id IN (SELECT id FROM strides ORDER BY id LIMIT ?)",
+                    (excess,),
                 )
-                log.warning(
-                    "results store full (%d strides): deleted the %d oldest", count, excess
-                )
+                log.warning("results store full (%d strides): deleted the %d oldest", count, excess)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -384,8 +423,9 @@ class ResultStore:
             "FROM sessions s ORDER BY s.started DESC"
         )
         return [
-            SessionInfo(sid, dev, athlete, started, ended, n,
-                        json.loads(summary) if summary else None)
+            SessionInfo(
+                sid, dev, athlete, started, ended, n, json.loads(summary) if summary else None
+            )
             for sid, dev, athlete, started, ended, summary, n in rows
         ]
 
@@ -396,7 +436,8 @@ class ResultStore:
         """The session's strides in the order they were recorded."""
         rows = self._query(
             "SELECT device_id, athlete, created, payload FROM strides "
-            "WHERE session_id = ? ORDER BY id", (session_id,)
+            "WHERE session_id = ? ORDER BY id",
+            (session_id,),
         )
         return [StoredStride(d, a, c, json.loads(p)) for d, a, c, p in rows]
 
@@ -416,7 +457,8 @@ class ResultStore:
     def keyframes(self, session_id: str) -> list[StoredKeyframe]:
         rows = self._query(
             "SELECT created, stride_index, cue_id, verdict, message, time_s, jpeg "
-            "FROM keyframes WHERE session_id = ? ORDER BY id", (session_id,)
+            "FROM keyframes WHERE session_id = ? ORDER BY id",
+            (session_id,),
         )
         return [StoredKeyframe(c, i, cue, v, m, t, bytes(j)) for c, i, cue, v, m, t, j in rows]
 
@@ -437,12 +479,16 @@ class StoreSink:
     def set_session(self, session_id: str | None, *, athlete: str | None = None) -> None:
         self._session_id, self._athlete = session_id, athlete
         if session_id is not None:
-            self._safely(self.store.start_session, session_id, athlete=athlete,
-                         device_id=self.device_id)
+            self._safely(
+                self.store.start_session, session_id, athlete=athlete, device_id=self.device_id
+            )
 
     def _ctx(self) -> dict[str, Any]:
-        return {"session_id": self._session_id, "athlete": self._athlete,
-                "device_id": self.device_id}
+        return {
+            "session_id": self._session_id,
+            "athlete": self._athlete,
+            "device_id": self.device_id,
+        }
 
     def _safely(self, call: Callable[..., None], *args: Any, **kwargs: Any) -> str:
         try:
@@ -459,8 +505,13 @@ class StoreSink:
 
     def publish_pass_summary(self, **summary: Any) -> str:
         pass_index = summary.get("pass_index")
-        return self._safely(self.store.record_pass, summary, pass_index=pass_index,
-                            session_id=self._session_id, device_id=self.device_id)
+        return self._safely(
+            self.store.record_pass,
+            summary,
+            pass_index=pass_index,
+            session_id=self._session_id,
+            device_id=self.device_id,
+        )
 
     def publish_session_summary(self, **summary: Any) -> str:
         if self._session_id is None:
@@ -471,11 +522,23 @@ class StoreSink:
         return None
 
     def publish_keyframe(
-        self, jpeg: bytes, *, stride_index: int | None, cue_id: str | None,
-        time_s: float | None, verdict: str | None = None, message: str = "",
+        self,
+        jpeg: bytes,
+        *,
+        stride_index: int | None,
+        cue_id: str | None,
+        time_s: float | None,
+        verdict: str | None = None,
+        message: str = "",
     ) -> str:
         return self._safely(
-            self.store.record_keyframe, jpeg, session_id=self._session_id,
-            device_id=self.device_id, stride_index=stride_index, cue_id=cue_id,
-            time_s=time_s, verdict=verdict, message=message,
+            self.store.record_keyframe,
+            jpeg,
+            session_id=self._session_id,
+            device_id=self.device_id,
+            stride_index=stride_index,
+            cue_id=cue_id,
+            time_s=time_s,
+            verdict=verdict,
+            message=message,
         )

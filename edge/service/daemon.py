@@ -39,6 +39,7 @@ from edge.capture.pacing import paced
 from edge.config import Config
 from edge.cues.summary import Summary, SummaryAccumulator
 from edge.errors import ConfigError, TracksideError
+from edge.outputs.keyframe import MAX_WIDTH, KeyframePicker, focus_cue, render_keyframe
 from edge.service import health
 from edge.service.buffers import FrameRing, LatestFrame
 from edge.service.notify import SystemdNotifier
@@ -69,11 +70,32 @@ class ResultSink(Protocol):
 
     def publish_status(self, *, state: str, **health: Any) -> None: ...
 
+    def publish_keyframe(self, jpeg: bytes, **meta: Any) -> str: ...
+
 
 class Feedback(Protocol):
     def on_stride(self, report: StrideReport) -> None: ...
 
     def on_alert(self, alert: CueAlert) -> None: ...
+
+
+class FanOut:
+    """Several result sinks behind one (the MQTT publisher and the on-device store).
+
+    Each call goes to every sink in order; the first sink's message id is returned.
+    """
+
+    def __init__(self, sinks: list[Any]):
+        self.sinks = sinks
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        methods = [getattr(sink, name) for sink in self.sinks]
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            results = [method(*args, **kwargs) for method in methods]
+            return results[0] if results else None
+
+        return call
 
 
 def summary_fields(summary: Summary) -> dict[str, Any]:
@@ -88,6 +110,20 @@ def summary_fields(summary: Summary) -> dict[str, Any]:
             for m in summary.metrics
         },
     }
+
+
+def keyframe_copy(frame: Frame, pose: Pose) -> tuple[np.ndarray, Pose]:
+    """The frame (and its pose) at keyframe size: the picker holds ~2 s of them, so a
+    1280×720 main stream is kept at most ``MAX_WIDTH`` wide rather than at full size."""
+    image = frame.image
+    if image.shape[1] <= MAX_WIDTH:
+        return image, pose
+    scale = MAX_WIDTH / image.shape[1]
+    size = (MAX_WIDTH, round(image.shape[0] * scale))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    keypoints = pose.keypoints.copy()
+    keypoints[:, :2] *= scale
+    return small, Pose(pose.timestamp, pose.frame_index, keypoints, size)
 
 
 def motion_level(previous: np.ndarray | None, image: np.ndarray) -> tuple[float, np.ndarray]:
@@ -171,6 +207,7 @@ class Daemon:
         self._pass_start: float | None = None
         self._thumb: np.ndarray | None = None
         self._last_source_time = 0.0
+        self.keyframes = KeyframePicker(window_s=2.0, min_interval_s=5.0)
         self._threads: list[threading.Thread] = []
         self._source: FrameSource | None = None
         self._source_lock = threading.Lock()
@@ -250,10 +287,31 @@ class Daemon:
             self.stats.strides += 1
             if self.feedback:
                 self.feedback.on_stride(report)
+            self._publish_keyframe(report)
             # In burst mode the accurate after-pass analysis is what gets published.
             if self.sink and not self.burst:
                 self.sink.publish_stride(report)
         self._emit_alerts(alerts)
+
+    def _publish_keyframe(self, report: StrideReport) -> None:
+        """A picture of a warn/fault stride, at most one every 5 s (after the LED, so it
+        never delays the runner's feedback)."""
+        chosen = self.keyframes.take(report) if self.sink is not None else None
+        if chosen is None:
+            return
+        cue = focus_cue(report)
+        try:
+            jpeg = render_keyframe(*chosen, report, min_score=self.config.pose.min_keypoint_score)
+            self.sink.publish_keyframe(
+                jpeg,
+                stride_index=report.stride.index,
+                cue_id=cue.cue_id if cue else None,
+                time_s=report.stride.foot_strike.time,
+                verdict=cue.verdict.value if cue else None,
+                message=cue.message if cue else "",
+            )
+        except Exception as exc:  # a picture is never worth stopping the analysis for
+            log.warning("keyframe of stride %d not published: %s", report.stride.index, exc)
 
     # --- capture thread ---------------------------------------------------------------------
 
@@ -332,6 +390,8 @@ class Daemon:
         self.stats.inference_seconds += time.perf_counter() - started
         self.stats.frames_analysed += 1
         self._last_source_time = frame.timestamp
+        if self.sink is not None:
+            self.keyframes.add(*keyframe_copy(frame, pose))
 
         change = self.presence.update(frame.timestamp, body_score(pose))
         if change == "entered":

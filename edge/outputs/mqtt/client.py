@@ -97,7 +97,11 @@ class MqttLink:
         self._state = LinkState.CONNECTING
         log.info(
             "MQTT: connecting to %s:%d as %s%s (topics %s/…)",
-            t.host, t.port, t.client_id, " over TLS" if t.tls else "", t.topic_prefix,
+            t.host,
+            t.port,
+            t.client_id,
+            " over TLS" if t.tls else "",
+            t.topic_prefix,
         )
         self._client.connect_async(t.host, t.port, keepalive=t.keepalive)
         self._client.loop_start()
@@ -107,9 +111,7 @@ class MqttLink:
         if self._state is LinkState.STOPPED:
             return
         if self.connected:
-            info = self._client.publish(
-                self.topics.availability, OFFLINE, qos=1, retain=True
-            )
+            info = self._client.publish(self.topics.availability, OFFLINE, qos=1, retain=True)
             # If the connection is lost meanwhile, the broker publishes the Will instead.
             with contextlib.suppress(RuntimeError, ValueError):
                 info.wait_for_publish(timeout)

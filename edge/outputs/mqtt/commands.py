@@ -74,23 +74,22 @@ _Field = tuple[bool, Callable[[str, Any], Any]]
 
 def _text(field: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > _TEXT_LIMIT:
-        raise CommandRejected(f"{field}: expected a non-empty string of at most "
-                              f"{_TEXT_LIMIT} characters")
+        raise CommandRejected(
+            f"{field}: expected a non-empty string of at most {_TEXT_LIMIT} characters"
+        )
     return value
 
 
 def _name(field: str, value: Any) -> str:
     if not isinstance(value, str) or not _NAME_PATTERN.fullmatch(value):
-        raise CommandRejected(
-            f"{field}: expected 1-64 letters, digits, '-', '_' or '.'"
-        )
+        raise CommandRejected(f"{field}: expected 1-64 letters, digits, '-', '_' or '.'")
     return value
 
 
 def _cue_id(field: str, value: Any) -> str:
     if not isinstance(value, str) or not CUE_ID_PATTERN.fullmatch(value):
         raise CommandRejected(
-            f"{field}: expected \"<group>.<name>\" with group one of {', '.join(CUE_GROUPS)}"
+            f'{field}: expected "<group>.<name>" with group one of {", ".join(CUE_GROUPS)}'
         )
     return value
 

@@ -150,7 +150,9 @@ class Outbox:
                 log.warning(
                     "MQTT outbox: dropped %d undelivered message(s) older than %.1f h "
                     "(oldest from %s); the broker has been unreachable too long",
-                    count, self.max_age_s / 3600.0, iso_utc(oldest),
+                    count,
+                    self.max_age_s / 3600.0,
+                    iso_utc(oldest),
                 )
         return int(count)
 
@@ -174,7 +176,10 @@ class Outbox:
         log.warning(
             "MQTT outbox full (%d messages): dropped the %d oldest undelivered message(s), "
             "made %s to %s; is the broker reachable?",
-            self.max_messages, excess, iso_utc(oldest), iso_utc(newest_dropped),
+            self.max_messages,
+            excess,
+            iso_utc(oldest),
+            iso_utc(newest_dropped),
         )
 
     def _check_open(self) -> None:

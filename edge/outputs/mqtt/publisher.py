@@ -109,8 +109,9 @@ class MqttPublisher:
         self._started = True
         backlog = len(self.outbox)
         if backlog:
-            log.info("MQTT outbox: %d undelivered result(s) from before; sending them first",
-                     backlog)
+            log.info(
+                "MQTT outbox: %d undelivered result(s) from before; sending them first", backlog
+            )
         self._forwarder.start()
         self.link.start()
 

@@ -91,9 +91,7 @@ class MqttConfig:
     password_file: str = setting(
         "", Text(), "File whose first line is the password (e.g. a systemd credential)."
     )
-    password_env: str = setting(
-        "", Text(), "Name of an environment variable holding the password."
-    )
+    password_env: str = setting("", Text(), "Name of an environment variable holding the password.")
     tls: bool = setting(False, Bool(), "Encrypt the connection with TLS.")
     ca_file: str = setting(
         "", Text(), "CA certificate(s) that signed the broker's (empty: the system store)."
@@ -173,7 +171,7 @@ def resolve(
     config file); the password itself never appears in a message.
     """
     env = os.environ if environ is None else environ
-    device_id = config.device_id or _device_id_from_hostname(hostname or socket.gethostname())
+    device_id = config.device_id or device_id_from_hostname(hostname or socket.gethostname())
     prefix = config.topic_prefix.replace(DEVICE_PLACEHOLDER, device_id)
     sources = [
         name
@@ -192,15 +190,18 @@ def resolve(
     password = _read_password(config, env, origin)
     if password is not None and not config.username:
         raise ConfigError(
-            f"{origin}: mqtt.username: expected a user name to go with the password, got \"\""
+            f'{origin}: mqtt.username: expected a user name to go with the password, got ""'
         )
     if (config.cert_file == "") != (config.key_file == ""):
         raise ConfigError(
             f"{origin}: mqtt.cert_file/key_file: expected both set (client certificate) "
             "or both empty"
         )
-    tls_files = {"ca_file": config.ca_file, "cert_file": config.cert_file,
-                 "key_file": config.key_file}
+    tls_files = {
+        "ca_file": config.ca_file,
+        "cert_file": config.cert_file,
+        "key_file": config.key_file,
+    }
     for key, path in tls_files.items():
         if path and not config.tls:
             raise ConfigError(f"{origin}: mqtt.{key}: set, but mqtt.tls is false")
@@ -246,7 +247,7 @@ def default_outbox_path(configured: str, environ: Mapping[str, str]) -> Path:
     return Path(state_dir or "state") / OUTBOX_FILENAME
 
 
-def _device_id_from_hostname(hostname: str) -> str:
+def device_id_from_hostname(hostname: str) -> str:
     short = hostname.split(".")[0]
     cleaned = re.sub(r"[^A-Za-z0-9_\-]", "-", short)[:64]
     return cleaned or "trackside"
