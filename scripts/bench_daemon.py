@@ -186,7 +186,7 @@ def main() -> int:
         f"analysed {stats.frames_analysed} frames "
         f"({stats.frames_analysed / duration * args.speed:.1f} per second of video), "
         f"dropped {daemon.slot.dropped}; {len(strides)} strides judged, "
-        f"{len(led_ms)} changed the LEDs (others fell inside an alert hold)"
+        f"{len(led_ms)} flashed their grade (the others fell inside an alert's hold)"
     )
     summarise("foot-strike frame -> stride judged", decide_ms)
     summarise("foot-strike frame -> LED on", led_ms)
