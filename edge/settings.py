@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from edge.errors import ConfigError
 
 
 class Check:
@@ -117,3 +120,20 @@ class Text(Check):
 def setting(default: Any, check: Check, doc: str) -> Any:
     """A dataclass field with its validation rule and its one-line documentation."""
     return field(default=default, metadata={"check": check, "doc": doc})
+
+
+def read_secret_file(path: str, key: str, origin: str) -> str:
+    """The first line of a password file named by the setting ``key`` (e.g. a systemd
+    credential); a missing, unreadable or empty file is a ``ConfigError`` naming the key."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"{origin}: {key}: cannot read {path} ({exc.strerror or exc.__class__.__name__})"
+        ) from None
+    lines = text.splitlines()
+    if not lines or not lines[0]:
+        raise ConfigError(
+            f"{origin}: {key}: {path} is empty (expected the password on its first line)"
+        )
+    return lines[0]

@@ -11,11 +11,10 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from edge.errors import ConfigError
-from edge.settings import Check, Int, Text, setting
+from edge.settings import Check, Int, Text, read_secret_file, setting
 
 _LEVEL = re.compile(r"[A-Za-z0-9_.\-]{1,64}|\+")
 
@@ -101,20 +100,7 @@ def resolve_dashboard(config: DashboardConfig, *, origin: str = "config") -> Das
         )
     password = config.password or None
     if config.password_file:
-        try:
-            text = Path(config.password_file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(
-                f"{origin}: dashboard.password_file: cannot read {config.password_file} "
-                f"({exc.strerror or exc.__class__.__name__})"
-            ) from None
-        lines = text.splitlines()
-        if not lines or not lines[0]:
-            raise ConfigError(
-                f"{origin}: dashboard.password_file: {config.password_file} is empty "
-                "(expected the password on its first line)"
-            )
-        password = lines[0]
+        password = read_secret_file(config.password_file, "dashboard.password_file", origin)
     if password is None and not is_loopback(config.bind):
         raise ConfigError(
             f"{origin}: dashboard.password: a password is required when the dashboard "

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.errors import ConfigError
-from edge.settings import Bool, Check, Int, Number, Text, setting
+from edge.settings import Bool, Check, Int, Number, Text, read_secret_file, setting
 
 DEVICE_PLACEHOLDER = "{device_id}"
 OUTBOX_FILENAME = "mqtt-outbox.sqlite3"
@@ -257,20 +257,7 @@ def _read_password(config: MqttConfig, env: Mapping[str, str], origin: str) -> s
     if config.password:
         return config.password
     if config.password_file:
-        try:
-            text = Path(config.password_file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(
-                f"{origin}: mqtt.password_file: cannot read {config.password_file} "
-                f"({exc.strerror or exc.__class__.__name__})"
-            ) from None
-        lines = text.splitlines()
-        if not lines or not lines[0]:
-            raise ConfigError(
-                f"{origin}: mqtt.password_file: {config.password_file} is empty "
-                "(expected the password on its first line)"
-            )
-        return lines[0]
+        return read_secret_file(config.password_file, "mqtt.password_file", origin)
     if config.password_env:
         value = env.get(config.password_env)
         if not value:
