@@ -358,3 +358,20 @@ def test_burst_mode_publishes_the_after_pass_analysis_of_every_frame(
     assert sink.passes[0]["strides"] == len(sink.strides)
     assert sink.sessions and sink.sessions[-1]["strides"] == len(sink.strides)
     assert daemon.stats.burst_frames_dropped == 0
+
+
+def test_keyframe_copies_are_small_and_keep_the_pose_on_the_runner():
+    from edge.service.daemon import keyframe_copy
+
+    image = np.zeros((720, 1280, 3), np.uint8)
+    image[100:110, 200:210] = 255  # a bright marker where a keypoint is
+    kp = np.zeros((17, 3), np.float32)
+    kp[0] = (205, 105, 0.9)
+    small, pose = keyframe_copy(Frame(image, 1.0, 7), Pose(1.0, 7, kp, (1280, 720)))
+    assert small.shape == (360, 640, 3) and pose.image_size == (640, 360)
+    x, y = pose.keypoints[0, :2]
+    assert small[round(y), round(x)].min() > 200  # still on the marker
+    assert kp[0, 0] == 205  # the original pose is untouched
+    tiny = np.zeros((293, 520, 3), np.uint8)
+    same, _ = keyframe_copy(Frame(tiny, 0.0, 0), Pose(0.0, 0, kp, (520, 293)))
+    assert same is tiny  # small frames are kept as they are

@@ -39,7 +39,7 @@ from edge.capture.pacing import paced
 from edge.config import Config
 from edge.cues.summary import Summary, SummaryAccumulator
 from edge.errors import ConfigError, TracksideError
-from edge.outputs.keyframe import MAX_WIDTH, KeyframePicker, focus_cue, render_keyframe
+from edge.outputs.keyframe import KeyframePicker, focus_cue, render_keyframe
 from edge.service import health
 from edge.service.buffers import FrameRing, LatestFrame
 from edge.service.notify import SystemdNotifier
@@ -112,14 +112,17 @@ def summary_fields(summary: Summary) -> dict[str, Any]:
     }
 
 
+KEYFRAME_SIDE = 640  # px: the longer side of the frames kept for keyframe pictures
+
+
 def keyframe_copy(frame: Frame, pose: Pose) -> tuple[np.ndarray, Pose]:
-    """The frame (and its pose) at keyframe size: the picker holds ~2 s of them, so a
-    1280×720 main stream is kept at most ``MAX_WIDTH`` wide rather than at full size."""
+    """The frame (and its pose) at keyframe size.  The picker holds about a second of
+    analysed frames, so they are kept small (640 px: ~0.7 MB each) rather than full size."""
     image = frame.image
-    if image.shape[1] <= MAX_WIDTH:
+    scale = KEYFRAME_SIDE / max(image.shape[:2])
+    if scale >= 1.0:
         return image, pose
-    scale = MAX_WIDTH / image.shape[1]
-    size = (MAX_WIDTH, round(image.shape[0] * scale))
+    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     keypoints = pose.keypoints.copy()
     keypoints[:, :2] *= scale
@@ -207,7 +210,8 @@ class Daemon:
         self._pass_start: float | None = None
         self._thumb: np.ndarray | None = None
         self._last_source_time = 0.0
-        self.keyframes = KeyframePicker(window_s=2.0, min_interval_s=5.0)
+        # The stride's first foot strike is at most ~1 s old when the stride is judged.
+        self.keyframes = KeyframePicker(window_s=1.2, min_interval_s=5.0, max_frames=48)
         self._threads: list[threading.Thread] = []
         self._source: FrameSource | None = None
         self._source_lock = threading.Lock()
