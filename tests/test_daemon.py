@@ -357,6 +357,7 @@ def test_burst_mode_publishes_the_after_pass_analysis_of_every_frame(
     assert sink.passes and sink.passes[0]["pass_index"] == 1
     assert sink.passes[0]["strides"] == len(sink.strides)
     assert sink.sessions and sink.sessions[-1]["strides"] == len(sink.strides)
+    assert sink.sessions[-1]["passes"] == 1
     assert daemon.stats.burst_frames_dropped == 0
 
 

@@ -216,6 +216,7 @@ class Daemon:
         self._source: FrameSource | None = None
         self._source_lock = threading.Lock()
         self._capture_retrying = False
+        self._session_passes = 0
 
     # --- commands (called on the MQTT thread: validate, then queue) ------------------------
 
@@ -251,6 +252,7 @@ class Daemon:
         if athlete is not None:
             self._select_athlete(athlete)
         self.session_id = session_id or f"s-{uuid.uuid4().hex[:12]}"
+        self._session_passes = 0
         if self.sink:
             self.sink.set_session(self.session_id, athlete=self.athlete)
         log.info("session %s started (athlete: %s)", self.session_id, self.athlete or "none")
@@ -264,7 +266,9 @@ class Daemon:
             self._burst_session = SummaryAccumulator()
         self._emit_alerts(cleared)
         if summary is not None and self.sink:
-            self.sink.publish_session_summary(**summary_fields(summary), passes=self.stats.passes)
+            self.sink.publish_session_summary(
+                **summary_fields(summary), passes=self._session_passes
+            )
         log.info("session %s stopped", self.session_id)
         self.session_id = None
         if self.sink:
@@ -418,6 +422,7 @@ class Daemon:
 
     def _end_pass(self, t: float) -> None:
         self.stats.passes += 1
+        self._session_passes += 1
         self.state = "idle"
         self.estimator.reset_tracking()
         summary = self.analyzer.end_pass()
