@@ -49,6 +49,7 @@ def main() -> int:
     config.write_text(
         f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\ndevice_id = "soak"\n'
         f'outbox_path = "{workdir / "outbox.sqlite3"}"\n[feedback]\npin_factory = "mock"\n'
+        f'[results]\npath = "{workdir / "results.sqlite3"}"\n'
         '[logging]\nlevel = "warning"\n'
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
