@@ -94,7 +94,8 @@ def main() -> int:
     for t, v in samples[:: max(1, len(samples) // 20)]:
         print(f"  {t:7.0f} s  {v:7.1f} MB")
     print(
-        f"peak RSS {peak:.1f} MB at {peak_t:.0f} s; mean of first third {first:.1f} MB, "
+        f"peak RSS {peak:.1f} MB at {peak_t:.0f} s; after warm-up, mean of the first third "
+        f"{first:.1f} MB, "
         f"last third {last:.1f} MB: growth {last - first:+.1f} MB "
         f"({100 * (last - first) / first:+.1f}%)"
     )
