@@ -9,6 +9,7 @@ the file and the dotted key.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,12 @@ def setting(default: Any, check: Check, doc: str) -> Any:
     return field(default=default, metadata={"check": check, "doc": doc})
 
 
+def secret_setting(doc: str) -> Any:
+    """A string setting holding a secret: ``repr=False`` keeps it out of printed config
+    objects, and ``secret`` makes ``config show`` say only whether it is set."""
+    return field(default="", repr=False, metadata={"check": Text(), "doc": doc, "secret": True})
+
+
 def read_secret_file(path: str, key: str, origin: str) -> str:
     """The first line of a password file named by the setting ``key`` (e.g. a systemd
     credential); a missing, unreadable or empty file is a ``ConfigError`` naming the key."""
@@ -137,3 +144,13 @@ def read_secret_file(path: str, key: str, origin: str) -> str:
             f"{origin}: {key}: {path} is empty (expected the password on its first line)"
         )
     return lines[0]
+
+
+def state_file(configured: str, filename: str, environ: Mapping[str, str]) -> Path:
+    """A configured data file, else ``filename`` under systemd's ``$STATE_DIRECTORY``, else
+    under ``./state``.  systemd may list several state directories separated by ':'; the
+    first is ours."""
+    if configured:
+        return Path(configured)
+    state_dir = environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(state_dir or "state") / filename

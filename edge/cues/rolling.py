@@ -106,16 +106,7 @@ def update(
         if result.verdict is Verdict.UNKNOWN:
             if result.reason == REASON_OFF and (track.active or track.recent):
                 if track.active:
-                    alerts.append(
-                        CueAlert(
-                            result.cue_id,
-                            False,
-                            Verdict.OK,
-                            time,
-                            _message(result.cue_id, False, ""),
-                            report.stride.index,
-                        )
-                    )
+                    alerts.append(_cleared(result.cue_id, time, report.stride.index))
                 tracks[result.cue_id] = CueTrack()
             continue
         recent = (*track.recent, result.verdict)[-policy.window :]
@@ -137,27 +128,18 @@ def update(
             )
         elif active and good >= policy.hold:
             active = False
-            alerts.append(
-                CueAlert(
-                    result.cue_id,
-                    False,
-                    Verdict.OK,
-                    time,
-                    _message(result.cue_id, False, ""),
-                    report.stride.index,
-                )
-            )
+            alerts.append(_cleared(result.cue_id, time, report.stride.index))
         tracks[result.cue_id] = CueTrack(recent, active)
     return RollingState(tracks), tuple(alerts)
 
 
 def clear_all(state: RollingState, time: float) -> tuple[RollingState, tuple[CueAlert, ...]]:
     """Forget every cue's history (new athlete, new pass) and clear the raised alerts."""
-    alerts = tuple(
-        CueAlert(cue_id, False, Verdict.OK, time, _message(cue_id, False, ""))
-        for cue_id in state.active
-    )
-    return RollingState(), alerts
+    return RollingState(), tuple(_cleared(cue_id, time) for cue_id in state.active)
+
+
+def _cleared(cue_id: str, time: float, stride_index: int | None = None) -> CueAlert:
+    return CueAlert(cue_id, False, Verdict.OK, time, _message(cue_id, False, ""), stride_index)
 
 
 class RollingCues:

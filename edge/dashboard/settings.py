@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge.errors import ConfigError
-from edge.settings import Check, Int, Text, read_secret_file, setting
+from edge.settings import Check, Int, Text, read_secret_file, secret_setting, setting
 
 _LEVEL = re.compile(r"[A-Za-z0-9_.\-]{1,64}|\+")
 
@@ -33,11 +33,6 @@ class TopicFilterRoot(Check):
         return value
 
 
-def _secret(doc: str) -> Any:
-    # repr=False keeps it out of printed config objects; "secret" makes dumps mask it.
-    return field(default="", repr=False, metadata={"check": Text(), "doc": doc, "secret": True})
-
-
 @dataclass(frozen=True)
 class DashboardConfig:
     """The coach's web page (the ``[dashboard]`` config section)."""
@@ -48,7 +43,7 @@ class DashboardConfig:
         "Address to listen on; anything but loopback needs a password (0.0.0.0: everywhere).",
     )
     port: int = setting(8080, Int(1, 65535), "TCP port of the web page.")
-    password: str = _secret("Password, written here directly (prefer password_file).")
+    password: str = secret_setting("Password, written here directly (prefer password_file).")
     password_file: str = setting(
         "", Text(), "File whose first line is the password (e.g. a systemd credential)."
     )

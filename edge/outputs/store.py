@@ -39,7 +39,7 @@ from typing import Any
 from edge.cues.summary import Summary
 from edge.errors import TracksideError
 from edge.outputs.mqtt.payloads import Envelope, alert_payload, stride_payload
-from edge.settings import Bool, Int, Number, Text, setting
+from edge.settings import Bool, Int, Number, Text, setting, state_file
 from edge.types import CueAlert, StrideReport
 
 log = logging.getLogger(__name__)
@@ -131,11 +131,7 @@ class ResultsConfig:
 
 def default_results_path(configured: str, environ: Mapping[str, str] | None = None) -> Path:
     """The configured path, else under systemd's ``$STATE_DIRECTORY``, else ``./state``."""
-    if configured:
-        return Path(configured)
-    env = os.environ if environ is None else environ
-    state_dir = env.get("STATE_DIRECTORY", "").split(":")[0]
-    return Path(state_dir or "state") / RESULTS_FILENAME
+    return state_file(configured, RESULTS_FILENAME, os.environ if environ is None else environ)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import cv2
@@ -154,7 +154,8 @@ class Stats:
     burst_frames_dropped: int = 0
     last_loop: float = 0.0  # the analysis loop last went round (frame or timeout)
     last_frame: float = 0.0  # the camera last delivered a frame
-    window: list[tuple[float, int, float]] = field(default_factory=list)
+    # (time, frames analysed, inference seconds) at the previous status: rates are per interval
+    last_sample: tuple[float, int, float] | None = None
 
 
 class Daemon:
@@ -510,10 +511,8 @@ class Daemon:
     def status_fields(self) -> dict[str, Any]:
         now = self.clock()
         stats = self.stats
-        window = stats.window
-        window.append((now, stats.frames_analysed, stats.inference_seconds))
-        del window[:-2]
-        (t0, f0, s0), (t1, f1, s1) = window[0], window[-1]
+        t0, f0, s0 = stats.last_sample or (stats.started, 0, 0.0)
+        t1, f1, s1 = stats.last_sample = (now, stats.frames_analysed, stats.inference_seconds)
         frames = f1 - f0
         fps = frames / (t1 - t0) if t1 > t0 else 0.0
         burst_dropped = stats.burst_frames_dropped + (self.ring.dropped if self.ring else 0)

@@ -18,7 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from edge.errors import ConfigError
-from edge.settings import Bool, Check, Int, Number, Text, read_secret_file, setting
+from edge.settings import (
+    Bool,
+    Check,
+    Int,
+    Number,
+    Text,
+    read_secret_file,
+    secret_setting,
+    setting,
+    state_file,
+)
 
 DEVICE_PLACEHOLDER = "{device_id}"
 OUTBOX_FILENAME = "mqtt-outbox.sqlite3"
@@ -61,12 +71,6 @@ class TopicPrefix(Check):
 _LEVEL = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
 
-def _secret(doc: str) -> Any:
-    # repr=False keeps the value out of any logged or printed config object; "secret" tells
-    # config dumps to mask it.
-    return field(default="", repr=False, metadata={"check": Text(), "doc": doc, "secret": True})
-
-
 @dataclass(frozen=True)
 class MqttConfig:
     """How Trackside reaches the coaches' MQTT broker (the ``[mqtt]`` config section)."""
@@ -87,7 +91,7 @@ class MqttConfig:
         30, Int(1, 3600), "Seconds between pings; the broker declares us offline after 1.5x."
     )
     username: str = setting("", Text(), "User name for the broker (empty: anonymous).")
-    password: str = _secret("Password, written here directly (prefer password_file).")
+    password: str = secret_setting("Password, written here directly (prefer password_file).")
     password_file: str = setting(
         "", Text(), "File whose first line is the password (e.g. a systemd credential)."
     )
@@ -240,11 +244,7 @@ def resolve(
 
 def default_outbox_path(configured: str, environ: Mapping[str, str]) -> Path:
     """The configured outbox path, else under systemd's ``$STATE_DIRECTORY``, else ``./state``."""
-    if configured:
-        return Path(configured)
-    # systemd may list several state directories separated by ':'; the first is ours.
-    state_dir = environ.get("STATE_DIRECTORY", "").split(":")[0]
-    return Path(state_dir or "state") / OUTBOX_FILENAME
+    return state_file(configured, OUTBOX_FILENAME, environ)
 
 
 def device_id_from_hostname(hostname: str) -> str:
