@@ -48,7 +48,9 @@ def make_estimator(config: Config):  # -> edge.pose.PoseEstimator (imported lazi
     """Resolve and load the configured model (the estimator verifies the file first)."""
     from edge.pose.models import resolve_model_path
     from edge.pose.movenet import PoseEstimator
+    from edge.versions import warn_if_untested
 
+    warn_if_untested()
     pose = config.pose
     path = resolve_model_path(pose.model, model_dir=pose.model_dir or None)
     return PoseEstimator(

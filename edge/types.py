@@ -107,6 +107,9 @@ class CropBox:
     def y1(self) -> float:
         return self.y0 + self.size
 
+    def contains(self, x: float, y: float) -> bool:
+        return self.x0 <= x < self.x1 and self.y0 <= y < self.y1
+
     def as_list(self) -> list[float]:
         """``[x0, y0, x1, y1]``, the form written to keypoint files."""
         return [round(float(v), 2) for v in (self.x0, self.y0, self.x1, self.y1)]

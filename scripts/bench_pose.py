@@ -91,6 +91,7 @@ def crop_report(model: Path, clip: Path, runtime: str, threads: int) -> None:
     )
     print(
         f"{'mode':<22}{'mean score':>12}{'visible >0.3':>14}{'legs mean':>11}{'legs visible':>14}"
+        f"{'model runs/frame':>18}{'switches':>10}"
     )
     for tracking in (False, True):
         estimator = PoseEstimator(
@@ -99,9 +100,11 @@ def crop_report(model: Path, clip: Path, runtime: str, threads: int) -> None:
         scores = np.stack([estimator.estimate(frame).scores for frame in frames])
         legs = scores[:, 11:17]
         label = "crop tracking" if tracking else "letterbox (no crop)"
+        # Searches for a better runner cost extra model runs, only while the lock is poor.
         print(
             f"{label:<22}{scores.mean():>12.3f}{(scores > VISIBLE).mean():>14.1%}"
             f"{legs.mean():>11.3f}{(legs > VISIBLE).mean():>14.1%}"
+            f"{estimator.inferences / len(frames):>18.3f}{estimator.switches:>10}"
         )
 
 

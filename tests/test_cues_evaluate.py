@@ -208,3 +208,18 @@ def test_view_tracker_holds_the_view_through_uncertain_strides():
     tracker.reset()
     assert tracker.current is None
     assert ViewTracker("side").update(front) == "side"
+
+
+def test_view_tracker_needs_a_confident_or_repeated_front_view_to_start_in_front():
+    """Trackside stands beside the track: side is the view to expect, front must be shown."""
+    from edge.cues.view import ViewTracker
+
+    side = ViewEstimate(CameraView.SIDE, 0.6, 0.12, 0.1)
+    weak_front = ViewEstimate(CameraView.FRONT_OR_REAR, 0.43, 0.4, 0.18)
+    tracker = ViewTracker()
+    assert tracker.update(weak_front) is None  # a runner entering the frame, half seen
+    assert tracker.update(side) == "side"
+    tracker.reset()
+    assert tracker.update(weak_front) is None
+    assert tracker.update(weak_front) == "front"  # seen twice in a row: it is a front view
+    assert ViewTracker().update(ViewEstimate(CameraView.FRONT_OR_REAR, 0.8, 0.7, 0.4)) == "front"

@@ -116,7 +116,7 @@ def test_page_shows_real_results_and_sends_commands(tmp_path, browser, media_dir
         publisher.commands.on("start_session", lambda _cmd: None)  # the device accepts it
         commands = Subscriber(broker.port, ["trackside/pi-track3/cmd/#"])
         publisher.start()
-        assert publisher.link.wait_connected(10)
+        assert publisher.link.wait_subscribed(10)
         publisher.set_session("track-am", athlete="ana")
         publisher.publish_status(state="running", fps=9.6, inference_ms=88.0, dropped_frames=3)
         for report in run.reports:

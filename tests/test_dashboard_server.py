@@ -158,7 +158,7 @@ def test_live_events_state_and_commands(tmp_path, broker):
     sse = None
     try:
         publisher.start()
-        assert publisher.link.wait_connected(10)
+        assert publisher.link.wait_subscribed(10)
         sse = SseClient(dashboard.url + "events")
         sse.wait_for(lambda ev: any(k == "snapshot" for _, k, _ in ev))
         publisher.set_session("s1", athlete="ana")

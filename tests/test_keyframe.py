@@ -35,33 +35,46 @@ def test_real_keyframe_draws_the_worst_cues_segment_in_its_verdict_colour(
     media_dir, lightning_model
 ):
     run = real_run(media_dir, lightning_model)
-    report = run.flagged()[0]
+    flagged = run.flagged()
+    assert flagged
+    # Every flagged stride's picture adds its verdict colour; the closer checks below want a
+    # limb's segment (a head cue's ear-to-nose segment is a few pixels long on this clip).
+    for report in flagged:
+        image, pose = run.frame_at(report.stride.foot_strike.time)
+        added, _, _ = _verdict_pixels(image, pose, report)
+        assert added.sum() > 0, (report.stride.index, report.worst_cue)
+    report = next(r for r in flagged if not r.worst_cue.startswith("head."))
     image, pose = run.frame_at(report.stride.foot_strike.time)
     before = image.copy()
-    picture = _decode(render_keyframe(image, pose, report))
+    added, picture, scale = _verdict_pixels(image, pose, report)
     assert np.array_equal(image, before), "the input frame must not be modified"
     h, w = image.shape[:2]
-    scale = max(1.0, 480 / w) if w < 480 else min(1.0, 800 / w)
     # The picture is the frame (scaled) plus a caption band underneath.
     assert picture.shape[1] == round(w * scale) and picture.shape[0] > round(h * scale)
     cue = focus_cue(report)
     assert cue is not None and cue.cue_id == report.worst_cue
-    colour = np.array(VERDICT_COLOURS[cue.verdict])
-    close = np.abs(picture[: round(h * scale)].astype(int) - colour).sum(axis=2) < 60
-    original = (
-        np.abs(cv2.resize(image, (picture.shape[1], round(h * scale))).astype(int) - colour).sum(
-            axis=2
-        )
-        < 60
-    )
-    assert close.sum() > original.sum() + 200, "the segment should be drawn in the verdict colour"
+    assert added.sum() > 200, "the segment should be drawn in the verdict colour"
     # The highlight sits on the body, near the keypoints the cue's metric reads.
-    _ys, xs = np.nonzero(close & ~original)
+    _ys, xs = np.nonzero(added)
     seen = pose.keypoints[pose.keypoints[:, 2] >= 0.3]
     assert seen[:, 0].min() * scale - 60 <= np.median(xs) <= seen[:, 0].max() * scale + 60
     # The caption band is dark with light text: the message is there to read.
     band = picture[round(h * scale) :]
     assert band.mean() < 80 and band.max() > 200
+
+
+def _verdict_pixels(image, pose, report):
+    """Pixels of the keyframe in the focus cue's verdict colour that the frame did not have."""
+    picture = _decode(render_keyframe(image, pose, report))
+    h, w = image.shape[:2]
+    scale = max(1.0, 480 / w) if w < 480 else min(1.0, 800 / w)
+    cue = focus_cue(report)
+    colour = np.array(VERDICT_COLOURS[cue.verdict])
+    height = round(h * scale)
+    close = np.abs(picture[:height].astype(int) - colour).sum(axis=2) < 60
+    resized = cv2.resize(image, (picture.shape[1], height)).astype(int)
+    original = np.abs(resized - colour).sum(axis=2) < 60
+    return close & ~original, picture, scale
 
 
 def test_every_judged_cue_metric_has_a_drawing():

@@ -209,7 +209,7 @@ def test_malformed_commands_are_answered_and_the_publisher_keeps_working(
         ("start_session", b'{"athlete": "ana", "request_id": "r7"}'),
     ]
     try:
-        assert publisher.link.wait_connected(10)
+        assert publisher.link.wait_subscribed(10)  # commands reach it only once subscribed
         with caplog.at_level(logging.WARNING, logger="edge.outputs.mqtt"):
             for name, payload in sends:
                 coach.publish(f"{PREFIX}/cmd/{name}", payload)

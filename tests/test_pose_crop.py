@@ -12,6 +12,8 @@ from edge.pose.crop import (
     input_matrix,
     letterbox_box,
     model_output_to_source,
+    prefer_challenger,
+    search_views,
     source_to_normalised,
 )
 from edge.types import CropBox, Keypoint
@@ -210,6 +212,78 @@ def test_tracker_grows_at_once_shrinks_slowly_and_resets_when_lost():
     shrinking = tracker.update(runner(800, 400, 150), size)
     assert small.size < shrinking.size < big.size
     lost = runner(800, 400, 60, score=0.1)
-    assert tracker.update(lost, size) is None
+    coasted = [tracker.update(lost, size) for _ in range(tracker.max_coast)]
+    for box in coasted:  # a runner standing still: the crop holds (its velocity is ~0)
+        assert box.size == shrinking.size and box.x0 == pytest.approx(shrinking.x0, abs=0.5)
+    assert tracker.update(lost, size) is None  # lost for longer than max_coast: let go
     again = tracker.update(runner(300, 300, 60), size)
     assert (again.x0 + again.size / 2) == pytest.approx(300.3, abs=0.01)  # no stale velocity
+
+
+def test_tracker_acquires_at_min_score_but_holds_down_to_hold_score():
+    """Hysteresis: a torso score wobbling around 0.3 neither loses nor finds the runner."""
+    tracker = CropTracker(min_score=0.3, hold_score=0.2)
+    size = (1680, 720)
+    assert tracker.update(runner(800, 400, 80, score=0.26), size) is None  # not enough to acquire
+    assert tracker.update(runner(800, 400, 80, score=0.31), size) is not None
+    for score in (0.26, 0.29, 0.22, 0.34, 0.21):
+        assert tracker.update(runner(800, 400, 80, score=score), size) is not None
+    assert tracker._coasted == 0  # every one of those frames was a real measurement
+
+
+def test_tracker_coasts_a_moving_runner_along_its_velocity():
+    tracker = CropTracker()
+    size = (1680, 720)
+    for i in range(30):
+        box = tracker.update(runner(200 + 20 * i, 400, 80), size)
+    before = box.x0
+    coasted = tracker.update(runner(0, 0, 80, score=0.0), size)
+    assert coasted.x0 - before == pytest.approx(20, abs=1.0)  # keeps moving at ~20 px/frame
+
+
+def test_recheck_is_due_only_while_the_lock_is_poor():
+    size = (1680, 720)
+    good, poor = CropTracker(), CropTracker()
+    for _ in range(3 * good.recheck_interval):
+        good.update(runner(800, 400, 80, score=0.7), size)
+        poor.update(runner(800, 400, 80, score=0.35), size)
+    assert good.quality == pytest.approx(0.7, abs=1e-3) and not good.recheck_due
+    assert poor.quality == pytest.approx(0.35, abs=1e-3) and poor.recheck_due
+    current = poor.update(runner(800, 400, 80, score=0.35), size)
+    # The search finds the same runner: nothing to compare, and the next check waits again.
+    assert poor.challenger(runner(805, 400, 80), current, size) is None
+    assert not poor.recheck_due
+    assert CropTracker().recheck_due is False  # not tracking: every frame is a search anyway
+
+
+def test_challenger_is_a_runner_found_elsewhere():
+    size = (1680, 720)
+    tracker = CropTracker()
+    current = tracker.update(runner(1260, 480, 40, score=0.4), size)  # a far-away cart
+    box = tracker.challenger(runner(300, 450, 140), current, size)
+    assert box is not None and box.contains(300.0, 450.0) and not box.contains(1260.0, 480.0)
+    assert tracker.challenger(runner(300, 450, 140, score=0.1), current, size) is None
+
+
+def test_a_challenger_must_win_clearly():
+    incumbent = runner(800, 400, 80, score=0.45)
+    assert prefer_challenger(incumbent, runner(300, 400, 80, score=0.6), margin=0.1)
+    assert not prefer_challenger(incumbent, runner(300, 400, 80, score=0.5), margin=0.1)
+    assert not prefer_challenger(incumbent, runner(300, 400, 80, score=0.3), margin=0.1)
+
+
+@pytest.mark.parametrize("size", [(1680, 720), (720, 1680), (1920, 1080), (640, 480)])
+def test_search_views_cover_the_frame_with_overlapping_tiles(size):
+    width, height = size
+    views = search_views(width, height)
+    assert views[0] == letterbox_box(width, height)
+    tiles = views[1:]
+    if max(size) < 1.5 * min(size):
+        assert tiles == []
+        return
+    short = min(size)
+    assert all(t.size == short for t in tiles)
+    starts = sorted(t.x0 if width > height else t.y0 for t in tiles)
+    assert starts[0] == 0 and starts[-1] == max(size) - short  # both ends covered
+    steps = np.diff(starts)
+    assert (steps <= short * 2 / 3 + 1e-6).all()  # neighbours overlap by at least a third

@@ -97,16 +97,75 @@ def test_treadmill_legs_are_found_and_ordered(estimator, media_dir, clip, step):
     assert ordered / confident >= 0.9, f"{clip}: ordered in {ordered}/{confident} confident legs"
 
 
+def crop_centres(poses) -> np.ndarray:
+    """(frames, 3) crop centre x, y and size per pose; NaN where the frame was letterboxed."""
+    out = np.full((len(poses), 3), np.nan)
+    for i, pose in enumerate(poses):
+        if pose.crop is not None:
+            out[i] = (
+                pose.crop.x0 + pose.crop.size / 2,
+                pose.crop.y0 + pose.crop.size / 2,
+                pose.crop.size,
+            )
+    return out
+
+
+def track_clip(model, frames, fps: float):
+    estimator = PoseEstimator(model, crop_tracking=True)
+    return [estimator.estimate(Frame(img, i / fps, i)) for i, img in enumerate(frames)]
+
+
 def test_crop_tracking_raises_scores_on_the_wide_track_clip(lightning_model, media_dir):
-    """The runner is ~1/10 of a 1680×720 frame: cropping must beat letterboxing clearly."""
+    """The runner is ~1/10 of a 1680×720 frame: cropping must beat letterboxing clearly.
+
+    The clip opens on a distant cart that MoveNet takes for a person; the runner enters from
+    the left a few frames later.  Crop tracking must find the runner, not stay on the cart.
+    """
     frames = read_frames(media_dir / "simplehrnet_running_track_wide.mp4")
     tracked = run_clip(PoseEstimator(lightning_model, crop_tracking=True), frames, fps=30)
     letterboxed = run_clip(PoseEstimator(lightning_model, crop_tracking=False), frames, fps=30)
     mean_with, mean_without = tracked[:, :, 2].mean(), letterboxed[:, :, 2].mean()
     visible_with = (tracked[:, :, 2] > MIN_SCORE).mean()
     visible_without = (letterboxed[:, :, 2] > MIN_SCORE).mean()
-    assert mean_with > mean_without + 0.1, (mean_with, mean_without)
-    assert visible_with > visible_without + 0.05, (visible_with, visible_without)
+    assert mean_with > mean_without + 0.2, (mean_with, mean_without)
+    assert visible_with > visible_without + 0.15, (visible_with, visible_without)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_crop_tracking_is_stable_under_one_grey_level_of_noise(lightning_model, media_dir, seed):
+    """±1 grey level on every pixel (what an OpenCV upgrade did to the warp) changes nothing
+    that matters: the crop follows the same runner, and the keypoints stay where they were.
+
+    The search cycles through 4 views every 5 frames, so a run may find the runner up to one
+    cycle (20 frames) later than another: at least 85% of frames must agree.
+    """
+    frames = read_frames(media_dir / "simplehrnet_running_track_wide.mp4")
+    rng = np.random.default_rng(seed)
+    noisy = tuple(
+        np.clip(f.astype(np.int16) + rng.integers(-1, 2, f.shape), 0, 255).astype(np.uint8)
+        for f in frames
+    )
+    clean_poses = track_clip(lightning_model, frames, 30.0)
+    noisy_poses = track_clip(lightning_model, noisy, 30.0)
+    clean, perturbed = crop_centres(clean_poses), crop_centres(noisy_poses)
+    both_letterboxed = np.isnan(clean[:, 0]) & np.isnan(perturbed[:, 0])
+    apart = np.hypot(*(clean[:, :2] - perturbed[:, :2]).T)
+    same_runner = apart < 0.25 * np.fmax(clean[:, 2], perturbed[:, 2])
+    agree = (both_letterboxed | same_runner).mean()
+    assert agree >= 0.85, f"crops agree on {agree:.0%} of frames"
+
+    kp_clean = np.stack([p.keypoints for p in clean_poses])
+    kp_noisy = np.stack([p.keypoints for p in noisy_poses])
+    assert kp_noisy[:, :, 2].mean() > 0.5  # the runner, not the cart (~0.4)
+    followed = (
+        same_runner[:, None] & (kp_clean[:, :, 2] > MIN_SCORE) & (kp_noisy[:, :, 2] > MIN_SCORE)
+    )
+    error = np.linalg.norm(kp_clean[:, :, :2] - kp_noisy[:, :, :2], axis=2)[followed]
+    # The runner is ~140 px tall; MoveNet's own jitter between the two inputs is a few px.
+    assert np.median(error) < 4.0 and np.percentile(error, 95) < 15.0, (
+        np.median(error),
+        np.percentile(error, 95),
+    )
 
 
 def test_crop_box_is_reported_and_reset(estimator, media_dir):

@@ -50,6 +50,12 @@ class ViewTracker:
     row (the runner really turned, or the camera was moved); unconfident or unknown answers
     (a stride where the runner was half hidden) keep the current view.  A forced ``setting``
     ("side"/"front") always wins.  Plain state, no clock.
+
+    Trackside is mounted beside the track, so a side view is what to expect: a *first* answer
+    of "front" sets the view at once only when it is confident (``front_confidence``);
+    otherwise it must be seen ``switch_after`` times in a row like any other change.  (One
+    stride seen half through a runner entering the frame must not make every side cue
+    unknown and every front cue judged.)
     """
 
     def __init__(
@@ -58,10 +64,12 @@ class ViewTracker:
         *,
         switch_after: int = 2,
         min_confidence: float = MIN_VIEW_CONFIDENCE,
+        front_confidence: float = 0.5,
     ) -> None:
         self.setting = setting
         self.switch_after = switch_after
         self.min_confidence = min_confidence
+        self.front_confidence = front_confidence
         self.current: str | None = None
         self._candidate: str | None = None
         self._count = 0
@@ -71,10 +79,11 @@ class ViewTracker:
         if self.setting in ("side", "front"):
             return self.setting
         seen = view_name(estimate, self.min_confidence)
+        confidence = estimate.confidence if isinstance(estimate, ViewEstimate) else 1.0
         if seen is None or seen == self.current:
             self._candidate, self._count = None, 0
-        elif self.current is None:
-            self.current = seen
+        elif self.current is None and (seen == "side" or confidence >= self.front_confidence):
+            self.current, self._candidate, self._count = seen, None, 0
         else:
             self._count = self._count + 1 if seen == self._candidate else 1
             self._candidate = seen

@@ -77,6 +77,24 @@ def model_output_to_source(
     return out
 
 
+def search_views(width: int, height: int) -> list[CropBox]:
+    """The views a search for the runner cycles through: the letterbox, then square tiles.
+
+    In a wide frame (a trackside camera is often 16:9 or wider) a runner is small in the
+    letterboxed view and MoveNet may miss them; squares of the short side, overlapping by a
+    third, show them 1.5-2.5× larger.  A frame closer to square gets the letterbox alone.
+    """
+    views = [letterbox_box(width, height)]
+    short, long = min(width, height), max(width, height)
+    if long < 1.5 * short:
+        return views
+    count = int(np.ceil((long - short) / (short * 2 / 3))) + 1
+    for offset in np.linspace(0.0, long - short, count):
+        x0, y0 = (float(offset), 0.0) if width >= height else (0.0, float(offset))
+        views.append(CropBox(x0, y0, float(short)))
+    return views
+
+
 # --- tracking --------------------------------------------------------------------------------
 
 
@@ -86,6 +104,13 @@ def torso_visible(keypoints: np.ndarray, min_score: float) -> bool:
     return bool(
         scores[list(SHOULDERS)].max() >= min_score and scores[list(HIPS)].max() >= min_score
     )
+
+
+def hip_centre(keypoints: np.ndarray, min_score: float) -> np.ndarray | None:
+    """Mean (x, y) of the hips that reach ``min_score``, or ``None`` when neither does."""
+    hips = keypoints[list(HIPS)]
+    hips = hips[hips[:, 2] >= min_score]
+    return hips[:, :2].mean(axis=0) if len(hips) else None
 
 
 def crop_from_pose(
@@ -109,9 +134,8 @@ def crop_from_pose(
     width, height = image_size
     longest = float(max(width, height))
     confident = keypoints[:, 2] >= min_score
-    hips = keypoints[list(HIPS)]
-    hips = hips[hips[:, 2] >= min_score]
-    centre = hips[:, :2].mean(axis=0)
+    centre = hip_centre(keypoints, min_score)
+    assert centre is not None  # torso_visible saw a confident hip
     torso = keypoints[list(TORSO)]
     torso = torso[torso[:, 2] >= min_score]
     torso_reach = np.abs(torso[:, :2] - centre).max()
@@ -126,6 +150,16 @@ def crop_from_pose(
     return CropBox(cx - half, cy - half, 2 * half)
 
 
+def prefer_challenger(incumbent: np.ndarray, challenger: np.ndarray, margin: float) -> bool:
+    """True when a pose seen in a challenger crop clearly beats the one in the current crop.
+
+    Both poses come from the *same* frame, each seen through its own crop, so their mean
+    keypoint scores are comparable.  The margin keeps a near tie (a score moved a few hundredths
+    by a grey level here and there) from ever switching the runner being followed.
+    """
+    return float(challenger[:, 2].mean()) > float(incumbent[:, 2].mean()) + margin
+
+
 @dataclass
 class CropTracker:
     """Follows the runner from frame to frame and says where the model should look next.
@@ -133,33 +167,108 @@ class CropTracker:
     Each confident pose gives a target crop (:func:`crop_from_pose`).  The crop centre follows
     it with an alpha-beta filter (smoothed position plus velocity, so a sprinter crossing the
     frame is not left behind), the size grows at once but shrinks slowly, so the crop neither
-    jitters nor clips the runner.  When the runner is lost the tracker resets and the next
-    frame is seen whole (letterboxed).
+    jitters nor clips the runner.
+
+    Decisions with hysteresis, so that a score moved by a few hundredths changes nothing:
+
+    - a runner is *acquired* when the torso reaches ``min_score`` and *held* while it stays
+      above the lower ``hold_score``; a frame below that is coasted through (the crop keeps
+      its course) for up to ``max_coast`` frames before the tracker lets go and the next
+      frame is seen whole (letterboxed);
+    - while the lock is poor (the smoothed mean keypoint score is under ``good_quality``),
+      the frame is searched again every ``recheck_interval`` frames, through the next of
+      :func:`search_views` (:attr:`recheck_due`): a weak first detection (a far-away
+      spectator, a cart) must not hold the crop while the real runner crosses the frame.
+      The caller runs the model on the :meth:`challenger` crop of the same frame and
+      switches with :meth:`switch` only when :func:`prefer_challenger` says it clearly wins.
     """
 
     min_score: float = 0.3
+    hold_score: float = 0.2
+    max_coast: int = 3
     position_gain: float = 0.5  # alpha: how much of the measured centre to take
     velocity_gain: float = 0.1  # beta: how fast the velocity estimate adapts
     shrink_rate: float = 0.3  # fraction of a size decrease applied per frame
+    # Tuned on simplehrnet_running_track_wide.mp4 (a distant cart vs the runner): a runner
+    # framed by the crop scores 0.55-0.75, a wrong lock 0.35-0.45, letterboxed runners 0.3-0.5.
+    good_quality: float = 0.5
+    quality_gain: float = 0.2  # EMA weight of each frame's mean score
+    recheck_interval: int = 5  # frames between search looks, each at the next search view
+    switch_margin: float = 0.1  # mean-score lead a challenger needs (10x a grey-level's effect)
     _centre: np.ndarray | None = field(default=None, repr=False)
     _velocity: np.ndarray = field(default_factory=lambda: np.zeros(2), repr=False)
     _half: float = field(default=0.0, repr=False)
+    _coasted: int = field(default=0, repr=False)
+    _quality: float = field(default=0.0, repr=False)
+    _since_check: int = field(default=0, repr=False)
+    _search_index: int = field(default=0, repr=False)
 
     def reset(self) -> None:
+        """Forget the runner (the search cycle goes on where it was)."""
         self._centre = None
         self._velocity = np.zeros(2)
         self._half = 0.0
+        self._coasted = 0
+        self._quality = 0.0
+        self._since_check = 0
+
+    @property
+    def tracking(self) -> bool:
+        return self._centre is not None
+
+    @property
+    def quality(self) -> float:
+        """Smoothed mean keypoint score of the poses seen through the crop (0 when searching)."""
+        return self._quality if self.tracking else 0.0
+
+    @property
+    def recheck_due(self) -> bool:
+        """True when the whole frame should be looked at again: the lock is poor and overdue."""
+        return (
+            self.tracking
+            and self._quality < self.good_quality
+            and self._since_check >= self.recheck_interval
+        )
+
+    def search_view(self, image_size: tuple[int, int]) -> CropBox:
+        """The next of :func:`search_views` to look through (cycling, one per recheck)."""
+        views = search_views(*image_size)
+        self._search_index = (self._search_index + 1) % len(views)
+        return views[self._search_index - 1]
+
+    def challenger(
+        self, searched: np.ndarray, current: CropBox, image_size: tuple[int, int]
+    ) -> CropBox | None:
+        """The crop around a runner found by a search view *elsewhere* than ``current``.
+
+        Marks the recheck done.  ``None`` when the search view shows no confident torso or
+        shows the same runner (hips inside the current crop): nothing to compare.
+        """
+        self._since_check = 0
+        centre = hip_centre(searched, self.min_score)
+        if centre is None or current.contains(float(centre[0]), float(centre[1])):
+            return None
+        return crop_from_pose(searched, image_size, min_score=self.min_score)
+
+    def switch(self, keypoints: np.ndarray, image_size: tuple[int, int]) -> CropBox | None:
+        """Follow the runner in ``keypoints`` from now on, forgetting the old one."""
+        self.reset()
+        return self.update(keypoints, image_size)
 
     def update(self, keypoints: np.ndarray, image_size: tuple[int, int]) -> CropBox | None:
         """Take the pose found in this frame; return the crop for the next frame (or None)."""
         target = crop_from_pose(keypoints, image_size, min_score=self.min_score)
+        if target is None and self.tracking:  # a weak frame of a runner already followed
+            target = crop_from_pose(keypoints, image_size, min_score=self.hold_score)
         if target is None:
-            self.reset()
-            return None
+            return self._coast(image_size)
+        self._coasted = 0
+        self._since_check += 1
+        score = float(keypoints[:, 2].mean())
         measured = np.array([target.x0 + target.size / 2, target.y0 + target.size / 2])
         measured_half = target.size / 2
         if self._centre is None:
-            self._centre, self._half = measured, measured_half
+            self._centre, self._half, self._quality = measured, measured_half, score
         else:
             predicted = self._centre + self._velocity
             residual = measured - predicted
@@ -169,8 +278,22 @@ class CropTracker:
                 self._half = measured_half
             else:
                 self._half += self.shrink_rate * (measured_half - self._half)
+            self._quality += self.quality_gain * (score - self._quality)
+        return self._next_box(image_size)
+
+    def _coast(self, image_size: tuple[int, int]) -> CropBox | None:
+        """No confident torso this frame: keep the crop's course briefly, then let go."""
+        if self._centre is None or self._coasted >= self.max_coast:
+            self.reset()
+            return None
+        self._coasted += 1
+        self._since_check += 1
+        self._centre = self._centre + self._velocity
+        return self._next_box(image_size)
+
+    def _next_box(self, image_size: tuple[int, int]) -> CropBox | None:
         width, height = image_size
-        if 2 * self._half >= max(width, height):
+        if self._centre is None or 2 * self._half >= max(width, height):
             self.reset()
             return None
         nxt = self._centre + self._velocity

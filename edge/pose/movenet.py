@@ -23,7 +23,13 @@ import cv2
 import numpy as np
 
 from edge.errors import ModelError
-from edge.pose.crop import CropTracker, input_matrix, letterbox_box, model_output_to_source
+from edge.pose.crop import (
+    CropTracker,
+    input_matrix,
+    letterbox_box,
+    model_output_to_source,
+    prefer_challenger,
+)
 from edge.pose.models import load_manifest, spec_for_file, verify_model_file
 from edge.pose.runtime import load_interpreter
 from edge.types import NUM_KEYPOINTS, CropBox, Frame, Pose
@@ -117,6 +123,8 @@ class PoseEstimator:
         self.crop_tracking = crop_tracking
         self._tracker = CropTracker(min_score=min_keypoint_score)
         self._next_crop: CropBox | None = None
+        # Counters for benchmarks and status: model runs, whole-frame rechecks, runner switches.
+        self.inferences = self.rechecks = self.switches = 0
 
     def reset_tracking(self) -> None:
         """Forget the runner's position: the next frame is seen whole (new clip, new runner)."""
@@ -153,13 +161,14 @@ class PoseEstimator:
         """Find the runner's keypoints in ``frame`` (source pixels of ``frame.image``)."""
         size = (frame.width, frame.height)
         crop = self._next_crop if self.crop_tracking else None
-        box = crop or letterbox_box(*size)
         image = frame.image if frame.inference_image is None else frame.inference_image
         scale = (image.shape[1] / size[0], image.shape[0] / size[1])
-        raw = self.invoke(self.prepare(image, box, scale))
-        keypoints = model_output_to_source(raw, box, size)
+        keypoints = self._look(image, scale, crop or letterbox_box(*size), size)
         if self.crop_tracking:
-            self._next_crop = self._tracker.update(keypoints, size)
+            if crop is not None and self._tracker.recheck_due:
+                keypoints, crop = self._recheck(image, scale, crop, keypoints, size)
+            else:
+                self._next_crop = self._tracker.update(keypoints, size)
         return Pose(
             timestamp=frame.timestamp,
             frame_index=frame.index,
@@ -167,3 +176,29 @@ class PoseEstimator:
             image_size=size,
             crop=crop,
         )
+
+    def _look(self, image: np.ndarray, scale, box: CropBox, size: tuple[int, int]) -> np.ndarray:
+        """One inference on ``box`` of ``image``: (17, 3) keypoints in source pixels."""
+        self.inferences += 1
+        return model_output_to_source(self.invoke(self.prepare(image, box, scale)), box, size)
+
+    def _recheck(self, image, scale, crop: CropBox, keypoints: np.ndarray, size):
+        """The lock is poor: is a better runner elsewhere in this frame?  (Up to 2 more looks.)
+
+        The model looks through the tracker's next search view (the letterbox or a tile of a
+        wide frame); if that shows a runner outside the current crop, the model looks at them
+        through a crop of their own, and the better-scoring of the two crops on this same
+        frame is followed from now on.
+        """
+        self.rechecks += 1
+        view = self._tracker.search_view(size)
+        searched = self._look(image, scale, view, size)
+        challenger = self._tracker.challenger(searched, crop, size)
+        if challenger is not None:
+            candidate = self._look(image, scale, challenger, size)
+            if prefer_challenger(keypoints, candidate, self._tracker.switch_margin):
+                self.switches += 1
+                self._next_crop = self._tracker.switch(candidate, size)
+                return candidate, challenger
+        self._next_crop = self._tracker.update(keypoints, size)
+        return keypoints, crop

@@ -58,6 +58,8 @@ class MqttLink:
         self._last_error = ""
         self._generation = 0
         self._connected = threading.Event()
+        self._subscribed = threading.Event()  # the broker acknowledged every subscription
+        self._pending_subscriptions: set[int] = set()  # SUBSCRIBE message ids awaiting SUBACK
         self._lock = threading.Lock()
         self._subscriptions: dict[str, tuple[int, MessageHandler]] = {}
         self.on_connected: list[Callable[[], None]] = []
@@ -86,6 +88,14 @@ class MqttLink:
 
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        """Wait until connected *and* every subscription is acknowledged by the broker.
+
+        Until then a message published to a subscribed topic (a command) may never arrive:
+        being connected is not enough.
+        """
+        return self._subscribed.wait(timeout)
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -119,6 +129,7 @@ class MqttLink:
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
+        self._subscribed.clear()
 
     # --- messages --------------------------------------------------------------------------
 
@@ -151,7 +162,14 @@ class MqttLink:
 
         self._client.message_callback_add(topic_filter, dispatch)
         if self.connected:
-            self._client.subscribe(topic_filter, qos=qos)
+            self._send_subscribe(self._client, [(topic_filter, qos)])
+
+    def _send_subscribe(self, client: paho.Client, subscriptions: list[tuple[str, int]]) -> None:
+        with self._lock:
+            rc, mid = client.subscribe(subscriptions)
+            if rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                self._pending_subscriptions.add(mid)
+                self._subscribed.clear()
 
     # --- paho wiring -----------------------------------------------------------------------
 
@@ -182,6 +200,7 @@ class MqttLink:
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
         return client
 
     def _on_connect(
@@ -203,8 +222,11 @@ class MqttLink:
         client.publish(self.topics.availability, ONLINE, qos=1, retain=True)
         with self._lock:
             subscriptions = [(f, q) for f, (q, _h) in self._subscriptions.items()]
+            self._pending_subscriptions.clear()
         if subscriptions:
-            client.subscribe(subscriptions)
+            self._send_subscribe(client, subscriptions)
+        else:
+            self._subscribed.set()
         self._connected.set()
         for callback in list(self.on_connected):
             try:
@@ -227,6 +249,7 @@ class MqttLink:
     ) -> None:
         was_connected = self._connected.is_set()
         self._connected.clear()
+        self._subscribed.clear()
         if self._state is LinkState.STOPPED:
             return
         if was_connected:
@@ -238,6 +261,18 @@ class MqttLink:
                 callback()
             except Exception:
                 log.exception("MQTT: on-disconnect callback failed")
+
+    def _on_subscribe(
+        self, _client: paho.Client, _userdata: Any, mid: int, reasons: Any, _props: Any
+    ) -> None:
+        refused = [r for r in reasons if getattr(r, "is_failure", False)]
+        if refused:
+            log.error("MQTT: the broker refused a subscription: %s (check its ACL)", refused[0])
+            return
+        with self._lock:
+            self._pending_subscriptions.discard(mid)
+            if not self._pending_subscriptions and self._connected.is_set():
+                self._subscribed.set()
 
     def _on_publish(
         self, _client: paho.Client, _userdata: Any, mid: int, _reason: Any, _props: Any
