@@ -397,7 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     check = config_commands.add_parser("check", help="validate a config file")
     check.add_argument("file", help="the TOML file to check")
-    check.set_defaults(func=cmd_config_check)
+    # It checks the file it is given: the configured one ($TRACKSIDE_CONFIG) must not matter.
+    check.set_defaults(func=cmd_config_check, reads_configured_file=False)
     show = config_commands.add_parser("show", help="print the effective config, defaults filled in")
     show.add_argument("--bare", action="store_true", help="omit the explanatory comments")
     show.set_defaults(func=cmd_config_show)
@@ -473,7 +474,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        level = args.log_level or load_config(args.config).logging.level
+        level = args.log_level or (
+            load_config(args.config).logging.level
+            if getattr(args, "reads_configured_file", True)
+            else "info"
+        )
         setup_logging(level)
         return int(args.func(args) or 0)
     except TracksideError as exc:

@@ -246,6 +246,29 @@ class Stride:
 # --- cues ----------------------------------------------------------------------------------
 
 
+class CueGroup(StrEnum):
+    """The coaching sheet's sections, in its order; a cue id is ``"<group>.<name>"``.
+
+    Each group has an LED on the runner's panel and a buzzer code (see
+    :mod:`edge.outputs.feedback.patterns`).
+    """
+
+    HEAD = "head"
+    POSTURE = "posture"
+    ARMS = "arms"
+    LEGS = "legs"
+
+    @classmethod
+    def of(cls, cue_id: str | None) -> CueGroup | None:
+        """The group a cue id names (``"arms.elbows_back"`` → ``ARMS``), else ``None``."""
+        if not cue_id:
+            return None
+        try:
+            return cls(cue_id.split(".", 1)[0])
+        except ValueError:
+            return None
+
+
 class Verdict(StrEnum):
     """A cue's judgement, from best to worst; ``UNKNOWN`` when it cannot be judged."""
 
@@ -253,6 +276,16 @@ class Verdict(StrEnum):
     WARN = "warn"
     FAULT = "fault"
     UNKNOWN = "unknown"
+
+    @property
+    def judged(self) -> bool:
+        """``True`` for ok, warn and fault: the cue was judged at all."""
+        return self is not Verdict.UNKNOWN
+
+    @property
+    def flagged(self) -> bool:
+        """``True`` for warn and fault: something for the runner to work on."""
+        return self in (Verdict.WARN, Verdict.FAULT)
 
 
 @dataclass(frozen=True, slots=True)

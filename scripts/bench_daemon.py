@@ -36,8 +36,8 @@ from edge.outputs.mqtt import MqttPublisher  # noqa: E402
 from edge.pose.models import resolve_model_path  # noqa: E402
 from edge.pose.movenet import PoseEstimator  # noqa: E402
 from edge.service.daemon import Daemon  # noqa: E402
-from tests.mosquitto import Broker  # noqa: E402
-from tests.mqtt_helpers import Subscriber  # noqa: E402
+from edge.testing.mosquitto import Broker  # noqa: E402
+from edge.testing.mqtt import Subscriber  # noqa: E402
 
 TRAFFIC_LIGHT = {"green": 17, "amber": 27, "red": 22}
 GRADE_COLOUR = {"ok": "green", "warn": "amber", "fault": "red"}

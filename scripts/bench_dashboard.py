@@ -25,13 +25,13 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path.insert(0, str(REPO))
 
-from dashboard_helpers import SseClient, publisher_config  # noqa: E402
-from mosquitto import Broker, free_port  # noqa: E402
-from mqtt_helpers import alert, stride_report  # noqa: E402
 
 from edge.outputs.mqtt import MqttPublisher  # noqa: E402
+from edge.testing.dashboard import SseClient, publisher_config  # noqa: E402
+from edge.testing.mosquitto import Broker, free_port  # noqa: E402
+from edge.testing.mqtt import alert, stride_report  # noqa: E402
 
 CHILD = """
 import signal, sys, threading

@@ -23,14 +23,14 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path.insert(0, str(REPO))
 
 import paho.mqtt.client as paho  # noqa: E402
-from mosquitto import Broker  # noqa: E402
-from mqtt_helpers import stride_report  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 from edge.outputs.mqtt import MqttConfig, MqttPublisher  # noqa: E402
+from edge.testing.mosquitto import Broker  # noqa: E402
+from edge.testing.mqtt import stride_report  # noqa: E402
 
 
 def main() -> None:

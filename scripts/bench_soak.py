@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.mosquitto import Broker  # noqa: E402
+from edge.testing.mosquitto import Broker  # noqa: E402
 
 
 def rss_mb(pid: int) -> float | None:

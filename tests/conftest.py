@@ -8,9 +8,12 @@ an error, so a broken CI environment can never pass by skipping.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from edge.testing.mosquitto import Broker
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = Path(os.environ.get("TRACKSIDE_SHARED_DIR", REPO_ROOT.parent / "shared"))
@@ -55,3 +58,12 @@ def model_dir() -> Path:
 @pytest.fixture(scope="session")
 def lightning_model(model_dir: Path) -> Path:
     return _require(model_dir / LIGHTNING_INT8, "MoveNet Lightning int8 model")
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """A real Mosquitto on a free loopback port, for this test only."""
+    b = Broker(tmp_path / "broker")
+    b.start()
+    yield b
+    b.stop()

@@ -2,21 +2,14 @@
 
 :func:`real_run` runs the real MoveNet model over a real clip once per test session and
 judges it with the real gait and cue pipeline, keeping the frames, so tests publish, store
-and draw genuine results.  :class:`SseClient` reads the dashboard's event stream.
+and draw genuine results.  The dashboard doubles live in :mod:`edge.testing.dashboard`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import socket
-import threading
-import time
-import urllib.request
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -59,97 +52,3 @@ def real_run(media_dir: Path, model: Path) -> RealRun:
     keypoints = np.stack([p.keypoints for p in poses])
     judged = judge_poses(t, keypoints, CuesConfig())
     return RealRun(frames, poses, judged.reports)
-
-
-class SseClient:
-    """Reads ``/events`` on a thread, recording ``(arrival monotonic time, type, data)``."""
-
-    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
-        request = urllib.request.Request(url, headers=headers or {})
-        self.response = urllib.request.urlopen(request, timeout=30)
-        self.events: list[tuple[float, str, dict[str, Any]]] = []
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        kind, data = "", []
-        try:
-            for raw in self.response:
-                line = raw.decode().rstrip("\n")
-                if line.startswith("event: "):
-                    kind = line[7:]
-                elif line.startswith("data: "):
-                    data.append(line[6:])
-                elif not line and data:
-                    event = (time.monotonic(), kind, json.loads("".join(data)))
-                    with self._cond:
-                        self.events.append(event)
-                        self._cond.notify_all()
-                    kind, data = "", []
-        except (OSError, ValueError):
-            pass
-
-    def wait_for(self, predicate, timeout: float = 10.0) -> list[tuple[float, str, dict]]:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate(self.events):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    kinds = [k for _, k, _ in self.events]
-                    raise TimeoutError(f"condition not met within {timeout} s; events {kinds}")
-                self._cond.wait(remaining)
-            return list(self.events)
-
-    def close(self) -> None:
-        # Shut the socket down first: closing the response alone waits for the reader
-        # thread's blocked read (until the server's next heartbeat).
-        with contextlib.suppress(AttributeError, OSError):
-            self.response.fp.raw._sock.shutdown(socket.SHUT_RDWR)
-        self._thread.join(timeout=5)
-        self.response.close()
-
-
-def publisher_config(port: int, device_id: str, outbox: Path) -> Any:
-    from edge.outputs.mqtt import MqttConfig
-
-    return MqttConfig(
-        host="127.0.0.1",
-        port=port,
-        device_id=device_id,
-        outbox_path=str(outbox),
-        homeassistant=False,
-        reconnect_min_s=1,
-        reconnect_max_s=1,
-    )
-
-
-def start_dashboard(
-    port: int,
-    *,
-    bind: str = "127.0.0.1",
-    password: str = "",
-    results_path: Path | None = None,
-    athletes: tuple[str, ...] = (),
-) -> Any:
-    """A started :class:`~edge.dashboard.Dashboard` on a free port, connected to the broker."""
-    from edge.dashboard import Dashboard, DashboardConfig, resolve_dashboard
-    from edge.outputs.mqtt import MqttConfig, resolve
-
-    settings = resolve_dashboard(DashboardConfig(bind=bind, port=1, password=password))
-    settings = type(settings)(**{**settings.__dict__, "port": 0})
-    mqtt = resolve(
-        MqttConfig(
-            host="127.0.0.1",
-            port=port,
-            device_id="dashboard-test",
-            reconnect_min_s=1,
-            reconnect_max_s=1,
-        )
-    )
-    dashboard = Dashboard(settings, mqtt, results_path=results_path, athletes=athletes)
-    dashboard.start()
-    if not dashboard.bridge.connected.wait(10):
-        dashboard.stop()
-        raise TimeoutError("dashboard did not connect to the broker within 10 s")
-    return dashboard

@@ -7,17 +7,17 @@ from itertools import islice
 
 import numpy as np
 import pytest
-from fake_picamera2 import (
+
+from edge.capture import CameraSettings, FrameSource, open_source
+from edge.capture.picamera import PiCameraSource, choose_sensor_mode, yuv420_to_rgb
+from edge.errors import SourceError
+from edge.testing.picamera2 import (
     BOOT_OFFSET_NS,
     IMX708_MODES,
     FakeCameraFactory,
     FakeTransform,
     scene_rgb,
 )
-
-from edge.capture import CameraSettings, FrameSource, open_source
-from edge.capture.picamera import PiCameraSource, choose_sensor_mode, yuv420_to_rgb
-from edge.errors import SourceError
 
 
 def open_fake(settings: CameraSettings | None = None, **camera_kwargs):

@@ -45,6 +45,16 @@ def test_config_check_accepts_the_example(capsys):
     assert capsys.readouterr().out.strip().endswith("trackside.example.toml: OK")
 
 
+def test_config_check_ignores_a_broken_configured_file(tmp_path, monkeypatch, capsys):
+    """`config check GOOD` checks GOOD, whatever $TRACKSIDE_CONFIG points at."""
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[camera\n")
+    monkeypatch.setenv("TRACKSIDE_CONFIG", str(broken))
+    assert main(["config", "check", str(REPO / "trackside.example.toml")]) == 0
+    assert main(["config", "check", str(broken)]) == 2  # and still checks what it is given
+    assert "invalid TOML" in capsys.readouterr().err
+
+
 def test_config_check_reports_file_key_and_expectation(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text('[camera]\nfps = "fast"\n')

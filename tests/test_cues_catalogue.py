@@ -11,10 +11,10 @@ import math
 
 import pytest
 
-from edge.cues.catalogue import CATALOGUE, CUES_BY_ID, GROUPS, Measurability, Thresholds
+from edge.cues.catalogue import CATALOGUE, CUES_BY_ID, Measurability, Thresholds
 from edge.cues.evaluate import evaluate_stride
 from edge.cues.profiles import build_rules
-from edge.types import EventKind, GaitEvent, Leg, MetricValue, Stride, Verdict
+from edge.types import CueGroup, EventKind, GaitEvent, Leg, MetricValue, Stride, Verdict
 
 OK, WARN, FAULT = Verdict.OK, Verdict.WARN, Verdict.FAULT
 
@@ -128,9 +128,9 @@ def test_catalogue_shape():
     ids = [c.id for c in CATALOGUE]
     assert len(ids) == len(set(ids)) == 14
     sheet_groups = {c.group for c in CATALOGUE}
-    assert sheet_groups == set(GROUPS)
+    assert sheet_groups == set(CueGroup)
     for cue in CATALOGUE:
-        assert cue.group in GROUPS and cue.name.replace("_", "").isalnum()
+        assert cue.group in set(CueGroup) and cue.name.replace("_", "").isalnum()
         assert len(cue.message) <= 60, cue.id  # fits a phone notification line
         assert cue.measurability_note
         if cue.judged:

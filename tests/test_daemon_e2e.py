@@ -11,20 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
+from mqtt_helpers import validator
 
-from tests.mosquitto import Broker
-from tests.mqtt_helpers import Subscriber, dedupe, validator
+from edge.testing.mqtt import Subscriber, dedupe
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def broker(tmp_path):
-    b = Broker(tmp_path / "broker")
-    b.start()
-    yield b
-    b.stop()
 
 
 def write_config(tmp_path: Path, port: int, clip: Path) -> Path:

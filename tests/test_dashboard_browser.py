@@ -19,13 +19,14 @@ import time
 from pathlib import Path
 
 import pytest
-from dashboard_helpers import publisher_config, real_run, start_dashboard
-from mosquitto import Broker
-from mqtt_helpers import Subscriber
+from dashboard_helpers import real_run
 
 from edge.cues.rolling import RollingCues
 from edge.outputs.keyframe import focus_cue, render_keyframe
 from edge.outputs.mqtt import MqttPublisher
+from edge.testing.dashboard import publisher_config, start_dashboard
+from edge.testing.mosquitto import Broker
+from edge.testing.mqtt import Subscriber
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"

@@ -9,9 +9,6 @@ import urllib.request
 from dataclasses import fields
 
 import pytest
-from dashboard_helpers import SseClient, publisher_config, start_dashboard
-from mosquitto import Broker
-from mqtt_helpers import Subscriber, alert, stride_report
 
 from edge.dashboard import DashboardConfig, resolve_dashboard
 from edge.dashboard.auth import Auth
@@ -19,6 +16,8 @@ from edge.dashboard.state import DashboardState
 from edge.errors import ConfigError
 from edge.outputs.mqtt import MqttPublisher
 from edge.outputs.mqtt.payloads import Envelope, encode, status_payload, stride_payload
+from edge.testing.dashboard import SseClient, publisher_config, start_dashboard
+from edge.testing.mqtt import Subscriber, alert, stride_report
 
 # --- settings ------------------------------------------------------------------------------
 
@@ -141,14 +140,6 @@ def _request(url: str, data: dict | None = None, headers: dict | None = None):
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.headers, exc.read()
-
-
-@pytest.fixture
-def broker(tmp_path):
-    b = Broker(tmp_path / "broker")
-    b.start()
-    yield b
-    b.stop()
 
 
 def test_live_events_state_and_commands(tmp_path, broker):

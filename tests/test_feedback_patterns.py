@@ -12,13 +12,12 @@ from edge.outputs.feedback.patterns import (
     Timings,
     buzzer_code,
     clear_blink,
-    cue_group,
     length,
     play,
     stride_flash,
 )
 from edge.outputs.feedback.selftest import demo_report
-from edge.types import CueAlert, Verdict
+from edge.types import CueAlert, CueGroup, Verdict
 
 T = Timings()  # 150 ms flash, 100 ms clear blinks, 80/120 ms beeps, 500 ms long beep
 TONE = T.tone_hz
@@ -98,7 +97,8 @@ def test_clear_blink_is_two_green_blinks():
 
 
 def test_cue_group_follows_the_id_convention():
-    assert [cue_group(c) for c in ("head.look_ahead", "legs.x", "hands.cupped", "", None)] == [
+    ids = ("head.look_ahead", "legs.x", "hands.cupped", "", None)
+    assert [CueGroup.of(c) for c in ids] == [
         "head", "legs", None, None, None
     ]  # fmt: skip
 

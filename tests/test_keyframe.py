@@ -8,9 +8,8 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
-from dashboard_helpers import publisher_config, real_run
-from mosquitto import Broker
-from mqtt_helpers import Subscriber, stride_report, validator
+from dashboard_helpers import real_run
+from mqtt_helpers import validator
 
 from edge.outputs.keyframe import (
     METRIC_SEGMENTS,
@@ -20,6 +19,9 @@ from edge.outputs.keyframe import (
     render_keyframe,
 )
 from edge.outputs.mqtt import MqttPublisher
+from edge.testing.dashboard import publisher_config
+from edge.testing.mosquitto import Broker
+from edge.testing.mqtt import Subscriber, stride_report
 from edge.types import Keypoint, Verdict
 
 

@@ -13,22 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mosquitto import Broker
-from mqtt_helpers import Subscriber, alert, dedupe, stride_report, validator
+from mqtt_helpers import validator
 
 from edge.outputs.mqtt import CommandRejected, LinkState, MqttConfig, MqttPublisher, SetCue
 from edge.outputs.mqtt.outbox import Outbox
+from edge.testing.mosquitto import Broker
+from edge.testing.mqtt import Subscriber, alert, dedupe, stride_report
 
 HELPERS = Path(__file__).with_name("mqtt_helpers.py")
 PREFIX = "trackside/test-pi"
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker")
-    b.start()
-    yield b
-    b.stop()
 
 
 def config(port: int, tmp_path: Path, **overrides: Any) -> MqttConfig:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from jsonschema.exceptions import ValidationError
-from mqtt_helpers import alert, load_schemas, stride_report, validator
+from mqtt_helpers import load_schemas, validator
 
 from edge.outputs.mqtt import homeassistant
 from edge.outputs.mqtt.commands import (
+    CUE_ID_PATTERN,
     MAX_COMMAND_BYTES,
     CommandRejected,
     CommandRouter,
@@ -30,6 +32,8 @@ from edge.outputs.mqtt.payloads import (
     summary_payload,
 )
 from edge.outputs.mqtt.topics import Topics
+from edge.testing.mqtt import alert, stride_report
+from edge.types import CueGroup, Verdict
 
 ENV = Envelope("pi-1", "01HZX3K9Q4V6T8W2Y5A7C9E1G3", 1_746_091_800.125, "s1", "ana")
 
@@ -55,6 +59,40 @@ def test_every_schema_is_a_valid_2020_12_schema() -> None:
     } <= set(schemas)
     for schema in schemas.values():
         Draft202012Validator.check_schema(schema)
+
+
+def _schema_nodes(node):
+    """Every dict inside a JSON schema, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _schema_nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _schema_nodes(value)
+
+
+def test_schemas_speak_the_code_s_vocabulary() -> None:
+    """The documented cue groups, cue-id pattern and verdicts are the ones in edge.types."""
+    groups = [g.value for g in CueGroup]
+    verdicts = {v.value for v in Verdict}
+    seen = {"group": 0, "cue_id": 0, "verdict": 0}
+    for name, schema in load_schemas().items():
+        for node in _schema_nodes(schema):
+            props = node.get("properties", {})
+            if "enum" in props.get("group", {}):
+                seen["group"] += 1
+                assert [g for g in props["group"]["enum"] if g is not None] == groups, name
+            if "pattern" in props.get("cue_id", {}):
+                seen["cue_id"] += 1
+                pattern = props["cue_id"]["pattern"]
+                documented = re.match(r"\^\((?:\?:)?([a-z|]+)\)", pattern)
+                assert documented and documented.group(1).split("|") == groups, name
+                assert pattern.endswith(CUE_ID_PATTERN.pattern.split(")", 1)[1] + "$"), name
+            if "enum" in props.get("verdict", {}):
+                seen["verdict"] += 1
+                assert set(props["verdict"]["enum"]) - {None} <= verdicts, name
+    assert all(seen.values()), seen  # the check looked at something
 
 
 def test_stride_payload_validates_and_carries_units_and_timing() -> None:

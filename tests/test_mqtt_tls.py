@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mosquitto import Broker, TlsFiles, make_tls_files
-from mqtt_helpers import Subscriber, stride_report, validator
+from mqtt_helpers import validator
 
 from edge.outputs.mqtt import LinkState, MqttConfig, MqttPublisher
+from edge.testing.mosquitto import Broker, TlsFiles, make_tls_files
+from edge.testing.mqtt import Subscriber, stride_report
 
 PASSWORD = "correct-horse-7431"
 WRONG = "wrong-battery-9902"

@@ -6,7 +6,6 @@ import sqlite3
 import threading
 
 import pytest
-from mqtt_helpers import alert, stride_report
 
 from edge.cues.summary import summarize
 from edge.errors import TracksideError
@@ -16,6 +15,7 @@ from edge.outputs.store import (
     StoreSink,
     default_results_path,
 )
+from edge.testing.mqtt import alert, stride_report
 
 CTX = {"athlete": "ana", "device_id": "pi-track3"}
 

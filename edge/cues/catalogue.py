@@ -22,9 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from edge.types import Verdict
+from edge.types import CueGroup, Verdict
 
-GROUPS = ("head", "posture", "arms", "legs")
 VIEWS = ("side", "front")
 
 
@@ -158,8 +157,10 @@ class Cue:
     limit_range: tuple[float, float] = (-math.inf, math.inf)
 
     @property
-    def group(self) -> str:
-        return self.id.split(".", 1)[0]
+    def group(self) -> CueGroup:
+        group = CueGroup.of(self.id)
+        assert group is not None, f"cue id {self.id!r} names no group"
+        return group
 
     @property
     def name(self) -> str:

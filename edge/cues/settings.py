@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from edge.cues.catalogue import CUE_IDS, CUES_BY_ID, GROUPS
+from edge.cues.catalogue import CUE_IDS, CUES_BY_ID
 from edge.cues.profiles import AthleteProfile
 from edge.settings import Check, Choice, Int, Invalid, Number, Text, setting, show_value
+from edge.types import CueGroup
 
 VIEW_CHOICES = ("auto", "side", "front")
 ALERT_LEVELS = ("fault", "warn")
@@ -94,9 +95,9 @@ def _parse_overrides(raw: Any, index: int) -> dict[str, dict[str, float]]:
         raise Invalid(f"{where}: expected a table of cue groups, got {show_value(raw)}")
     out: dict[str, dict[str, float]] = {}
     for group, cues in raw.items():
-        if group not in GROUPS:
+        if group not in tuple(CueGroup):
             raise Invalid(
-                f"{where}.{group}: unknown cue group (expected one of: {', '.join(GROUPS)})"
+                f"{where}.{group}: unknown cue group (expected one of: {', '.join(CueGroup)})"
             )
         if not isinstance(cues, dict):
             raise Invalid(f"{where}.{group}: expected a table of cues, got {show_value(cues)}")

@@ -125,7 +125,6 @@ class DashboardApp:
         self.report = report
         self.sessions = sessions
         self.athletes = athletes
-        self._failed_logins = 0
 
 
 class CommandError(Exception):

@@ -24,19 +24,18 @@ import logging
 import secrets
 import signal
 import socket
-import ssl
 import threading
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.dashboard.auth import Auth
 from edge.dashboard.server import CommandError, DashboardApp, EventHub, make_server
 from edge.dashboard.settings import DashboardConfig, DashboardTarget, resolve_dashboard
 from edge.dashboard.state import DashboardState
 from edge.errors import ConfigError
+from edge.outputs.mqtt.client import make_paho_client
 from edge.outputs.mqtt.commands import CommandRejected, parse_command
 from edge.outputs.mqtt.settings import MqttTarget, resolve
 from edge.outputs.report import csv_text, report_html, results_settings
@@ -53,28 +52,15 @@ class MqttBridge:
         self.state = state
         self.hub = hub
         self.connected = threading.Event()
+        # Set once the broker acknowledged the subscription: from then on no message is missed.
+        self.subscribed = threading.Event()
         self._stopping = False
         client_id = f"trackside-dashboard-{socket.gethostname()[:32]}-{secrets.token_hex(3)}"
-        self.client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            clean_session=True,
-            reconnect_on_failure=True,
-        )
-        if target.username:
-            self.client.username_pw_set(target.username, target.password)
-        if target.tls:
-            self.client.tls_set(
-                ca_certs=target.ca_file,
-                certfile=target.cert_file,
-                keyfile=target.key_file,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
-            self.client.tls_insecure_set(target.tls_insecure)
-        self.client.reconnect_delay_set(target.reconnect_min_s, target.reconnect_max_s)
+        self.client = make_paho_client(target, client_id)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *_args: self.subscribed.set()
 
     def start(self) -> None:
         t = self.target
@@ -99,6 +85,7 @@ class MqttBridge:
         if self.connected.is_set() and not self._stopping:
             log.warning("dashboard: lost the broker; reconnecting")
         self.connected.clear()
+        self.subscribed.clear()
 
     def _on_message(self, _c: Any, _u: Any, message: paho.MQTTMessage) -> None:
         try:

@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge.cues.catalogue import CATALOGUE, CUES_BY_ID
+from edge.types import Verdict
 
 log = logging.getLogger(__name__)
 
 MAX_KEYFRAME_BYTES = 2_000_000
-VERDICTS = ("ok", "warn", "fault", "unknown")
+VERDICTS = tuple(Verdict)
 _RECENT_ALERTS = 20
 _RECENT_RESULTS = 10
 

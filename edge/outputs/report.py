@@ -38,9 +38,12 @@ from edge.outputs.store import (
     StoredStride,
     default_results_path,
 )
+from edge.types import Verdict
 
-VERDICTS = ("ok", "warn", "fault", "unknown")
-SEVERITY = {"ok": 0, "unknown": 0, "warn": 1, "fault": 3}
+VERDICTS = tuple(Verdict)
+SEVERITY = {Verdict.OK: 0, Verdict.UNKNOWN: 0, Verdict.WARN: 1, Verdict.FAULT: 3}
+_JUDGED = (Verdict.OK, Verdict.WARN, Verdict.FAULT)
+_FLAGGED = (Verdict.WARN, Verdict.FAULT)
 
 #: Columns every CSV row starts with (the metric and ``cue:`` columns follow).
 CSV_FIXED_COLUMNS: tuple[str, ...] = (
@@ -289,7 +292,7 @@ def _cue_counts(strides: Sequence[StoredStride]) -> dict[str, dict[str, int]]:
 def stride_severity(stride: StoredStride) -> tuple[int, int]:
     """(badness, judged cues): faults weigh 3, warnings 1; more judged cues is more trusted."""
     verdicts = [c["verdict"] for c in stride.payload["cues"]]
-    judged = sum(v in ("ok", "warn", "fault") for v in verdicts)
+    judged = sum(v in _JUDGED for v in verdicts)
     return sum(SEVERITY.get(v, 0) for v in verdicts), judged
 
 
@@ -311,7 +314,7 @@ def _stride_table(strides: Sequence[StoredStride], keyframes: dict[int, StoredKe
     rows = []
     for s in strides:
         st, p = s.payload["stride"], s.payload
-        bad = [c for c in p["cues"] if c["verdict"] in ("warn", "fault")]
+        bad = [c for c in p["cues"] if c["verdict"] in _FLAGGED]
         issues = (
             "; ".join(
                 f'<span class="v-{c["verdict"]}">{_e(c["cue_id"])} '

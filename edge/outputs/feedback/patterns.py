@@ -33,15 +33,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from edge.outputs.feedback.settings import FeedbackConfig
-from edge.types import CueAlert, StrideReport, Verdict
+from edge.types import CueAlert, CueGroup, StrideReport, Verdict
 
-GROUPS = ("head", "posture", "arms", "legs")
 TRAFFIC_LIGHT = ("green", "amber", "red")
-LIGHTS = (*TRAFFIC_LIGHT, *GROUPS)
+#: Every light by name: the traffic light, then one LED per cue group (named by its value).
+LIGHTS: tuple[str, ...] = (*TRAFFIC_LIGHT, *CueGroup)
 
 # Short beeps per group; 0 means one long beep.  Head is the first cue on the sheet, so it
 # gets the simplest code.
-GROUP_BEEPS: dict[str, int] = {"head": 1, "posture": 2, "arms": 3, "legs": 0}
+GROUP_BEEPS: dict[CueGroup, int] = {
+    CueGroup.HEAD: 1,
+    CueGroup.POSTURE: 2,
+    CueGroup.ARMS: 3,
+    CueGroup.LEGS: 0,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,14 +121,6 @@ def play(timeline: Timeline, start: float, now: float) -> Output | None:
     return None
 
 
-def cue_group(cue_id: str | None) -> str | None:
-    """The group of a cue id ``"<group>.<name>"``, or ``None`` if it names no known group."""
-    if not cue_id:
-        return None
-    group = cue_id.split(".", 1)[0]
-    return group if group in GROUPS else None
-
-
 def grade_colour(verdict: Verdict) -> str | None:
     """The traffic-light colour of a verdict; ``None`` for ``UNKNOWN`` (nothing to say)."""
     return {Verdict.OK: "green", Verdict.WARN: "amber", Verdict.FAULT: "red"}.get(verdict)
@@ -141,7 +138,7 @@ def stride_flash(grade: Verdict, worst_cue: str | None, timings: Timings) -> Tim
     if colour is None:
         return ()
     lit = {colour}
-    group = cue_group(worst_cue)
+    group = CueGroup.of(worst_cue)
     if grade in (Verdict.WARN, Verdict.FAULT) and group is not None:
         lit.add(group)
     return (Segment(timings.stride_flash, Output(frozenset(lit))),)
@@ -153,7 +150,7 @@ def clear_blink(timings: Timings) -> Timeline:
     return (on, Segment(timings.clear_blink, OFF), on)
 
 
-def buzzer_code(group: str, timings: Timings) -> Timeline:
+def buzzer_code(group: CueGroup, timings: Timings) -> Timeline:
     """The beep code naming a cue group: head 1 beep, posture 2, arms 3, legs one long."""
     tone = Output(tone=timings.tone_hz)
     beeps = GROUP_BEEPS[group]
@@ -212,7 +209,7 @@ class FeedbackPlan:
             if active.get(alert.cue_id) == alert.verdict:
                 return self
             active[alert.cue_id] = alert.verdict
-            group = cue_group(alert.cue_id)
+            group = CueGroup.of(alert.cue_id)
             if group is not None and not self.quiet:
                 start = max([now, *(s.end + self.timings.code_gap for s in sounds)])
                 sounds = (*sounds, Scheduled(start, buzzer_code(group, self.timings)))
@@ -231,7 +228,7 @@ class FeedbackPlan:
         """What every device should do at ``now``."""
         if self.alerts:
             lit = {hold_colour(worst(v for _, v in self.alerts))}
-            lit.update(g for cue, _ in self.alerts if (g := cue_group(cue)) is not None)
+            lit.update(g for cue, _ in self.alerts if (g := CueGroup.of(cue)) is not None)
             lights = frozenset(lit)
         elif self.flash is not None:
             shown = play(self.flash.timeline, self.flash.start, now)

@@ -44,6 +44,31 @@ class LinkState(StrEnum):
 MessageHandler = Callable[[str, bytes], None]
 
 
+def make_paho_client(target: MqttTarget, client_id: str) -> paho.Client:
+    """A paho v2-API client for ``target``: clean session, credentials, TLS, backoff.
+
+    The one place a broker connection is configured, for the device and the dashboard alike.
+    """
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=True,
+        reconnect_on_failure=True,
+    )
+    if target.username:
+        client.username_pw_set(target.username, target.password)
+    if target.tls:
+        client.tls_set(
+            ca_certs=target.ca_file,
+            certfile=target.cert_file,
+            keyfile=target.key_file,
+            cert_reqs=ssl.CERT_REQUIRED,
+        )
+        client.tls_insecure_set(target.tls_insecure)
+    client.reconnect_delay_set(target.reconnect_min_s, target.reconnect_max_s)
+    return client
+
+
 class MqttLink:
     """One MQTT connection that comes back by itself.
 
@@ -175,24 +200,8 @@ class MqttLink:
 
     def _make_client(self) -> paho.Client:
         t = self.target
-        client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=t.client_id,
-            clean_session=True,
-            reconnect_on_failure=True,
-        )
+        client = make_paho_client(t, t.client_id)
         client.will_set(self.topics.availability, OFFLINE, qos=1, retain=True)
-        if t.username:
-            client.username_pw_set(t.username, t.password)
-        if t.tls:
-            client.tls_set(
-                ca_certs=t.ca_file,
-                certfile=t.cert_file,
-                keyfile=t.key_file,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
-            client.tls_insecure_set(t.tls_insecure)
-        client.reconnect_delay_set(t.reconnect_min_s, t.reconnect_max_s)
         # The outbox forwarder keeps its own window; paho's limit just has to be above it
         # so that status, replies and discovery are never stuck behind results.
         client.max_inflight_messages_set(t.max_inflight + 20)

@@ -27,11 +27,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from edge.types import CueGroup
+
 log = logging.getLogger(__name__)
 
 MAX_COMMAND_BYTES = 4096
-CUE_GROUPS = ("head", "posture", "arms", "legs")
-CUE_ID_PATTERN = re.compile(r"(?:head|posture|arms|legs)\.[a-z][a-z0-9_]{0,63}")
+CUE_ID_PATTERN = re.compile(rf"(?:{'|'.join(CueGroup)})\.[a-z][a-z0-9_]{{0,63}}")
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _TEXT_LIMIT = 128
 
@@ -89,7 +90,7 @@ def _name(field: str, value: Any) -> str:
 def _cue_id(field: str, value: Any) -> str:
     if not isinstance(value, str) or not CUE_ID_PATTERN.fullmatch(value):
         raise CommandRejected(
-            f'{field}: expected "<group>.<name>" with group one of {", ".join(CUE_GROUPS)}'
+            f'{field}: expected "<group>.<name>" with group one of {", ".join(CueGroup)}'
         )
     return value
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from edge.types import CueAlert, CueResult, MetricValue, StrideReport, Verdict
+from edge.types import CueAlert, CueGroup, CueResult, MetricValue, StrideReport, Verdict
 
 SCHEMA_VERSION = 1
 
@@ -56,11 +56,6 @@ def iso_utc(unix_time: float) -> str:
     return text.replace("+00:00", "Z")
 
 
-def cue_group(cue_id: str) -> str:
-    """``"posture"`` for ``"posture.run_tall"``: the part before the first dot."""
-    return cue_id.split(".", 1)[0]
-
-
 def _number(value: float | None, digits: int = 4) -> float | None:
     if value is None or not math.isfinite(value):
         return None
@@ -91,7 +86,7 @@ def metric_json(metric: MetricValue) -> dict[str, Any]:
 def cue_json(cue: CueResult) -> dict[str, Any]:
     return {
         "cue_id": cue.cue_id,
-        "group": cue_group(cue.cue_id),
+        "group": CueGroup.of(cue.cue_id),
         "verdict": cue.verdict.value,
         "value": _number(cue.value),
         "unit": cue.unit,
@@ -142,7 +137,7 @@ def alert_payload(envelope: Envelope, alert: CueAlert) -> dict[str, Any]:
     payload = _header("alert", envelope)
     payload.update(
         cue_id=alert.cue_id,
-        group=cue_group(alert.cue_id),
+        group=CueGroup.of(alert.cue_id),
         active=alert.active,
         state="raised" if alert.active else "cleared",
         verdict=alert.verdict.value,
@@ -158,7 +153,7 @@ def active_alerts_payload(envelope: Envelope, alerts: Iterable[CueAlert]) -> dic
     items = [
         {
             "cue_id": a.cue_id,
-            "group": cue_group(a.cue_id),
+            "group": CueGroup.of(a.cue_id),
             "verdict": a.verdict.value,
             "since_s": _number(a.time),
             "message": a.message,
@@ -272,7 +267,7 @@ def keyframe_meta_payload(
     payload.update(
         stride_index=stride_index,
         cue_id=cue_id,
-        group=None if cue_id is None else cue_group(cue_id),
+        group=CueGroup.of(cue_id),
         verdict=verdict,
         message=message,
         time_s=_number(time_s),
