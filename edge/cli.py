@@ -342,16 +342,24 @@ def cmd_cues(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from edge.dashboard import run_dashboard
+    from edge.dashboard import build_dashboard, run_dashboard
 
-    run_dashboard(load_config(args.config))
+    config = load_config(args.config)
+    dashboard = build_dashboard(
+        config.dashboard,
+        config.mqtt,
+        config.results,
+        tuple(a.name for a in config.athletes),
+        origin=str(config.path) if config.path else "config",
+    )
+    run_dashboard(dashboard)
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from edge.outputs.report import run_report
 
-    run_report(load_config(args.config), args.session, args.out, args.csv)
+    run_report(load_config(args.config).results, args.session, args.out, args.csv)
     return 0
 
 

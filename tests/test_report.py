@@ -6,7 +6,6 @@ import base64
 import csv
 import re
 from html.parser import HTMLParser
-from types import SimpleNamespace
 
 import pytest
 from dashboard_helpers import real_run
@@ -81,14 +80,14 @@ def recorded(tmp_path, media_dir, lightning_model):
         start_s=0.0, end_s=1.0, strides=len(run.reports), cues={}, metrics={}, passes=1
     )
     store.close()
-    config = SimpleNamespace(results=ResultsConfig(path=str(path), keyframes_per_session=8))
-    return run, config, kept[-8:]
+    settings = ResultsConfig(path=str(path), keyframes_per_session=8)
+    return run, settings, kept[-8:]
 
 
 def test_report_shows_athlete_counts_shares_plots_and_keyframes(tmp_path, recorded):
-    run, config, keyframes = recorded
+    run, settings, keyframes = recorded
     out = tmp_path / "report.html"
-    run_report(config, "track-am", out, None)
+    run_report(settings, "track-am", out, None)
     text = out.read_text()
     page = _Page()
     page.feed(text)
@@ -114,7 +113,7 @@ def test_report_shows_athlete_counts_shares_plots_and_keyframes(tmp_path, record
     assert set(embedded) == set(keyframes)
     assert "http://" not in text and "https://" not in text, "self-contained: no external link"
     # The worst stride is listed among the worst.
-    store = ResultStore(config.results.path, readonly=True)
+    store = ResultStore(settings.path, readonly=True)
     worst, best = worst_and_best(store.strides("track-am"))
     worst_part = text[text.index("Worst strides") : text.index("Best strides")]
     assert f'<td class="num">{worst[0].index}</td>' in worst_part
@@ -122,9 +121,9 @@ def test_report_shows_athlete_counts_shares_plots_and_keyframes(tmp_path, record
 
 
 def test_csv_has_documented_columns_and_one_row_per_stride(tmp_path, recorded):
-    run, config, _ = recorded
+    run, settings, _ = recorded
     out = tmp_path / "strides.csv"
-    run_report(config, "track-am", None, out)
+    run_report(settings, "track-am", None, out)
     with out.open(newline="") as f:
         rows = list(csv.DictReader(f))
     header = list(rows[0])
@@ -153,9 +152,9 @@ def test_csv_has_documented_columns_and_one_row_per_stride(tmp_path, recorded):
 
 
 def test_unknown_session_names_the_file_and_known_sessions(tmp_path, recorded):
-    _, config, _ = recorded
+    _, settings, _ = recorded
     with pytest.raises(TracksideError, match=r"no session 'nope'.*track-am"):
-        run_report(config, "nope", tmp_path / "x.html", None)
+        run_report(settings, "nope", tmp_path / "x.html", None)
 
 
 def test_svg_plot_leaves_gaps_and_draws_limits():

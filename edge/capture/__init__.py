@@ -13,6 +13,7 @@ imported on first use.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edge.capture.base import CameraSettings, FrameSource, SourceBase, parse_spec
@@ -46,17 +47,17 @@ def open_source(
     expected when the source cannot be opened.
     """
     kind, target = parse_spec(spec)
+    if isinstance(target, Path):
+        from edge.capture.opencv import VideoFileSource
+
+        return VideoFileSource(target)
     if kind == "picamera":
         from edge.capture.picamera import PiCameraSource
 
-        return PiCameraSource(camera or CameraSettings(), camera_num=int(target))
-    if kind == "webcam":
-        from edge.capture.opencv import WebcamSource
+        return PiCameraSource(camera or CameraSettings(), camera_num=target)
+    from edge.capture.opencv import WebcamSource
 
-        return WebcamSource(int(target), camera)
-    from edge.capture.opencv import VideoFileSource
-
-    return VideoFileSource(target)
+    return WebcamSource(target, camera)
 
 
 def __getattr__(name: str) -> Any:

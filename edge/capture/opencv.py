@@ -113,7 +113,9 @@ class VideoFileSource(SourceBase):
         if self.path.is_dir():
             raise SourceError(f"{self.path}: is a directory, expected a video file or GIF")
         self._closed = False
-        self._capture, self._first = self._open()
+        self._capture, first = self._open()
+        # The first frame is decoded on opening (to fail early); frames() hands it out once.
+        self._first: tuple[np.ndarray, float] | None = first
         self.frame_count = _positive_int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
         self.nominal_fps = _positive_float(self._capture.get(cv2.CAP_PROP_FPS))
 
@@ -198,7 +200,7 @@ class WebcamSource(SourceBase):
     """
 
     live = True
-    frame_count = None
+    frame_count: int | None = None  # live: no end, so no total
 
     def __init__(
         self,

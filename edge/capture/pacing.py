@@ -55,7 +55,7 @@ class LoopedSource:
     """
 
     live = True  # it never ends by itself
-    frame_count = None
+    frame_count: int | None = None  # live: no end, so no total
 
     def __init__(self, source: FrameSource, gap: float = 1.0):
         self.source = source

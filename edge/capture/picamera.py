@@ -106,7 +106,7 @@ class PiCameraSource(SourceBase):
     """
 
     live = True
-    frame_count = None
+    frame_count: int | None = None  # live: no end, so no total
 
     def __init__(
         self,
@@ -201,7 +201,7 @@ class PiCameraSource(SourceBase):
                 elif last_ns is not None and sensor_ns <= last_ns:
                     log.warning("%s: sensor timestamp went backwards; frame skipped", self.name)
                     continue
-                elif sensor_ns - last_ns > 1.5 * period_ns:
+                elif last_ns is not None and sensor_ns - last_ns > 1.5 * period_ns:
                     self.dropped_frames += round((sensor_ns - last_ns) / period_ns) - 1
                 last_ns = sensor_ns
                 yield Frame(

@@ -27,6 +27,7 @@ import contextlib
 import json
 import logging
 import queue
+import socket
 import threading
 import time
 import urllib.parse
@@ -341,14 +342,16 @@ class DashboardServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
 
+class DashboardServer6(DashboardServer):
+    """The same server on an IPv6 address."""
+
+    address_family = socket.AF_INET6
+
+
 def make_server(app: DashboardApp, bind: str, port: int) -> DashboardServer:
     """An HTTP server for ``app`` listening on ``bind:port`` (port 0: any free port)."""
     handler = type("BoundHandler", (Handler,), {"app": app})
-    family_server = DashboardServer
+    family_server: type[DashboardServer] = DashboardServer
     if ":" in bind:  # an IPv6 address
-        import socket
-
-        family_server = type(
-            "DashboardServer6", (DashboardServer,), {"address_family": socket.AF_INET6}
-        )
+        family_server = DashboardServer6
     return family_server((bind, port), handler)

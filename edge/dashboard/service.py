@@ -37,9 +37,9 @@ from edge.dashboard.state import DashboardState
 from edge.errors import ConfigError
 from edge.outputs.mqtt.client import make_paho_client
 from edge.outputs.mqtt.commands import CommandRejected, parse_command
-from edge.outputs.mqtt.settings import MqttTarget, resolve
-from edge.outputs.report import csv_text, report_html, results_settings
-from edge.outputs.store import ResultStore, default_results_path
+from edge.outputs.mqtt.settings import MqttConfig, MqttTarget, resolve
+from edge.outputs.report import csv_text, report_html
+from edge.outputs.store import ResultsConfig, ResultStore, default_results_path
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class MqttBridge:
 
     def _on_message(self, _c: Any, _u: Any, message: paho.MQTTMessage) -> None:
         try:
-            self.hub.publish(self.state.apply(message.topic, message.payload))
+            self.hub.publish(self.state.apply(message.topic, bytes(message.payload)))
         except Exception:  # a bad message must never kill paho's thread
             log.exception("dashboard: handling %s failed", message.topic)
 
@@ -212,28 +212,25 @@ class Dashboard:
             store.close()
 
 
-def dashboard_settings(config: Any) -> DashboardConfig:
-    """The ``[dashboard]`` section (defaults if the configuration has none)."""
-    return getattr(config, "dashboard", None) or DashboardConfig()
-
-
-def build_dashboard(config: Any) -> Dashboard:
-    """A :class:`Dashboard` from the whole configuration (``[dashboard]``, ``[mqtt]``...)."""
-    origin = str(config.path) if getattr(config, "path", None) else "config"
-    settings = resolve_dashboard(dashboard_settings(config), origin=origin)
-    mqtt = resolve(config.mqtt, origin=origin)
-    results = results_settings(config)
+def build_dashboard(
+    dashboard: DashboardConfig,
+    mqtt: MqttConfig,
+    results: ResultsConfig,
+    athletes: tuple[str, ...] = (),
+    *,
+    origin: str = "config",
+) -> Dashboard:
+    """A :class:`Dashboard` from its config sections; ``origin`` names the file in errors."""
     return Dashboard(
-        settings,
-        mqtt,
+        resolve_dashboard(dashboard, origin=origin),
+        resolve(mqtt, origin=origin),
         results_path=default_results_path(results.path) if results.enabled else None,
-        athletes=tuple(a.name for a in getattr(config, "athletes", ())),
+        athletes=athletes,
     )
 
 
-def run_dashboard(config: Any) -> None:
+def run_dashboard(dashboard: Dashboard) -> None:
     """``trackside dashboard``: serve until SIGTERM or SIGINT (call from the main thread)."""
-    dashboard = build_dashboard(config)
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
     try:

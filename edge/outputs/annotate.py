@@ -88,7 +88,7 @@ class AnnotatedVideoWriter:
         self.path = Path(path)
         self.size = size
         self._padded = (size[0] + size[0] % 2, size[1] + size[1] % 2)
-        fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+        fourcc = cv2.VideoWriter.fourcc(*"mp4v")
         with native_stderr_to(log):
             self._writer = cv2.VideoWriter(str(self.path), fourcc, float(fps), self._padded)
         if not self._writer.isOpened():

@@ -45,7 +45,6 @@ _CAPTION_BG = (20, 24, 30)
 MAX_WIDTH = 800  # wider frames are scaled down: the JPEG travels over MQTT
 JPEG_QUALITY = 80
 
-K = Keypoint
 # What each metric reads: a chain of points per side ("near"/left first) and the reference
 # line its angle or distance is measured against ("vertical", "horizontal" or None).
 # A point is a keypoint, or "MID_HIP"/"MID_SHOULDER" (the midpoint of the pair).
@@ -110,17 +109,17 @@ def _point(pose: Pose, name: str, side: str, min_score: float) -> tuple[float, f
     kp = pose.keypoints
     if name.startswith("MID_"):
         part = name[4:]
-        a, b = K[f"LEFT_{part}"], K[f"RIGHT_{part}"]
+        a, b = Keypoint[f"LEFT_{part}"], Keypoint[f"RIGHT_{part}"]
         seen = [i for i in (a, b) if kp[i, 2] >= min_score]
         if not seen:
             return None
         return (float(np.mean([kp[i, 0] for i in seen])), float(np.mean([kp[i, 1] for i in seen])))
-    if name in K.__members__:
-        index = K[name]
+    if name in Keypoint.__members__:
+        index = Keypoint[name]
     elif name == "NOSE":
-        index = K.NOSE
+        index = Keypoint.NOSE
     else:
-        index = K[f"{side}_{name}"]
+        index = Keypoint[f"{side}_{name}"]
     if kp[index, 2] < min_score:
         return None
     return float(kp[index, 0]), float(kp[index, 1])
@@ -129,7 +128,7 @@ def _point(pose: Pose, name: str, side: str, min_score: float) -> tuple[float, f
 def _pick_side(pose: Pose, chain: tuple[str, ...], rule: str, min_score: float) -> str:
     """``LEFT`` or ``RIGHT``: the striking leg (lower ankle), the other, or the clearer side."""
     kp = pose.keypoints
-    la, ra = kp[K.LEFT_ANKLE], kp[K.RIGHT_ANKLE]
+    la, ra = kp[Keypoint.LEFT_ANKLE], kp[Keypoint.RIGHT_ANKLE]
     if rule in ("strike", "swing") and la[2] >= min_score and ra[2] >= min_score:
         striking = "LEFT" if la[1] >= ra[1] else "RIGHT"
         if rule == "strike":
@@ -138,7 +137,7 @@ def _pick_side(pose: Pose, chain: tuple[str, ...], rule: str, min_score: float) 
 
     def score(side: str) -> float:
         names = [n for n in chain if not n.startswith("MID_") and n != "NOSE"]
-        idx = [K[f"{side}_{n}"] for n in names if f"{side}_{n}" in K.__members__]
+        idx = [Keypoint[f"{side}_{n}"] for n in names if f"{side}_{n}" in Keypoint.__members__]
         return float(np.mean([kp[i, 2] for i in idx])) if idx else 0.0
 
     return "LEFT" if score("LEFT") >= score("RIGHT") else "RIGHT"

@@ -453,20 +453,17 @@ def report_html(store: ResultStore, session_id: str) -> str:
     )
 
 
-def results_settings(config: Any) -> ResultsConfig:
-    """The ``[results]`` section (defaults if the configuration has none)."""
-    return getattr(config, "results", None) or ResultsConfig()
-
-
 def run_report(
-    config: Any, session_id: str, out_html: str | Path | None, out_csv: str | Path | None
+    settings: ResultsConfig,
+    session_id: str,
+    out_html: str | Path | None,
+    out_csv: str | Path | None,
 ) -> None:
     """``trackside report SESSION``: write the HTML report and/or the strides CSV.
 
     ``out_html`` defaults to ``report-<session>.html`` when both outputs are ``None``.
     Raises a :class:`~edge.errors.TracksideError` naming the file or session at fault.
     """
-    settings = results_settings(config)
     store = ResultStore(default_results_path(settings.path), readonly=True)
     try:
         if out_html is None and out_csv is None:

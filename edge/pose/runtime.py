@@ -22,7 +22,6 @@ import os
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from edge.errors import ConfigError, ModelError, RuntimeUnavailable
@@ -54,14 +53,14 @@ _RUNTIMES: dict[str, _RuntimeInfo] = {
 RUNTIME_NAMES: tuple[str, ...] = (AUTO, *_RUNTIMES)
 
 
-def _import_runtime(name: str) -> ModuleType:
+def _import_runtime(name: str) -> Any:  # the runtime's module, or tf.lite wrapped
     """Import one runtime's module or raise RuntimeUnavailable naming it and the fix."""
     info = _RUNTIMES[name]
     # A NumPy-ABI mismatch (tflite-runtime under NumPy 2) prints a page of advice to stderr
     # before raising; keep only the short reason for our own message.
     with contextlib.redirect_stderr(io.StringIO()):
         try:
-            module = importlib.import_module(info.module)
+            module: Any = importlib.import_module(info.module)
         except Exception as exc:  # ImportError, or AttributeError from a broken ABI
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise RuntimeUnavailable(

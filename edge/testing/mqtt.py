@@ -110,7 +110,7 @@ class Subscriber:
 
     def _on_message(self, _c: Any, _u: Any, message: paho.MQTTMessage) -> None:
         with self._cond:
-            self.messages.append((message.topic, message.payload, bool(message.retain)))
+            self.messages.append((message.topic, bytes(message.payload), bool(message.retain)))
             self._cond.notify_all()
 
     def wait_for(

@@ -67,6 +67,8 @@ class FakeRequest:
 
     def make_array(self, name: str) -> np.ndarray:
         self._check()
+        if self.camera.configuration is None:
+            raise RuntimeError("make_array before configure")
         stream = self.camera.configuration[name]
         if stream is None:
             raise KeyError(name)

@@ -181,7 +181,7 @@ class MqttLink:
 
         def dispatch(_client: Any, _userdata: Any, message: paho.MQTTMessage) -> None:
             try:
-                handler(message.topic, message.payload)
+                handler(message.topic, bytes(message.payload))
             except Exception:
                 log.exception("MQTT: handler for %s failed", message.topic)
 
@@ -192,7 +192,7 @@ class MqttLink:
     def _send_subscribe(self, client: paho.Client, subscriptions: list[tuple[str, int]]) -> None:
         with self._lock:
             rc, mid = client.subscribe(subscriptions)
-            if rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+            if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and mid is not None:
                 self._pending_subscriptions.add(mid)
                 self._subscribed.clear()
 
