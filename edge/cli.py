@@ -44,25 +44,6 @@ def _config_from(args: argparse.Namespace) -> Config:
     return config
 
 
-def make_estimator(config: Config):  # -> edge.pose.PoseEstimator (imported lazily: heavy)
-    """Resolve and load the configured model (the estimator verifies the file first)."""
-    from edge.pose.models import resolve_model_path
-    from edge.pose.movenet import PoseEstimator
-    from edge.versions import warn_if_untested
-
-    warn_if_untested()
-    pose = config.pose
-    path = resolve_model_path(pose.model, model_dir=pose.model_dir or None)
-    return PoseEstimator(
-        path,
-        runtime=pose.runtime,
-        num_threads=pose.num_threads,
-        delegate=pose.delegate or None,
-        crop_tracking=pose.crop_tracking,
-        min_keypoint_score=pose.min_keypoint_score,
-    )
-
-
 class _Progress:
     """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
 
@@ -116,6 +97,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from edge.outputs.annotate import AnnotatedVideoWriter, draw_pose
     from edge.recording import RecordingWriter
     from edge.replay import ReplayStats, iter_poses
+    from edge.service.assembly import make_estimator
 
     config = _config_from(args)
     clip = Path(args.clip)
@@ -249,89 +231,16 @@ def cmd_models_verify(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """The daemon: what the systemd service runs."""
-    import signal
-
-    from edge.capture import LoopedSource, open_source
-    from edge.outputs.mqtt import MqttPublisher
-    from edge.service.daemon import Daemon, FanOut
+    from edge.service.assembly import build_daemon
 
     config = _config_from(args)
     if args.mode:
         config = dataclasses.replace(
             config, service=dataclasses.replace(config.service, mode=args.mode)
         )
-    spec = args.source or config.source.input
-
-    def open_frames():
-        source = open_source(spec, camera=config.camera)
-        return LoopedSource(source) if args.loop else source
-
-    with contextlib.ExitStack() as stack:
-        sinks = []
-        publisher = None
-        if config.mqtt.enabled:
-            publisher = MqttPublisher(config.mqtt)
-            publisher.start()
-            stack.callback(publisher.stop)
-            sinks.append(publisher)
-        if config.results.enabled:
-            from edge.outputs.store import ResultStore, StoreSink
-
-            store = ResultStore.from_config(config.results)
-            stack.callback(store.close)
-            device_id = publisher.target.device_id if publisher else local_device_id(config)
-            sinks.append(StoreSink(store, device_id))
-        feedback = None
-        if config.feedback.enabled:
-            from edge.outputs.feedback import FeedbackDriver
-
-            feedback = stack.enter_context(FeedbackDriver(config.feedback))
-            feedback.start()
-        daemon = Daemon(
-            config,
-            source_factory=open_frames,
-            estimator_factory=lambda: make_estimator(config),
-            sink=FanOut(sinks) if sinks else None,
-            feedback=feedback,
-            pace=args.speed if args.speed else (1.0 if args.realtime else None),
-        )
-        if publisher is not None:
-            _route_commands(publisher, daemon)
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: daemon.stop())
-        daemon.run()
+    pace = args.speed if args.speed else (1.0 if args.realtime else None)
+    build_daemon(config, source=args.source, loop=args.loop, pace=pace).run()
     return 0
-
-
-def local_device_id(config: Config) -> str:
-    """The device id when MQTT is off (the same rule as the MQTT settings)."""
-    import socket
-
-    from edge.outputs.mqtt.settings import device_id_from_hostname
-
-    return config.mqtt.device_id or device_id_from_hostname(socket.gethostname())
-
-
-def _route_commands(sink, daemon) -> None:
-    """MQTT commands → the daemon's request methods (validated there, applied between frames)."""
-    from edge.outputs.mqtt.commands import CommandRejected
-
-    def guarded(apply):
-        def handler(command):
-            try:
-                apply(command)
-            except TracksideError as exc:
-                raise CommandRejected(str(exc)) from None
-
-        return handler
-
-    sink.commands.on(
-        "start_session",
-        guarded(lambda c: daemon.request_start_session(c.athlete, c.session_id)),
-    )
-    sink.commands.on("stop_session", guarded(lambda c: daemon.request_stop_session()))
-    sink.commands.on("select_athlete", guarded(lambda c: daemon.request_select_athlete(c.athlete)))
-    sink.commands.on("set_cue", guarded(lambda c: daemon.request_set_cue(c.cue_id, c.enabled)))
 
 
 def cmd_cues(args: argparse.Namespace) -> int:

@@ -29,8 +29,6 @@ from edge.errors import ConfigError
 from edge.outputs.feedback.settings import FeedbackConfig, check_feedback
 from edge.outputs.mqtt.settings import MqttConfig
 from edge.outputs.store import ResultsConfig
-from edge.service.presence import PresenceSettings
-from edge.service.settings import ServiceConfig
 from edge.settings import Bool, Check, Choice, Int, Invalid, Number, Text, setting, show_value
 
 CONFIG_ENV = "TRACKSIDE_CONFIG"
@@ -40,6 +38,7 @@ CONFIG_ENV = "TRACKSIDE_CONFIG"
 
 RUNTIMES = ("auto", "ai-edge-litert", "tflite-runtime", "tensorflow")
 LOG_LEVELS = ("debug", "info", "warning", "error")
+SERVICE_MODES = ("live", "burst")
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,54 @@ class PoseConfig:
     )
     min_keypoint_score: float = setting(
         0.3, Number(0.0, 1.0), "A keypoint scoring below this counts as not seen."
+    )
+
+
+@dataclass(frozen=True)
+class PresenceSettings:
+    """When the daemon deems a runner in view (the ``[presence]`` section)."""
+
+    min_body_score: float = setting(
+        0.35,
+        Number(0.05, 0.95),
+        "Mean body keypoint score that counts as a runner in view (empty scenes score ~0.2).",
+    )
+    enter_frames: int = setting(
+        3, Int(1, 100), "Consecutive confident frames before a pass starts."
+    )
+    leave_after: float = setting(
+        1.0, Number(0.1, 30), "Seconds without a confident frame before a pass ends."
+    )
+    idle_fps: float = setting(
+        2.0, Number(0.1, 60), "Model runs per second while nobody is in view (saves power)."
+    )
+    motion_threshold: float = setting(
+        4.0,
+        Number(0, 255),
+        "Mean grey-level change between frames that wakes the model at once while idle.",
+    )
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """How the live daemon runs (the ``[service]`` section)."""
+
+    mode: str = setting(
+        "live",
+        Choice(SERVICE_MODES),
+        '"live": analyse the newest frame, instant LED feedback.  "burst": also keep every '
+        "frame of a pass and analyse them all after it, for accurate timing on a slow CPU.",
+    )
+    burst_max_megabytes: float = setting(
+        256.0,
+        Number(8, 4096),
+        "Memory for the frames of one pass in burst mode; the oldest are dropped beyond it.",
+    )
+    status_interval: float = setting(
+        5.0, Number(0.5, 300), "Seconds between health messages (MQTT status, systemd STATUS)."
+    )
+    source_retry_max: float = setting(
+        30.0, Number(1, 600), "Longest wait, in seconds, between attempts to reopen a camera."
     )
 
 

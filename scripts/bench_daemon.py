@@ -152,7 +152,7 @@ def main() -> int:
         config,
         source_factory=lambda: source,
         estimator_factory=lambda: PoseEstimator(model, num_threads=args.threads),
-        sink=publisher,
+        sinks={"mqtt": publisher},
         feedback=Tap(),
         pace=args.speed,
     )

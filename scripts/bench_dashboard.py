@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))
 
 
 from edge.outputs.mqtt import MqttPublisher  # noqa: E402
+from edge.outputs.mqtt.payloads import DeviceStatus, Keyframe  # noqa: E402
 from edge.testing.dashboard import SseClient, publisher_config  # noqa: E402
 from edge.testing.mosquitto import Broker, free_port  # noqa: E402
 from edge.testing.mqtt import alert, stride_report  # noqa: E402
@@ -109,14 +110,16 @@ def main() -> None:
             sent[publisher.publish_stride(stride_report(i))] = time.monotonic()
             if now - last_slow >= 5.0:
                 last_slow = now
-                publisher.publish_status(state="running", fps=9.5, inference_ms=90.0)
+                publisher.publish_status(DeviceStatus("running", fps=9.5, inference_ms=90.0))
                 publisher.publish_keyframe(
-                    jpeg,
-                    stride_index=i,
-                    cue_id="arms.elbows_back",
-                    time_s=float(i),
-                    verdict="fault",
-                    message="Elbows",
+                    Keyframe(
+                        jpeg,
+                        stride_index=i,
+                        cue_id="arms.elbows_back",
+                        time_s=float(i),
+                        verdict="fault",
+                        message="Elbows",
+                    )
                 )
                 publisher.publish_alert(alert(active=(i // 20) % 2 == 0))
             i += 1

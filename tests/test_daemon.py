@@ -294,19 +294,19 @@ class RecordingSink:
         self.alerts.append(alert)
         return "a"
 
-    def publish_pass_summary(self, **summary):
-        self.passes.append(summary)
+    def publish_pass_summary(self, summary, *, pass_index):
+        self.passes.append((summary, pass_index))
         return "p"
 
-    def publish_session_summary(self, **summary):
-        self.sessions.append(summary)
+    def publish_session_summary(self, summary, *, passes):
+        self.sessions.append((summary, passes))
         return "s"
 
-    def publish_status(self, *, state, **health):
-        self.statuses.append((state, health))
+    def publish_status(self, status):
+        self.statuses.append(status)
 
-    def publish_keyframe(self, jpeg, **meta):
-        self.keyframes.append((jpeg, meta))
+    def publish_keyframe(self, keyframe):
+        self.keyframes.append(keyframe)
         return "k"
 
 
@@ -347,22 +347,56 @@ def test_burst_mode_publishes_the_after_pass_analysis_of_every_frame(
         config,
         source_factory=lambda: open_source(media_dir / "sports2d_demo3_running_side.mp4"),
         estimator_factory=lambda: PoseEstimator(lightning_model, num_threads=2),
-        sink=sink,
+        sinks={"recording": sink},
     )
     daemon.run()
     # Live strides only drive the LEDs; what is published comes from the burst analysis,
     # which the batch engine decides after the pass (no emission time).
     assert sink.strides, "the burst analysis found no stride"
     assert all(r.stride.emitted_at is None for r in sink.strides)
-    assert sink.passes and sink.passes[0]["pass_index"] == 1
-    assert sink.passes[0]["strides"] == len(sink.strides)
-    assert sink.sessions and sink.sessions[-1]["strides"] == len(sink.strides)
-    assert sink.sessions[-1]["passes"] == 1
+    assert sink.passes and sink.passes[0][1] == 1  # (summary, pass index)
+    assert sink.passes[0][0].strides == len(sink.strides)
+    assert sink.sessions and sink.sessions[-1][0].strides == len(sink.strides)
+    assert sink.sessions[-1][1] == 1  # (summary, passes)
     assert daemon.stats.burst_frames_dropped == 0
 
 
+def test_a_failing_result_sink_neither_stops_the_analysis_nor_the_other_sinks(
+    tmp_path: Path, media_dir: Path, lightning_model: Path, caplog
+):
+    from edge.capture import open_source
+    from edge.outputs.store import ResultStore, StoreSink
+    from edge.pose.movenet import PoseEstimator
+
+    store = ResultStore(tmp_path / "results.sqlite3")
+    broken = ResultStore(tmp_path / "broken.sqlite3")
+    broken.close()  # every write to it fails, like a results disk gone read-only
+    sink = RecordingSink()
+    daemon = Daemon(
+        quiet_config(),
+        source_factory=lambda: open_source(media_dir / "movup_run_treadmill.mp4"),
+        estimator_factory=lambda: PoseEstimator(lightning_model, num_threads=2),
+        sinks={
+            "recording": sink,
+            "broken": StoreSink(broken, "pi"),
+            "store": StoreSink(store, "pi"),
+        },
+    )
+    daemon.run()
+    try:
+        session_id = store.sessions()[0].session_id
+        assert daemon.stats.strides == len(sink.strides) == len(store.strides(session_id)) >= 10
+        assert store.session(session_id).summary["strides"] == daemon.stats.strides
+    finally:
+        store.close()
+    failed = daemon.results.failures()["broken"]
+    assert failed >= daemon.stats.strides + 2  # each stride, the session start and summary
+    assert sink.statuses[-1].detail == f"result sink failures: broken {failed}"
+    assert "result sink broken: publish_stride failed: StoreError" in caplog.text
+
+
 def test_keyframe_copies_are_small_and_keep_the_pose_on_the_runner():
-    from edge.service.daemon import keyframe_copy
+    from edge.service.keyframes import keyframe_copy
 
     image = np.zeros((720, 1280, 3), np.uint8)
     image[100:110, 200:210] = 255  # a bright marker where a keypoint is

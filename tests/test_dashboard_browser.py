@@ -24,6 +24,7 @@ from dashboard_helpers import real_run
 from edge.cues.rolling import RollingCues
 from edge.outputs.keyframe import focus_cue, render_keyframe
 from edge.outputs.mqtt import MqttPublisher
+from edge.outputs.mqtt.payloads import DeviceStatus, Keyframe
 from edge.testing.dashboard import publisher_config, start_dashboard
 from edge.testing.mosquitto import Broker
 from edge.testing.mqtt import Subscriber
@@ -119,18 +120,22 @@ def test_page_shows_real_results_and_sends_commands(tmp_path, browser, media_dir
         publisher.start()
         assert publisher.link.wait_subscribed(10)
         publisher.set_session("track-am", athlete="ana")
-        publisher.publish_status(state="running", fps=9.6, inference_ms=88.0, dropped_frames=3)
+        publisher.publish_status(
+            DeviceStatus("running", fps=9.6, inference_ms=88.0, dropped_frames=3)
+        )
         for report in run.reports:
             publisher.publish_stride(report)
         for alert in alerts:
             publisher.publish_alert(alert)
         publisher.publish_keyframe(
-            jpeg,
-            stride_index=flagged.stride.index,
-            cue_id=cue.cue_id,
-            time_s=flagged.stride.foot_strike.time,
-            verdict=cue.verdict.value,
-            message=cue.message,
+            Keyframe(
+                jpeg,
+                stride_index=flagged.stride.index,
+                cue_id=cue.cue_id,
+                time_s=flagged.stride.foot_strike.time,
+                verdict=cue.verdict.value,
+                message=cue.message,
+            )
         )
 
         driver = browser

@@ -19,6 +19,7 @@ from edge.outputs.keyframe import (
     render_keyframe,
 )
 from edge.outputs.mqtt import MqttPublisher
+from edge.outputs.mqtt.payloads import Keyframe
 from edge.testing.dashboard import publisher_config
 from edge.testing.mosquitto import Broker
 from edge.testing.mqtt import Subscriber, stride_report
@@ -135,12 +136,14 @@ def test_publish_keyframe_is_retained_with_valid_metadata(tmp_path):
         publisher.start()
         assert publisher.link.wait_connected(10)
         message_id = publisher.publish_keyframe(
-            jpeg,
-            stride_index=3,
-            cue_id="arms.elbows_back",
-            time_s=3.1,
-            verdict="fault",
-            message="Elbows back",
+            Keyframe(
+                jpeg,
+                stride_index=3,
+                cue_id="arms.elbows_back",
+                time_s=3.1,
+                verdict="fault",
+                message="Elbows back",
+            )
         )
         probe = Subscriber(broker.port, ["trackside/pi-kf/availability"])
         probe.wait_for(lambda ms: bool(ms))  # the publisher is connected and publishing

@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 from mqtt_helpers import validator
 
+from edge.cues.summary import summarize
 from edge.outputs.mqtt import CommandRejected, LinkState, MqttConfig, MqttPublisher, SetCue
 from edge.outputs.mqtt.outbox import Outbox
+from edge.outputs.mqtt.payloads import DeviceStatus
 from edge.testing.mosquitto import Broker
 from edge.testing.mqtt import Subscriber, alert, dedupe, stride_report
 
@@ -242,10 +244,12 @@ def test_status_alerts_and_session_are_retained_and_discovery_follows_ha_birth(
     try:
         assert publisher.link.wait_connected(10)
         publisher.set_session("am-1", athlete="ana")
-        publisher.publish_status(state="running", fps=9.5, inference_ms=95.0, dropped_frames=2)
+        publisher.publish_status(
+            DeviceStatus("running", fps=9.5, inference_ms=95.0, dropped_frames=2)
+        )
         publisher.publish_alert(alert(True))
         publisher.publish_session_summary(
-            start_s=0.0, end_s=60.0, strides=80, cues={}, metrics={}, passes=4
+            summarize([stride_report(i) for i in range(80)]), passes=4
         )
         assert publisher._forwarder.flush(5)
         late = Subscriber(broker.port, [f"{PREFIX}/#", "homeassistant/device/+/config"])

@@ -10,8 +10,10 @@ from html.parser import HTMLParser
 import pytest
 from dashboard_helpers import real_run
 
+from edge.cues.summary import summarize
 from edge.errors import TracksideError
 from edge.outputs.keyframe import focus_cue, render_keyframe
+from edge.outputs.mqtt.payloads import Keyframe
 from edge.outputs.report import CSV_FIXED_COLUMNS, run_report, svg_plot, worst_and_best
 from edge.outputs.store import ResultsConfig, ResultStore, StoreSink
 
@@ -68,17 +70,17 @@ def recorded(tmp_path, media_dir, lightning_model):
             cue = focus_cue(report)
             jpeg = render_keyframe(*run.frame_at(report.stride.foot_strike.time), report)
             sink.publish_keyframe(
-                jpeg,
-                stride_index=report.stride.index,
-                cue_id=cue.cue_id,
-                time_s=report.stride.foot_strike.time,
-                verdict=cue.verdict.value,
-                message=cue.message,
+                Keyframe(
+                    jpeg,
+                    stride_index=report.stride.index,
+                    cue_id=cue.cue_id,
+                    time_s=report.stride.foot_strike.time,
+                    verdict=cue.verdict.value,
+                    message=cue.message,
+                )
             )
             kept.append(jpeg)
-    sink.publish_session_summary(
-        start_s=0.0, end_s=1.0, strides=len(run.reports), cues={}, metrics={}, passes=1
-    )
+    sink.publish_session_summary(summarize(run.reports), passes=1)
     store.close()
     settings = ResultsConfig(path=str(path), keyframes_per_session=8)
     return run, settings, kept[-8:]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.service.presence import PresenceSettings, PresenceTracker, body_score
+from edge.config import PresenceSettings
+from edge.service.presence import PresenceTracker, body_score
 from edge.types import Keypoint, Pose
 
 

@@ -16,7 +16,7 @@ source time, so a bad patch of running does not flood the broker with pictures::
     chosen = picker.take(report)                  # every judged stride
     if chosen is not None:
         jpeg = render_keyframe(*chosen, report)
-        publisher.publish_keyframe(jpeg, stride_index=report.stride.index, ...)
+        publisher.publish_keyframe(Keyframe(jpeg, stride_index=report.stride.index, ...))
 """
 
 from __future__ import annotations

@@ -8,14 +8,20 @@ writes, and bounded: rows older than ``max_age_days`` go, and past ``max_strides
 oldest strides go first.  Only the newest ``keyframes_per_session`` pictures of a session
 are kept.
 
-Strides are stored in the same JSON form as the MQTT ``…/stride`` payload (without the
-envelope), so everything that reads one reads the other::
+Strides, alerts and pass/session summaries are stored in the same JSON form as their MQTT
+payloads (``…/stride``, ``…/alert``, ``…/pass``, ``…/session``) without the envelope, so
+everything that reads one reads the other::
 
     store = ResultStore("state/results.sqlite3")
     store.start_session("2025-05-01-am", athlete="ana", device_id="pi-track3")
     store.record_stride(report, session_id="2025-05-01-am", athlete="ana", device_id="pi-track3")
     [s.session_id for s in store.sessions()]
     store.strides("2025-05-01-am")[0].payload["stride"]["cadence_spm"]
+    store.session("2025-05-01-am").summary["metrics"]["trunk_lean_deg"]["sd"]
+
+Files written before summaries took that one form (``PRAGMA user_version`` 0) held them in
+either of two others; :func:`migrate_summary` rewrites them when the file is opened for
+writing, and a read-only reader converts them as it reads.
 
 :class:`StoreSink` adapts the store to the daemon's result-sink calls (``set_session``,
 ``publish_stride``...), so the daemon can hand results to it exactly as to MQTT.
@@ -26,7 +32,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import sqlite3
 import threading
@@ -34,17 +39,27 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from edge.cues.summary import Summary
 from edge.errors import TracksideError
-from edge.outputs.mqtt.payloads import Envelope, alert_payload, stride_payload
+from edge.outputs.mqtt.payloads import (
+    DeviceStatus,
+    Envelope,
+    Keyframe,
+    alert_payload,
+    stride_payload,
+    summary_fields,
+    summary_payload,
+)
 from edge.settings import Bool, Int, Number, Text, setting, state_file
 from edge.types import CueAlert, StrideReport
 
 log = logging.getLogger(__name__)
 
 RESULTS_FILENAME = "results.sqlite3"
+# PRAGMA user_version of a file whose summaries all have the MQTT payload form; 0 before.
+SUMMARY_FORM_VERSION = 1
 _ENVELOPE_KEYS = (
     "schema_version",
     "type",
@@ -142,7 +157,7 @@ class SessionInfo:
     started: float  # wall-clock Unix time
     ended: float | None
     strides: int
-    summary: dict[str, Any] | None
+    summary: dict[str, Any] | None  # the MQTT ``…/session`` payload without its envelope
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,21 +183,70 @@ class StoredKeyframe:
     jpeg: bytes
 
 
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    return value
+def _body(payload: Mapping[str, Any]) -> str:
+    """A payload as stored: without its envelope, as JSON."""
+    return json.dumps(
+        {k: v for k, v in payload.items() if k not in _ENVELOPE_KEYS}, allow_nan=False
+    )
 
 
-def _summary_json(summary: Summary | Mapping[str, Any] | None) -> str | None:
-    if summary is None:
-        return None
-    data = summary.to_dict() if isinstance(summary, Summary) else summary
-    return json.dumps(_json_ready(data), allow_nan=False)
+_NO_ENVELOPE = Envelope(device_id="", message_id="", created_at=0.0)
+
+
+def _summary_body(
+    kind: Literal["pass", "session"],
+    fields: Mapping[str, Any],
+    *,
+    pass_index: int | None = None,
+    passes: int | None = None,
+) -> str:
+    """A summary as stored: the ``…/pass`` or ``…/session`` payload without its envelope."""
+    payload = summary_payload(_NO_ENVELOPE, kind, **fields, pass_index=pass_index, passes=passes)
+    return _body(payload)
+
+
+def migrate_summary(
+    kind: Literal["pass", "session"], stored: Mapping[str, Any], *, pass_index: int | None
+) -> str:
+    """A summary stored before ``SUMMARY_FORM_VERSION`` 1, in the one form stored now.
+
+    Two forms were written: the daemon's (the MQTT summary keywords ``start_s``, ``end_s``,
+    ``cues`` as counts, metrics with ``sd`` and ``n``, plus ``pass_index`` or ``passes``) and
+    :meth:`Summary.to_dict`'s (``start``, ``end``, ``cues`` as shares rounded to 4 digits,
+    metrics with ``spread`` and ``count``).  Counts come back from those shares exactly up to
+    5,000 strides (a share is off by at most 0.00005).  ``to_dict`` kept no pass count, so a
+    session summary of that form gets ``passes`` null ("not known"); its ``grades`` and
+    metric ranges have no place in the payload and are dropped.  Raises ``ValueError`` for
+    a summary in neither form.
+    """
+    try:
+        fields, passes = _summary_fields_of(stored)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"summary in no known form (at {exc!r})") from None
+    return _summary_body(kind, fields, pass_index=pass_index, passes=passes)
+
+
+def _summary_fields_of(stored: Mapping[str, Any]) -> tuple[dict[str, Any], int | None]:
+    if "start_s" in stored:
+        fields = {k: stored[k] for k in ("start_s", "end_s", "strides", "cues", "metrics")}
+        passes = stored.get("passes")
+    else:
+        strides = int(stored["strides"])
+        fields = {
+            "start_s": stored["start"] if stored["start"] is not None else 0.0,
+            "end_s": stored["end"] if stored["end"] is not None else 0.0,
+            "strides": strides,
+            "cues": {
+                cue_id: {verdict: round(share * strides) for verdict, share in shares.items()}
+                for cue_id, shares in stored["cues"].items()
+            },
+            "metrics": {
+                key: {"unit": m["unit"], "mean": m["mean"], "sd": m["spread"], "n": m["count"]}
+                for key, m in stored["metrics"].items()
+            },
+        }
+        passes = None
+    return fields, passes
 
 
 class ResultStore:
@@ -219,9 +283,13 @@ class ResultStore:
                 # keeps each write off the SD card's slow fsync path.
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.executescript(_SCHEMA)
+                self._migrate_summaries()
                 self._prune()
+            (version,) = self._db.execute("PRAGMA user_version").fetchone()
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open results store ({exc})") from None
+        # Only a read-only reader of a file the daemon has not opened since can see old forms.
+        self._old_summaries = version < SUMMARY_FORM_VERSION
 
     @classmethod
     def from_config(cls, config: ResultsConfig) -> ResultStore:
@@ -236,28 +304,73 @@ class ResultStore:
         with self._lock:
             self._db.close()
 
+    def _migrate_summaries(self) -> None:
+        """Rewrite the summaries of a file from before ``SUMMARY_FORM_VERSION``, at once."""
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version >= SUMMARY_FORM_VERSION:
+            return
+        with self._db:
+            sessions = self._db.execute(
+                "SELECT session_id, summary FROM sessions WHERE summary IS NOT NULL"
+            ).fetchall()
+            for session_id, text in sessions:
+                body = self._migrated("session", text, None, f"session {session_id}")
+                self._db.execute(
+                    "UPDATE sessions SET summary = ? WHERE session_id = ?", (body, session_id)
+                )
+            passes = self._db.execute("SELECT id, pass_index, summary FROM passes").fetchall()
+            for row_id, pass_index, text in passes:
+                body = self._migrated("pass", text, pass_index, f"passes row {row_id}")
+                self._db.execute("UPDATE passes SET summary = ? WHERE id = ?", (body, row_id))
+            self._db.execute(f"PRAGMA user_version = {SUMMARY_FORM_VERSION}")
+        if sessions or passes:
+            log.info(
+                "results store %s: %d session and %d pass summaries rewritten in the current form",
+                self.path,
+                len(sessions),
+                len(passes),
+            )
+
+    def _migrated(
+        self, kind: Literal["pass", "session"], text: str, pass_index: int | None, row: str
+    ) -> str:
+        try:
+            return migrate_summary(kind, json.loads(text), pass_index=pass_index)
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError too
+            message = f"{self.path}: {row}: cannot read its {kind} summary ({exc})"
+            raise StoreError(message) from None
+
+    def _read_summary(
+        self, kind: Literal["pass", "session"], text: str, row: str, pass_index: int | None = None
+    ) -> dict[str, Any]:
+        if self._old_summaries:
+            text = self._migrated(kind, text, pass_index, row)
+        return json.loads(text)
+
     # --- writing ---------------------------------------------------------------------------
 
-    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+    def _write(self, sql: str, params: tuple[Any, ...], *, counted: bool = True) -> None:
+        """One statement in its own transaction; ``counted`` writes bring the next prune."""
         with self._lock:
             try:
                 with self._db:
                     self._db.execute(sql, params)
-                self._writes += 1
-                if self._writes % 500 == 0:
-                    self._prune_locked()
+                if counted:
+                    self._writes += 1
+                    if self._writes % 500 == 0:
+                        self._prune_locked()
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: cannot write results ({exc})") from None
 
     def start_session(self, session_id: str, *, athlete: str | None, device_id: str) -> None:
         """Note a session's start (again: keeps the first start, updates the athlete)."""
-        with self._lock, self._db:
-            self._db.execute(
-                "INSERT INTO sessions (session_id, device_id, athlete, started) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT(session_id) DO UPDATE SET "
-                "athlete = COALESCE(excluded.athlete, sessions.athlete)",
-                (session_id, device_id, athlete, self._clock()),
-            )
+        self._write(
+            "INSERT INTO sessions (session_id, device_id, athlete, started) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT(session_id) DO UPDATE SET "
+            "athlete = COALESCE(excluded.athlete, sessions.athlete)",
+            (session_id, device_id, athlete, self._clock()),
+            counted=False,
+        )
 
     def record_stride(
         self,
@@ -270,7 +383,6 @@ class ResultStore:
         """Keep one judged stride (in the MQTT payload's JSON form)."""
         now = self._clock()
         payload = stride_payload(Envelope(device_id, "", now, session_id, athlete), report)
-        body = {k: v for k, v in payload.items() if k not in _ENVELOPE_KEYS}
         if session_id is not None:
             self._ensure_session(session_id, athlete, device_id, now)
         self._write(
@@ -282,9 +394,9 @@ class ResultStore:
                 athlete,
                 now,
                 report.stride.index,
-                body["stride"]["foot_strike_s"],
+                payload["stride"]["foot_strike_s"],
                 report.grade.value,
-                json.dumps(body, allow_nan=False),
+                _body(payload),
             ),
         )
 
@@ -293,41 +405,43 @@ class ResultStore:
     ) -> None:
         now = self._clock()
         payload = alert_payload(Envelope(device_id, "", now, session_id, athlete), alert)
-        body = {k: v for k, v in payload.items() if k not in _ENVELOPE_KEYS}
         self._write(
             "INSERT INTO alerts (session_id, device_id, created, payload) VALUES (?, ?, ?, ?)",
-            (session_id, device_id, now, json.dumps(body, allow_nan=False)),
+            (session_id, device_id, now, _body(payload)),
         )
 
     def record_pass(
         self,
-        summary: Summary | Mapping[str, Any],
+        summary: Summary,
         *,
         pass_index: int | None,
         session_id: str | None,
         device_id: str,
     ) -> None:
-        """A pass summary (a :class:`Summary` or the MQTT summary keywords)."""
+        """A pass summary (kept in the form of the MQTT ``…/pass`` payload)."""
+        body = _summary_body("pass", summary_fields(summary), pass_index=pass_index)
         self._write(
             "INSERT INTO passes (session_id, device_id, created, pass_index, summary) "
             "VALUES (?, ?, ?, ?, ?)",
-            (session_id, device_id, self._clock(), pass_index, _summary_json(summary)),
+            (session_id, device_id, self._clock(), pass_index, body),
         )
 
     def record_session(
         self,
-        summary: Summary | Mapping[str, Any] | None,
+        summary: Summary,
         *,
+        passes: int | None,
         session_id: str,
         athlete: str | None,
         device_id: str,
     ) -> None:
-        """The session ended: its summary and end time."""
+        """The session ended: its summary (as the ``…/session`` payload) and end time."""
         now = self._clock()
         self._ensure_session(session_id, athlete, device_id, now)
+        body = _summary_body("session", summary_fields(summary), passes=passes)
         self._write(
             "UPDATE sessions SET ended = ?, summary = ? WHERE session_id = ?",
-            (now, _summary_json(summary), session_id),
+            (now, body, session_id),
         )
 
     def record_keyframe(
@@ -374,12 +488,12 @@ class ResultStore:
     def _ensure_session(
         self, session_id: str, athlete: str | None, device_id: str, now: float
     ) -> None:
-        with self._lock, self._db:
-            self._db.execute(
-                "INSERT OR IGNORE INTO sessions (session_id, device_id, athlete, started) "
-                "VALUES (?, ?, ?, ?)",
-                (session_id, device_id, athlete, now),
-            )
+        self._write(
+            "INSERT OR IGNORE INTO sessions (session_id, device_id, athlete, started) "
+            "VALUES (?, ?, ?, ?)",
+            (session_id, device_id, athlete, now),
+            counted=False,
+        )
 
     # --- bounds ----------------------------------------------------------------------------
 
@@ -420,7 +534,13 @@ class ResultStore:
         )
         return [
             SessionInfo(
-                sid, dev, athlete, started, ended, n, json.loads(summary) if summary else None
+                sid,
+                dev,
+                athlete,
+                started,
+                ended,
+                n,
+                self._read_summary("session", summary, f"session {sid}") if summary else None,
             )
             for sid, dev, athlete, started, ended, summary, n in rows
         ]
@@ -448,7 +568,7 @@ class ResultStore:
             "SELECT pass_index, summary FROM passes WHERE session_id = ? ORDER BY id",
             (session_id,),
         )
-        return [{"pass_index": i, **json.loads(s)} for i, s in rows]
+        return [self._read_summary("pass", s, f"pass {i} of {session_id}", i) for i, s in rows]
 
     def keyframes(self, session_id: str) -> list[StoredKeyframe]:
         rows = self._query(
@@ -462,8 +582,8 @@ class ResultStore:
 class StoreSink:
     """The store behind the daemon's result-sink calls (the same ones as the MQTT publisher).
 
-    ``publish_*`` return ``""`` (there is no message id); status is not history and is
-    ignored.  A write that fails is logged, never raised: history must not stop the daemon.
+    Status is not history and is ignored.  A write that fails raises :class:`StoreError`;
+    the daemon's fan-out logs and counts it and carries on with the other sinks.
     """
 
     def __init__(self, store: ResultStore, device_id: str) -> None:
@@ -475,66 +595,45 @@ class StoreSink:
     def set_session(self, session_id: str | None, *, athlete: str | None = None) -> None:
         self._session_id, self._athlete = session_id, athlete
         if session_id is not None:
-            self._safely(
-                self.store.start_session, session_id, athlete=athlete, device_id=self.device_id
-            )
+            self.store.start_session(session_id, athlete=athlete, device_id=self.device_id)
 
-    def _ctx(self) -> dict[str, Any]:
-        return {
-            "session_id": self._session_id,
-            "athlete": self._athlete,
-            "device_id": self.device_id,
-        }
+    def publish_stride(self, report: StrideReport) -> None:
+        self.store.record_stride(
+            report, session_id=self._session_id, athlete=self._athlete, device_id=self.device_id
+        )
 
-    def _safely(self, call: Callable[..., None], *args: Any, **kwargs: Any) -> str:
-        try:
-            call(*args, **kwargs)
-        except StoreError as exc:
-            log.warning("results store: %s", exc)
-        return ""
+    def publish_alert(self, alert: CueAlert) -> None:
+        self.store.record_alert(
+            alert, session_id=self._session_id, athlete=self._athlete, device_id=self.device_id
+        )
 
-    def publish_stride(self, report: StrideReport) -> str:
-        return self._safely(self.store.record_stride, report, **self._ctx())
+    def publish_pass_summary(self, summary: Summary, *, pass_index: int) -> None:
+        self.store.record_pass(
+            summary, pass_index=pass_index, session_id=self._session_id, device_id=self.device_id
+        )
 
-    def publish_alert(self, alert: CueAlert) -> str:
-        return self._safely(self.store.record_alert, alert, **self._ctx())
-
-    def publish_pass_summary(self, **summary: Any) -> str:
-        pass_index = summary.get("pass_index")
-        return self._safely(
-            self.store.record_pass,
+    def publish_session_summary(self, summary: Summary, *, passes: int) -> None:
+        if self._session_id is None:
+            return
+        self.store.record_session(
             summary,
-            pass_index=pass_index,
+            passes=passes,
             session_id=self._session_id,
+            athlete=self._athlete,
             device_id=self.device_id,
         )
 
-    def publish_session_summary(self, **summary: Any) -> str:
-        if self._session_id is None:
-            return ""
-        return self._safely(self.store.record_session, summary, **self._ctx())
-
-    def publish_status(self, *, state: str, **health: Any) -> None:
+    def publish_status(self, status: DeviceStatus) -> None:
         return None
 
-    def publish_keyframe(
-        self,
-        jpeg: bytes,
-        *,
-        stride_index: int | None,
-        cue_id: str | None,
-        time_s: float | None,
-        verdict: str | None = None,
-        message: str = "",
-    ) -> str:
-        return self._safely(
-            self.store.record_keyframe,
-            jpeg,
+    def publish_keyframe(self, keyframe: Keyframe) -> None:
+        self.store.record_keyframe(
+            keyframe.jpeg,
             session_id=self._session_id,
             device_id=self.device_id,
-            stride_index=stride_index,
-            cue_id=cue_id,
-            time_s=time_s,
-            verdict=verdict,
-            message=message,
+            stride_index=keyframe.stride_index,
+            cue_id=keyframe.cue_id,
+            time_s=keyframe.time_s,
+            verdict=keyframe.verdict,
+            message=keyframe.message,
         )

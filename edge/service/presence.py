@@ -7,11 +7,9 @@ every frame it can.  Pure: the caller passes source timestamps, scores and motio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from edge.settings import Int, Number, setting
+from edge.config import PresenceSettings
 from edge.types import Keypoint, Pose
 
 # The keypoints that say "a whole runner is in view": shoulders, hips, knees, ankles.
@@ -32,31 +30,6 @@ BODY_KEYPOINTS = np.array(
 def body_score(pose: Pose) -> float:
     """Mean score of the body keypoints: high only when a whole runner is visible."""
     return float(pose.keypoints[BODY_KEYPOINTS, 2].mean())
-
-
-@dataclass(frozen=True)
-class PresenceSettings:
-    """The ``[presence]`` section of the config."""
-
-    min_body_score: float = setting(
-        0.35,
-        Number(0.05, 0.95),
-        "Mean body keypoint score that counts as a runner in view (empty scenes score ~0.2).",
-    )
-    enter_frames: int = setting(
-        3, Int(1, 100), "Consecutive confident frames before a pass starts."
-    )
-    leave_after: float = setting(
-        1.0, Number(0.1, 30), "Seconds without a confident frame before a pass ends."
-    )
-    idle_fps: float = setting(
-        2.0, Number(0.1, 60), "Model runs per second while nobody is in view (saves power)."
-    )
-    motion_threshold: float = setting(
-        4.0,
-        Number(0, 255),
-        "Mean grey-level change between frames that wakes the model at once while idle.",
-    )
 
 
 class PresenceTracker:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from edge.cues.summary import Summary
 from edge.types import CueAlert, CueGroup, CueResult, MetricValue, StrideReport, Verdict
 
 SCHEMA_VERSION = 1
@@ -213,6 +214,41 @@ def summary_payload(
     return payload
 
 
+def summary_fields(summary: Summary) -> dict[str, Any]:
+    """A cue :class:`~edge.cues.summary.Summary` as the keywords of :func:`summary_payload`.
+
+    An empty summary (no stride) spans 0–0 s; the payload needs numbers there.
+    """
+    return {
+        "start_s": summary.start if summary.start is not None else 0.0,
+        "end_s": summary.end if summary.end is not None else 0.0,
+        "strides": summary.strides,
+        "cues": {c.cue_id: dict(c.counts) for c in summary.cues},
+        "metrics": {
+            m.key: {"unit": m.unit, "mean": m.mean, "sd": m.spread, "n": m.count}
+            for m in summary.metrics
+        },
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    """The daemon's health as :func:`status_payload` reports it (``None``: not known here).
+
+    ``outbox_depth`` is not part of it: the MQTT publisher, which owns the outbox, adds it.
+    """
+
+    state: str
+    fps: float | None = None
+    inference_ms: float | None = None
+    dropped_frames: int = 0
+    queue_depth: int = 0
+    cpu_temp_c: float | None = None
+    throttled: bool | None = None
+    uptime_s: float | None = None
+    detail: str = ""
+
+
 def status_payload(
     envelope: Envelope,
     *,
@@ -244,6 +280,19 @@ def status_payload(
         detail=detail,
     )
     return payload
+
+
+@dataclass(frozen=True, slots=True)
+class Keyframe:
+    """A stride's picture (:func:`edge.outputs.keyframe.render_keyframe`'s JPEG) and what it
+    shows, as :func:`keyframe_meta_payload` describes it."""
+
+    jpeg: bytes
+    stride_index: int | None
+    cue_id: str | None
+    time_s: float | None
+    verdict: str | None = None
+    message: str = ""
 
 
 def keyframe_meta_payload(

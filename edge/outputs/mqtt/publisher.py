@@ -10,8 +10,9 @@
     publisher.set_session("2025-05-01-am", athlete="ana")
     publisher.publish_stride(report)        # durable: outbox first, broker when reachable
     publisher.publish_alert(alert)
-    publisher.publish_status(state="running", fps=9.8, inference_ms=92.0)
-    publisher.publish_keyframe(jpeg, stride_index=41, cue_id="posture.run_tall", time_s=29.7)
+    publisher.publish_pass_summary(summary, pass_index=3)   # an edge.cues.summary.Summary
+    publisher.publish_status(DeviceStatus("running", fps=9.8, inference_ms=92.0))
+    publisher.publish_keyframe(Keyframe(jpeg, 41, "posture.run_tall", time_s=29.7))
     publisher.stop()                        # flushes what it can, says "offline"
 
 Results (strides, alerts, summaries) go through the durable outbox and are delivered in
@@ -28,8 +29,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from importlib import metadata
-from typing import Any, Literal
+from typing import Any
 
+from edge.cues.summary import Summary
 from edge.outputs.mqtt import homeassistant
 from edge.outputs.mqtt.client import LinkState, MqttLink
 from edge.outputs.mqtt.commands import CommandRouter
@@ -37,7 +39,9 @@ from edge.outputs.mqtt.forwarder import OutboxForwarder
 from edge.outputs.mqtt.ids import MessageIds
 from edge.outputs.mqtt.outbox import Outbox
 from edge.outputs.mqtt.payloads import (
+    DeviceStatus,
     Envelope,
+    Keyframe,
     active_alerts_payload,
     alert_payload,
     command_result_payload,
@@ -45,6 +49,7 @@ from edge.outputs.mqtt.payloads import (
     keyframe_meta_payload,
     status_payload,
     stride_payload,
+    summary_fields,
     summary_payload,
 )
 from edge.outputs.mqtt.settings import MqttConfig, MqttTarget, resolve
@@ -184,62 +189,75 @@ class MqttPublisher:
         self._publish_active_alerts()
         return envelope.message_id
 
-    def publish_pass_summary(self, **summary: Any) -> str:
-        """A pass summary; keywords as :func:`~edge.outputs.mqtt.payloads.summary_payload`."""
-        return self._publish_summary("pass", summary, retain=False)
+    def publish_pass_summary(self, summary: Summary, *, pass_index: int) -> str:
+        """The summary of pass ``pass_index`` (counted from 1 since the daemon started)."""
+        envelope = self._envelope()
+        payload = summary_payload(
+            envelope, "pass", **summary_fields(summary), pass_index=pass_index
+        )
+        self._enqueue(self.topics.pass_summary, payload, retain=False)
+        return envelope.message_id
 
-    def publish_session_summary(self, **summary: Any) -> str:
+    def publish_session_summary(self, summary: Summary, *, passes: int) -> str:
         """The session summary, retained so a late subscriber still gets the last one."""
-        return self._publish_summary("session", summary, retain=True)
+        envelope = self._envelope()
+        payload = summary_payload(envelope, "session", **summary_fields(summary), passes=passes)
+        self._enqueue(self.topics.session_summary, payload, retain=True)
+        return envelope.message_id
 
     # --- latest-value messages (not queued) ------------------------------------------------
 
-    def publish_status(self, *, state: str, **health: Any) -> None:
-        """Retained health (keywords as :func:`~edge.outputs.mqtt.payloads.status_payload`).
+    def publish_status(self, status: DeviceStatus) -> None:
+        """Retained health, with this publisher's ``outbox_depth`` added.
 
-        ``outbox_depth`` is filled in here.  Only the newest status matters, so it is not
-        queued while offline; the last one is re-sent on reconnect.
+        Only the newest status matters, so it is not queued while offline; the last one is
+        re-sent on reconnect.
         """
-        health["outbox_depth"] = len(self.outbox)
-        payload = encode(status_payload(self._envelope(), state=state, **health))
+        payload = encode(
+            status_payload(
+                self._envelope(),
+                state=status.state,
+                fps=status.fps,
+                inference_ms=status.inference_ms,
+                dropped_frames=status.dropped_frames,
+                queue_depth=status.queue_depth,
+                outbox_depth=len(self.outbox),
+                cpu_temp_c=status.cpu_temp_c,
+                throttled=status.throttled,
+                uptime_s=status.uptime_s,
+                detail=status.detail,
+            )
+        )
         with self._lock:
             self._last_status = payload
         if self.link.connected:
             self.link.publish(self.topics.status, payload, qos=1, retain=True)
 
-    def publish_keyframe(
-        self,
-        jpeg: bytes,
-        *,
-        stride_index: int | None,
-        cue_id: str | None,
-        time_s: float | None,
-        verdict: str | None = None,
-        message: str = "",
-    ) -> str:
+    def publish_keyframe(self, keyframe: Keyframe) -> str:
         """The picture of a stride worth seeing: retained JPEG on ``…/keyframe``, then JSON.
 
-        ``jpeg`` is what :func:`edge.outputs.keyframe.render_keyframe` returns.  The metadata
-        (``…/keyframe/meta``, retained) follows the picture, so a consumer that sees new
-        metadata already has the picture it describes.  A latest-value message: not queued
-        while offline, the last one re-sent on connect.  Returns the metadata's message id.
+        The metadata (``…/keyframe/meta``, retained) follows the picture, so a consumer that
+        sees new metadata already has the picture it describes.  A latest-value message: not
+        queued while offline, the last one re-sent on connect.  Returns the metadata's
+        message id.
         """
         envelope = self._envelope()
+        jpeg = bytes(keyframe.jpeg)
         meta = encode(
             keyframe_meta_payload(
                 envelope,
-                stride_index=stride_index,
-                cue_id=cue_id,
-                time_s=time_s,
+                stride_index=keyframe.stride_index,
+                cue_id=keyframe.cue_id,
+                time_s=keyframe.time_s,
                 size_bytes=len(jpeg),
-                verdict=verdict,
-                message=message,
+                verdict=keyframe.verdict,
+                message=keyframe.message,
             )
         )
         with self._lock:
-            self._last_keyframe = (bytes(jpeg), meta)
+            self._last_keyframe = (jpeg, meta)
         if self.link.connected:
-            self._send_keyframe(bytes(jpeg), meta)
+            self._send_keyframe(jpeg, meta)
         return envelope.message_id
 
     # --- internals -------------------------------------------------------------------------
@@ -257,14 +275,6 @@ class MqttPublisher:
     def _enqueue(self, topic: str, payload: Mapping[str, Any], *, retain: bool) -> None:
         self.outbox.enqueue(topic, encode(payload), qos=self.target.qos, retain=retain)
         self._forwarder.wake()
-
-    def _publish_summary(
-        self, kind: Literal["pass", "session"], summary: Mapping[str, Any], *, retain: bool
-    ) -> str:
-        envelope = self._envelope()
-        topic = self.topics.pass_summary if kind == "pass" else self.topics.session_summary
-        self._enqueue(topic, summary_payload(envelope, kind, **summary), retain=retain)
-        return envelope.message_id
 
     def _publish_active_alerts(self) -> None:
         with self._lock:

@@ -1,0 +1,155 @@
+"""The analysis thread's work on each frame: is a runner in view → pose → gait and cues → outputs.
+
+While nobody is in view the model runs only ``presence.idle_fps`` times a second, or at once
+when the picture changes (a cheap motion signal), so an idle Pi stays cool.  Judged strides
+go first to the runner's feedback, then (with their keyframe) to the result sinks; a pass
+ends when the runner has been out of view for ``presence.leave_after`` seconds.  One bad
+frame or one analysis bug never stops the service: the frame is skipped, or the gait
+analysis starts afresh.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from edge.analysis import RunAnalyzer
+from edge.config import Config
+from edge.service.keyframes import KeyframeRecorder
+from edge.service.presence import PresenceTracker, body_score
+from edge.service.sinks import Outputs
+from edge.service.status import Stats
+from edge.types import CueAlert, Frame, Pose, StrideReport
+
+log = logging.getLogger(__name__)
+
+MOTION_THUMB = (64, 36)  # px: the 16:9 thumbnail compared for motion while idle
+
+
+class PoseStage(Protocol):
+    def estimate(self, frame: Frame) -> Pose: ...
+
+    def reset_tracking(self) -> None: ...
+
+
+class PassEnded(Protocol):
+    """Told when a pass ends (burst mode: :meth:`edge.service.burst.BurstWorker.pass_ended`)."""
+
+    def __call__(self, pass_index: int, pass_start: float) -> None: ...
+
+
+def motion_level(previous: np.ndarray | None, image: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean absolute grey-level change between two tiny thumbnails (cheap wake-up signal)."""
+    thumb = cv2.resize(
+        cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), MOTION_THUMB, interpolation=cv2.INTER_AREA
+    )
+    if previous is None:
+        return math.inf, thumb
+    return float(cv2.absdiff(previous, thumb).mean()), thumb
+
+
+class FrameAnalysis:
+    """Presence, pose, :class:`~edge.analysis.RunAnalyzer` and outputs for one frame at a time.
+
+    ``on_pass_end`` (burst mode) takes over publishing: live strides then only drive the
+    LEDs, and each ended pass is handed to it instead of publishing its live summary.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        estimator: PoseStage,
+        analyzer: RunAnalyzer,
+        outputs: Outputs,
+        stats: Stats,
+        *,
+        on_pass_end: PassEnded | None = None,
+    ) -> None:
+        self.estimator = estimator
+        self.analyzer = analyzer
+        self.outputs = outputs
+        self.stats = stats
+        self.on_pass_end = on_pass_end
+        self.presence = PresenceTracker(config.presence)
+        self.keyframes = KeyframeRecorder(
+            outputs.results, min_keypoint_score=config.pose.min_keypoint_score
+        )
+        self.source_time = 0.0  # of the newest analysed frame: alerts are stamped on it
+        self._pass_start: float | None = None
+        self._thumb: np.ndarray | None = None
+
+    def analyse(self, frame: Frame) -> None:
+        motion = None
+        if not self.presence.present:
+            image = frame.inference_image if frame.inference_image is not None else frame.image
+            motion, self._thumb = motion_level(self._thumb, image)
+        if not self.presence.should_infer(frame.timestamp, motion):
+            return
+        started = time.perf_counter()
+        try:
+            pose = self.estimator.estimate(frame)
+        except Exception as exc:  # one bad frame must not stop the service
+            self.stats.inference_errors += 1
+            log.warning("inference failed on frame %d: %s", frame.index, exc)
+            return
+        self.stats.inference_seconds += time.perf_counter() - started
+        self.stats.frames_analysed += 1
+        self.source_time = frame.timestamp
+        self.keyframes.add(frame, pose)
+
+        change = self.presence.update(frame.timestamp, body_score(pose))
+        if change == "entered":
+            self._pass_start = frame.timestamp
+            self.stats.state = "running"
+            log.info("runner in view at %.2f s", frame.timestamp)
+        try:
+            update = self.analyzer.push(pose)
+        except Exception:  # a bug on odd input must not take the service down
+            self.stats.analysis_errors += 1
+            log.exception(
+                "analysis failed at %.3f s; starting the gait analysis afresh", frame.timestamp
+            )
+            self.analyzer.reset_gait()
+            return
+        if update:
+            self._emit(update.reports, update.alerts)
+        if change == "left":
+            self._end_pass(frame.timestamp)
+
+    def close_pass(self) -> None:
+        """End the pass in progress, if any (the daemon is stopping)."""
+        if self.presence.present:
+            self.presence.present = False
+            self._end_pass(self.source_time)
+
+    def _emit(self, reports: list[StrideReport], alerts: list[CueAlert]) -> None:
+        for report in reports:
+            self.stats.strides += 1
+            if self.outputs.feedback:
+                self.outputs.feedback.on_stride(report)
+            self.keyframes.publish(report)
+            # In burst mode the accurate after-pass analysis is what gets published.
+            if self.on_pass_end is None:
+                self.outputs.results.publish_stride(report)
+        self.outputs.alerts(alerts)
+
+    def _end_pass(self, t: float) -> None:
+        self.stats.passes += 1
+        self.stats.state = "idle"
+        self.estimator.reset_tracking()
+        summary = self.analyzer.end_pass()
+        log.info(
+            "pass %d ended at %.2f s (%d strides)",
+            self.stats.passes,
+            t,
+            summary.strides if summary else 0,
+        )
+        if self.on_pass_end is not None:
+            self.on_pass_end(self.stats.passes, self._pass_start or t)
+        elif summary is not None:
+            self.outputs.results.publish_pass_summary(summary, pass_index=self.stats.passes)
