@@ -128,8 +128,9 @@ GATES: tuple[Gate, ...] = (
         0.75,
         1.25,
         "stride",
-        "stride-to-stride variability of steady running is a few per cent (lab: see the "
-        "true range); a missed or extra strike halves or doubles a stride",
+        "within-runner spatiotemporal CV < 2.5 % in steady treadmill running (preprint "
+        "202601.2214), step-length CV 2.2-2.5 % (Craib 1994), lab 0.98-1.02: 25 % is ~10 "
+        "CVs; a misplaced strike moves a stride by a step (~50 %)",
         stride_time_ratio,
     ),
     Gate(
@@ -138,8 +139,9 @@ GATES: tuple[Gate, ...] = (
         0.15,
         0.5,
         "toe_off",
-        "running has a flight phase, so each contact is under half a stride (Novacheck 1998); "
-        "sprint contacts are ~0.1 s of a ~0.45 s stride",
+        "running has a flight phase (double float, Novacheck 1998), so a contact is under "
+        "half a stride; the shortest sprint contacts (0.08 s, edge.gait.timing) over a "
+        "~0.45 s stride give ~0.18; lab 0.31-0.38",
         duty_factor,
     ),
     Gate(
@@ -148,8 +150,9 @@ GATES: tuple[Gate, ...] = (
         -10.0,
         50.0,
         "stride",
-        "knee hyperextension is anatomically limited to a few degrees; 50 deg is beyond the "
-        "peak stance flexion of running (~45 deg, Heiderscheit 2011)",
+        "knee flexion at contact is 17.8 +- 4.0 deg and its stance peak 46.3 +- 4.5 deg "
+        "(Heiderscheit 2011, 3D); lab 2D 3.9-16.4; beyond hyperextension or the stance peak "
+        "the 'strike' is not a landing",
         metric_of("knee_flexion_at_foot_strike_deg"),
     ),
     Gate(
@@ -158,8 +161,9 @@ GATES: tuple[Gate, ...] = (
         -20.0,
         35.0,
         "stride",
-        "the shank at touchdown is within a few degrees of vertical to ~20 deg forward in "
-        "heel strikers (Souza 2016; Lieberman 2015); beyond is not a landing",
+        "a near-vertical shank at landing (Souza 2016; Lieberman 2015), lab 2.3-20.1 deg; "
+        "pointing back 20 deg is mid-stance, 35 deg forward a straight leg reaching half a "
+        "leg ahead",
         metric_of("shank_angle_at_foot_strike_deg"),
     ),
     Gate(
@@ -168,8 +172,8 @@ GATES: tuple[Gate, ...] = (
         -0.15,
         0.6,
         "stride",
-        "at touchdown the foot is ahead of the hip; a straight leg 37 deg forward puts it "
-        "0.6 leg lengths ahead, more than any running landing",
+        "at touchdown the foot is ahead of the hip (lab 0.17-0.37); a straight leg 37 deg "
+        "forward puts it 0.6 leg lengths ahead, more than any running landing",
         metric_of("overstride_leg_length"),
     ),
     Gate(
@@ -178,8 +182,8 @@ GATES: tuple[Gate, ...] = (
         0.0,
         0.3,
         "stride",
-        "bones keep their length; in a side view the 2D thigh and shank change by a few per "
-        "cent (lab) plus MoveNet noise (~5 %); 30 % means a misplaced keypoint",
+        "bones keep their length: the lab's 2D thigh and shank change by 1.5-7.4 % in a side "
+        "view, MoveNet-like noise adds ~5 %; 30 % means a misplaced keypoint",
         segment_length_change,
     ),
     Gate(
@@ -345,7 +349,8 @@ def knee_flexion_swing_band(speed: float | None) -> Thresholds:
     # Expected peak swing knee flexion (2D, the metric's frame) rises 15.3 deg per m/s:
     # 85.4 deg at 2.5 m/s, 100.7 at 3.5 (RBDS001 lab truth; its 3D Visual3D curves give
     # 85-90 / 100-106 / 116 deg at 2.5 / 3.5 / 4.5 m/s).  Warn 15 deg, fault 25 deg below:
-    # ~3 and ~5 population SDs of a sagittal knee peak (4.5 deg, Heiderscheit 2011).
+    # ~3 and ~5 population SDs of a sagittal knee peak.  No SD of the *swing* peak was found;
+    # the stance peak's (4.5 deg, 45 runners, Heiderscheit 2011) stands in: provisional.
     v = _lenient(speed, low_is_bad=True)
     expected = 85.4 + 15.3 * (v - 2.5)
     return Thresholds(low=Band(expected - 15.0, expected - 25.0))
@@ -354,9 +359,10 @@ def knee_flexion_swing_band(speed: float | None) -> Thresholds:
 def thigh_swing_band(speed: float | None) -> Thresholds:
     # Expected peak thigh angle from vertical in swing: 27.3 deg at 2.5 m/s, 33.4 at 3.5
     # (RBDS001 lab truth, 6.1 deg per m/s; its 3D hip flexion against the pelvis is
-    # ~19 deg higher: 46 / 53 / 62 deg at 2.5 / 3.5 / 4.5 m/s, the pelvis' anterior tilt).
-    # Warn 12 deg, fault 20 deg below: ~2 and ~3.5 population SDs of peak hip flexion
-    # (5.5 deg, Heiderscheit 2011).
+    # 19-22 deg higher: 46 / 53-57 / 62-65 deg at 2.5 / 3.5 / 4.5 m/s, the pelvis' forward
+    # tilt).  Warn 12 deg, fault 20 deg below: ~2 and ~3.5 population SDs.  No SD of the
+    # swing peak was found; the loading-response hip peak's (5.5-6.0 deg, 45 runners,
+    # Heiderscheit 2011) stands in: provisional.
     v = _lenient(speed, low_is_bad=True)
     expected = 27.3 + 6.1 * (v - 2.5)
     return Thresholds(low=Band(expected - 12.0, expected - 20.0))
@@ -379,7 +385,7 @@ def shank_reach_band(speed: float | None) -> Thresholds:
     # Lieberman 2015 and Souza 2016: land with a near-vertical tibia.  RBDS001 lab truth:
     # 8.7 +- 1.3 deg at 2.5 m/s, 10.5 +- 2.5 at 3.5 (max 14.7 over 318 strides; +1.8 deg per
     # m/s, too small against the band to scale).  Warn at 18 deg = that maximum + the
-    # pipeline's median error on the spoiled lab films (2.4-2.7 deg, bias +1.2-1.7): 18 deg
+    # pipeline's median error on the spoiled lab films (2.5-2.6 deg, bias +0.6-1.3): 18 deg
     # puts the ankle ~0.3 shank lengths (a shoe length) ahead of the knee.  Fault at 25 deg:
     # 7 deg (~2.5 median errors) further, past the BMClab left landing (22.4 deg, knee 4 deg,
     # foot 0.37 leg lengths ahead of the hip: the textbook reach, which warns).
@@ -454,15 +460,17 @@ PROPOSED_BANDS: tuple[ProposedBand, ...] = (
 )
 
 
-def describe_band(band: ProposedBand, unit: str) -> str:
+SPEED_LABELS = (("2.5 m/s", 2.5), ("3.5 m/s", 3.5), ("speed unknown", None))
+
+
+def describe_band(band: ProposedBand) -> str:
+    """The band in words, at 2.5 and 3.5 m/s and with the speed unknown (once if the same)."""
     if band.band is None:
         return INFO
-    parts = []
-    for label, speed in (("2.5", 2.5), ("3.5", 3.5), ("?", None)):
-        th = band.band(speed)
-        limits = th.limits()
-        parts.append(f"{label}: " + "/".join(f"{v:g}" for v in limits.values()))
-    return "; ".join(parts)
+    at = {label: band.band(speed).describe(band.unit) for label, speed in SPEED_LABELS}
+    if len(set(at.values())) == 1:
+        return next(iter(at.values()))
+    return "; ".join(f"{label}: {text}" for label, text in at.items())
 
 
 def proposed_judgement(

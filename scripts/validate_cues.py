@@ -30,8 +30,10 @@ implementer can change thresholds and re-run):
 6. ``--proposed``: the proposed bands (:data:`PROPOSED_BANDS`) on the same lab truth and
    clips, with the gates applied and only validated cues in the stride grade.
 
-Only validation tooling lives here; nothing in ``edge`` depends on it.  The clip results
-check outcomes only: no threshold here was fitted to a clip.
+The proposal itself (gates, candidate readings, bands) is data in ``scripts/cue_proposal.py``;
+the reasoning and sources are in ``docs/cue-calibration.md``.  Only validation tooling lives
+here; nothing in ``edge`` depends on it.  The clip results check outcomes only: no threshold
+was fitted to a clip.
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ from edge.types import (
     NUM_KEYPOINTS,
     EventKind,
     GaitEvent,
+    Keypoint,
     Leg,
     MetricValue,
     Pose,
@@ -1047,7 +1050,7 @@ def proposed_lab_table(strides: Sequence[ProposedStride], bands=PROPOSED_BANDS) 
     trials = sorted({s.source for s in strides}, key=[s.source for s in strides].index)
     rows = []
     for band in bands:
-        row: list[object] = [band.cue_id, band.metric, describe_band(band, band.unit)]
+        row: list[object] = [band.cue_id, band.metric, describe_band(band)]
         pooled = []
         for trial in trials:
             values = [s.cues[band.cue_id] for s in strides if s.source == trial]
@@ -1060,7 +1063,7 @@ def proposed_lab_table(strides: Sequence[ProposedStride], bands=PROPOSED_BANDS) 
         row.append(pct(ok_all))
         rows.append(row)
     return table(
-        ["cue", "reading", "limits at 2.5 m/s; 3.5; unknown speed", *trials, "ok all"],
+        ["cue", "reading", "band", *trials, "ok all"],
         rows,
     )
 
@@ -1247,6 +1250,25 @@ def matching_table(strides: Sequence[PipelineStride], truth: Sequence[LabStride]
             mine = [s for s in strides if s.trial == trial and s.engine == engine]
             rows.append([trial, engine, len(mine), sum(s.truth is not None for s in mine), n_true])
     return table(["trial", "engine", "strides found", "matched to truth", "true strides"], rows)
+
+
+def head_resolution_line(poses: ClipPoses, min_score: float = 0.3) -> str:
+    """How many pixels the head-pitch reading rests on: the eye-ear distance, and the pitch
+    that one pixel of keypoint error is worth at that distance."""
+    k = poses.keypoints
+    pairs = ((Keypoint.LEFT_EYE, Keypoint.LEFT_EAR), (Keypoint.RIGHT_EYE, Keypoint.RIGHT_EAR))
+    lengths = []
+    for eye, ear in pairs:
+        ok = (k[:, eye, 2] >= min_score) & (k[:, ear, 2] >= min_score)
+        lengths += list(np.hypot(*(k[ok, eye, :2] - k[ok, ear, :2]).T))
+    if not lengths:
+        return "  face: eyes and ears not seen together"
+    d = float(np.median(lengths))
+    per_px = math.degrees(math.atan(1.0 / d)) if d > 0 else float("nan")
+    return (
+        f"  face: eye-ear distance median {d:.1f} px; "
+        f"1 px of keypoint error = {per_px:.1f} deg of head pitch"
+    )
 
 
 def grade_of(reports: Sequence[StrideReport]) -> list[Verdict]:
@@ -1512,6 +1534,7 @@ def print_clips(args: argparse.Namespace, cues: CuesConfig) -> ClipResults:
         counts = ", ".join(f"{r.engine} {len(r.reports)}" for r in runs)
         print(f"== {clip.name}: {len(poses.t)} frames, {runs[0].duration:.1f} s; strides {counts}")
         print(clip_table(judged_cues(), runs))
+        print(head_resolution_line(poses))
         print()
     print("== Acceptance segments (issue 10)")
     print("\n".join(segment_lines(results.runs)))
