@@ -97,7 +97,6 @@ from edge.types import (
     GaitEvent,
     Keypoint,
     Leg,
-    MetricValue,
     Pose,
     Side,
     Stride,
@@ -123,16 +122,17 @@ FUKUCHI_SPEEDS = {"T25": 2.5, "T35": 3.5}
 FRONT_CAMERA_DISTANCE = 8.0  # m ahead of the runner's last position
 CLIP_SUFFIXES = {".mp4", ".gif"}
 POSE_CACHE_VERSION = 2  # bump when the cached arrays change
-# Metrics read at one event of the stride (edge.gait.metrics / timing), and which event.
-AT_EVENT_METRICS = {
-    "overstride_leg_length": "foot_strike",
-    "shank_angle_at_foot_strike_deg": "foot_strike",
-    "knee_flexion_at_foot_strike_deg": "foot_strike",
-    "trunk_lean_at_foot_strike_deg": "foot_strike",
-    "hip_extension_at_toe_off_deg": "toe_off",
-    "hip_ahead_of_ankle_midstance_leg_length": "mid_stance",
-    "contact_time": "toe_off",
-}
+# Metrics read at one event of the stride (strike, toe-off or mid-stance between them), so
+# true even when the markers end before the stride does.
+AT_EVENT_METRICS = (
+    "overstride_leg_length",
+    "shank_angle_at_foot_strike_deg",
+    "knee_flexion_at_foot_strike_deg",
+    "trunk_lean_at_foot_strike_deg",
+    "hip_extension_at_toe_off_deg",
+    "hip_ahead_of_ankle_midstance_leg_length",
+    "contact_time",
+)
 
 
 @dataclass(frozen=True)
@@ -371,7 +371,7 @@ def true_strides(trial: LabTrial, near_side: str) -> list[Stride]:
     return sorted(strides, key=lambda s: s.foot_strike.time)
 
 
-def opposite_events(trial: LabTrial, stride: Stride, near_side: str) -> list[GaitEvent]:
+def opposite_events(trial: LabTrial, stride: Stride) -> list[GaitEvent]:
     """The other leg's force-plate events inside ``stride`` (for flight time)."""
     own = "R" if stride.side is Side.RIGHT else "L"
     leg = Leg.FAR if stride.leg is Leg.NEAR else Leg.NEAR
@@ -385,18 +385,19 @@ def opposite_events(trial: LabTrial, stride: Stride, near_side: str) -> list[Gai
     return sorted(out, key=lambda e: e.time)
 
 
-def with_metrics(
-    stride: Stride,
-    track: SideViewTrack,
-    opposite: Sequence[GaitEvent],
-    metrics_fn: Callable[..., Mapping[str, MetricValue]] = stride_metrics,
-) -> Stride:
+def with_metrics(stride: Stride, track: SideViewTrack, opposite: Sequence[GaitEvent]) -> Stride:
     """``stride`` with the product's timing and kinematic metrics computed on ``track``."""
     metrics = dict(
         stride_timing(stride.foot_strike, stride.toe_off, stride.next_foot_strike, opposite)
     )
-    metrics.update(metrics_fn(track, stride, opposite))
+    metrics.update(stride_metrics(track, stride, opposite))
     return dataclasses.replace(stride, metrics=metrics)
+
+
+def true_key(stride: Stride) -> StrideKey:
+    """The key of a force-plate stride: its anatomical side and strikes."""
+    side = "R" if stride.side is Side.RIGHT else "L"
+    return StrideKey(side, stride.foot_strike.time, stride.next_foot_strike.time)
 
 
 def lab_truth(trials: Sequence[tuple[LabTrial, float]]) -> list[LabStride]:
@@ -407,18 +408,15 @@ def lab_truth(trials: Sequence[tuple[LabTrial, float]]) -> list[LabStride]:
             filmed = film(trial, TRUTH_FPS, camera=camera_for(trial, side), spoil=None, seed=0)
             track = track_from_clean(filmed)
             for stride in true_strides(trial, side):
-                measured = with_metrics(stride, track, opposite_events(trial, stride, side))
+                measured = with_metrics(stride, track, opposite_events(trial, stride))
                 if stride.next_foot_strike.time > trial.t[-1]:
                     # The markers end inside the stride: only values at its strike, toe-off
                     # and mid-stance are true; window values would cover part of it.
                     kept = {k: m for k, m in measured.metrics.items() if k in AT_EVENT_METRICS}
                     measured = dataclasses.replace(measured, metrics=kept)
-                key = StrideKey(
-                    "R" if stride.side is Side.RIGHT else "L",
-                    stride.foot_strike.time,
-                    stride.next_foot_strike.time,
+                out.append(
+                    LabStride(trial.name, side, speed, measured, true_key(stride), track=track)
                 )
-                out.append(LabStride(trial.name, side, speed, measured, key, track=track))
     return out
 
 
@@ -457,18 +455,18 @@ def lab_front_truth(trials: Sequence[tuple[LabTrial, float]]) -> list[LabStride]
             inside = (t >= stride.foot_strike.time) & (t <= stride.next_foot_strike.time)
             if inside.sum() < 0.9 * TRUTH_FPS * stride.duration:
                 continue  # the stride runs past the end of the markers
-            metrics = dict(frontview_metrics(kp[inside]))
-            key = StrideKey(
-                "R" if stride.side is Side.RIGHT else "L",
-                stride.foot_strike.time,
-                stride.next_foot_strike.time,
-            )
-            measured = dataclasses.replace(stride, metrics=metrics)
+            measured = dataclasses.replace(stride, metrics=dict(frontview_metrics(kp[inside])))
             estimate = classify_view(kp[inside])
             confidence = estimate.confidence if estimate.view.value != "side" else 0.0
             out.append(
                 LabStride(
-                    trial.name, "front", speed, measured, key, "front", front_confidence=confidence
+                    trial.name,
+                    "front",
+                    speed,
+                    measured,
+                    true_key(stride),
+                    "front",
+                    front_confidence=confidence,
                 )
             )
     return out
@@ -609,6 +607,7 @@ class ClipRun:
     reports: list[StrideReport]
     tracks: list[SideViewTrack]
     duration: float
+    views: list[str | None] = field(default_factory=list)  # the view each stride was judged in
     front_confidence: list[float] = field(default_factory=list)  # nan: judged in a side view
 
 
@@ -618,43 +617,42 @@ def run_clip(poses: ClipPoses, cues: CuesConfig) -> list[ClipRun]:
     batch = judge_poses(poses.t, poses.keypoints, cues)
     live, tracks = run_live(poses.t, poses.keypoints, poses.image_size, cues)
     batch_tracks = [batch.analysis.track] * len(batch.reports)
-    return [
-        ClipRun(
-            poses.name,
-            "batch",
-            batch.reports,
-            batch_tracks,
-            duration,
-            front_confidences(poses, batch.reports, cues),
-        ),
-        ClipRun(poses.name, "live", live, tracks, duration, front_confidences(poses, live, cues)),
-    ]
+    runs = []
+    for engine, reports, engine_tracks in (
+        ("batch", batch.reports, batch_tracks),
+        ("live", live, tracks),
+    ):
+        views, front = judged_views(poses, reports, cues)
+        runs.append(ClipRun(poses.name, engine, reports, engine_tracks, duration, views, front))
+    return runs
 
 
-def front_confidences(
+def judged_views(
     poses: ClipPoses, reports: Sequence[StrideReport], cues: CuesConfig
-) -> list[float]:
-    """Per stride: its own front-view confidence when it is judged in a front view, else nan.
+) -> tuple[list[str | None], list[float]]:
+    """Per stride: the view it was judged in, and its own front-view confidence when that
+    view is front (nan otherwise).
 
-    The judged view is replayed with the same :class:`~edge.cues.view.ViewTracker` and
-    classifier the analysis paths use, over the same frames, so it is the view they used.
+    The view is replayed with the same :class:`~edge.cues.view.ViewTracker` and classifier
+    the analysis paths use, over the same frames, so it is the view they judged in.
     """
     from edge.cues.view import ViewTracker, resolve_view
 
-    views = ViewTracker(cues.view)
-    out = []
+    tracker = ViewTracker(cues.view)
+    views, front = [], []
     for report in reports:
         s = report.stride
         inside = (poses.t >= s.foot_strike.time) & (poses.t <= s.next_foot_strike.time)
         estimate = classify_view(poses.keypoints[inside]) if inside.any() else None
-        view = resolve_view(cues.view, views.update(estimate))
+        view = resolve_view(cues.view, tracker.update(estimate))
+        views.append(view)
         if view != "front":
-            out.append(float("nan"))
+            front.append(float("nan"))
         elif estimate is None or estimate.view.value == "side":
-            out.append(0.0)
+            front.append(0.0)
         else:
-            out.append(float(estimate.confidence))
-    return out
+            front.append(float(estimate.confidence))
+    return views, front
 
 
 # --- frame-timing robustness ---------------------------------------------------------------
@@ -752,6 +750,51 @@ def nearest(times: np.ndarray | None, when: float, tolerance: float = 0.1) -> fl
     return float(times[i]) if abs(times[i] - when) <= tolerance else None
 
 
+EventTimes = dict[tuple[str, EventKind], np.ndarray]
+TIMING_RULES = (("interpolated", interpolated_rule), ("first frame", first_contact_rule))
+
+
+def add_rule_errors(
+    errs: TimingErrors,
+    rule: str,
+    frames: int,
+    track: SideViewTrack,
+    moved: Stride,
+    true: LabStride,
+) -> None:
+    """Errors against the truth of every at-event metric and candidate read at ``moved``."""
+    got = stride_metrics(track, moved, [])
+    for key in AT_EVENT_METRICS:
+        if key in got:
+            errs.add(key, rule, frames, got[key].value - true.stride.metrics[key].value)
+    for key, fn in CANDIDATE_METRICS.items():
+        errs.add(key, rule, frames, fn(track, moved) - fn(true.track, true.stride))
+
+
+def detected_stride(
+    found: EventTimes,
+    true: LabStride,
+    fps: float,
+    event_errors: dict[str, list[float]],
+    engine: str,
+) -> Stride | None:
+    """The true stride with the detected events nearest its own (``None`` if a strike was
+    missed); the strike and toe-off errors, in frames, go to ``event_errors``."""
+    s, side = true.stride, true.key.side
+    strikes = found.get((side, EventKind.FOOT_STRIKE))
+    fs = nearest(strikes, s.foot_strike.time)
+    nfs = nearest(strikes, s.next_foot_strike.time)
+    to = (
+        None if s.toe_off is None else nearest(found.get((side, EventKind.TOE_OFF)), s.toe_off.time)
+    )
+    if to is not None:
+        event_errors.setdefault(f"{engine} TO", []).append((to - s.toe_off.time) * fps)
+    if fs is None or nfs is None:
+        return None
+    event_errors.setdefault(f"{engine} FS", []).append((fs - s.foot_strike.time) * fps)
+    return shifted(s, fs, to, nfs)
+
+
 def timing_study(
     trials: Sequence[tuple[LabTrial, float]],
     truth: Sequence[LabStride],
@@ -763,92 +806,43 @@ def timing_study(
     For every true stride filmed noise-free at the frame rate (random phase per seed) the
     at-event metrics are read with the true events moved by -1, 0 and +1 frames, under the
     interpolated rule and the first-contact-frame rule; then with the events the batch
-    engine actually detected in a spoiled film of the same seed ("detected").
+    engine actually detected in a spoiled film of the same seed ("detected ...").
     """
     from validate_gait import run_streaming
 
     from edge.gait.batch import analyse_arrays
 
-    metrics = [k for k, event in AT_EVENT_METRICS.items() if k != "contact_time"]
     results: dict[float, TimingErrors] = {}
     event_errors: dict[float, dict[str, list[float]]] = {}
     for fps in fps_list:
-        errs = TimingErrors()
-        ev: dict[str, list[float]] = {}
+        errs, ev = TimingErrors(), {}
         for trial, _ in trials:
             for seed in seeds:
                 side = "R" if seed % 2 == 0 else "L"
                 camera = camera_for(trial, side)
-                clean = film(trial, fps, camera=camera, spoil=None, seed=seed)
-                track = track_from_clean(clean)
+                track = track_from_clean(film(trial, fps, camera=camera, spoil=None, seed=seed))
                 t = np.asarray(track.t, float)
                 spoiled = film(trial, fps, camera=camera, spoil=Spoiling(), seed=seed)
+                batch_events = analyse_arrays(spoiled.t, spoiled.keypoints, stride_metrics=False)
                 found = {
-                    "batch": detected_event_times(
-                        analyse_arrays(spoiled.t, spoiled.keypoints, stride_metrics=False).events,
-                        side,
-                    ),
+                    "batch": detected_event_times(batch_events.events, side),
                     "live": detected_event_times(run_streaming(spoiled), side),
                 }
-                mine = [s for s in truth if s.trial == trial.name and s.camera_side == side]
-                for true in mine:
-                    stride = true.stride
-                    if not (t[0] + 0.2 < stride.foot_strike.time < t[-1] - 0.2):
-                        continue
-                    if stride.next_foot_strike.time > t[-1]:
-                        continue
-                    candidates_true = {
-                        k: fn(true.track, stride) for k, fn in CANDIDATE_METRICS.items()
-                    }
+                for true in (s for s in truth if (s.trial, s.camera_side) == (trial.name, side)):
+                    s = true.stride
+                    inside = t[0] + 0.2 < s.foot_strike.time and s.next_foot_strike.time < t[-1]
+                    if not inside:
+                        continue  # the film's random phase cuts the stride
                     for frames in (-1, 0, 1):
-                        for rule, make in (
-                            ("interpolated", interpolated_rule),
-                            ("first frame", first_contact_rule),
-                        ):
-                            moved = make(t, stride, frames)
-                            got = stride_metrics(track, moved, [])
-                            for key in metrics:
-                                errs.add(
-                                    key, rule, frames, got[key].value - stride.metrics[key].value
-                                )
-                            for k, fn in CANDIDATE_METRICS.items():
-                                errs.add(k, rule, frames, fn(track, moved) - candidates_true[k])
+                        for rule, make in TIMING_RULES:
+                            add_rule_errors(errs, rule, frames, track, make(t, s, frames), true)
                     for engine, times in found.items():
-                        fs = nearest(
-                            times.get((true.key.side, EventKind.FOOT_STRIKE)),
-                            stride.foot_strike.time,
-                        )
-                        nfs = nearest(
-                            times.get((true.key.side, EventKind.FOOT_STRIKE)),
-                            stride.next_foot_strike.time,
-                        )
-                        to = None
-                        if stride.toe_off is not None:
-                            to = nearest(
-                                times.get((true.key.side, EventKind.TOE_OFF)), stride.toe_off.time
-                            )
-                            if to is not None:
-                                ev.setdefault(f"{engine} TO", []).append(
-                                    (to - stride.toe_off.time) * fps
-                                )
-                        if fs is None or nfs is None:
+                        detected = detected_stride(times, true, fps, ev, engine)
+                        if detected is None or engine != "batch":
                             continue
-                        ev.setdefault(f"{engine} FS", []).append(
-                            (fs - stride.foot_strike.time) * fps
-                        )
-                        if engine != "batch":
-                            continue
-                        detected = shifted(stride, fs, to, nfs)
-                        for rule, make in (
-                            ("detected interpolated", interpolated_rule),
-                            ("detected first frame", first_contact_rule),
-                        ):
+                        for rule, make in TIMING_RULES:
                             moved = make(t, detected, 0)
-                            got = stride_metrics(track, moved, [])
-                            for key in metrics:
-                                errs.add(key, rule, 0, got[key].value - stride.metrics[key].value)
-                            for k, fn in CANDIDATE_METRICS.items():
-                                errs.add(k, rule, 0, fn(track, moved) - candidates_true[k])
+                            add_rule_errors(errs, f"detected {rule}", 0, track, moved, true)
         results[fps] = errs
         event_errors[fps] = ev
     return results, event_errors
@@ -1104,20 +1098,6 @@ def proposed_segment_lines(strides: Sequence[ProposedStride], segments=SEGMENTS)
                 f"{sum(v == UNRELIABLE for v in values)} unreliable"
             )
     return lines
-
-
-def clip_views(run: ClipRun, poses: ClipPoses, cues: CuesConfig) -> list[str | None]:
-    """The view each of ``run``'s strides was judged in (the analysis paths' own tracker)."""
-    from edge.cues.view import ViewTracker, resolve_view
-
-    views = ViewTracker(cues.view)
-    out = []
-    for report in run.reports:
-        s = report.stride
-        inside = (poses.t >= s.foot_strike.time) & (poses.t <= s.next_foot_strike.time)
-        estimate = classify_view(poses.keypoints[inside]) if inside.any() else None
-        out.append(resolve_view(cues.view, views.update(estimate)))
-    return out
 
 
 # --- printing ----------------------------------------------------------------------------------
@@ -1611,14 +1591,14 @@ def print_proposed(lab: LabResults, clips: ClipResults, cues: CuesConfig) -> Non
     print(table(["cue", "path", "ok of judged", "unreliable", "strides"], rows))
     print()
     smoothed: dict[int, list[ProposedStride]] = {1: [], 3: []}
-    for name, poses in clips.poses.items():
+    for name in clips.poses:
         for smooth, collected in smoothed.items():
             mine: list[ProposedStride] = []
             for run in (r for r in clips.runs if r.clip == name):
                 inputs = gate_inputs(run.reports, run.tracks, run.front_confidence)
                 mine += judge_proposed(
                     inputs,
-                    clip_views(run, poses, cues),
+                    run.views,
                     [None] * len(inputs),
                     [name] * len(inputs),
                     run.engine,
