@@ -563,10 +563,10 @@ def clip_poses(clip: Path, model_dir: Path | None, cache: Path) -> ClipPoses:
     The cache key covers the clip's bytes, the model file and the pose settings, so a changed
     model or clip is never served stale poses.
     """
-    from edge.cli import make_estimator
     from edge.config import Config
     from edge.pose.models import resolve_model_path
     from edge.replay import iter_poses
+    from edge.service.assembly import make_estimator
 
     pose = Config().pose
     if model_dir is not None:
