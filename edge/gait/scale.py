@@ -21,6 +21,9 @@ Population ratios carry roughly ±3 % individual spread, and MoveNet's hip keypo
 near the hip joint rather than the trochanter, so a height-based scale is good to about
 ±5 %; a calibration distance (two marks a known distance apart at the runner's depth) is
 better when it can be set up.
+
+Both engines pick their scale with :func:`resolve_scale` (an explicit calibration wins over
+the athlete's height).
 """
 
 from __future__ import annotations
@@ -114,3 +117,29 @@ def arm_length_px(limb: np.ndarray, *, min_score: float = 0.3) -> float:
     upper = robust_length(segment_lengths(xy[:, LimbJoint.SHOULDER], xy[:, LimbJoint.ELBOW]))
     fore = robust_length(segment_lengths(xy[:, LimbJoint.ELBOW], xy[:, LimbJoint.WRIST]))
     return upper + fore
+
+
+def check_scale_options(scale: Scale | None, athlete_height_cm: float | None) -> None:
+    """Fail early, with a clear message, on a scale the engines cannot use."""
+    if scale is not None and not isinstance(scale, Scale):
+        raise TypeError(
+            f"scale: expected an edge.gait.scale.Scale (e.g. Scale.from_calibration(...)) "
+            f"or None, got {type(scale).__name__}; pass a height as athlete_height_cm"
+        )
+    if athlete_height_cm is not None and not 50.0 <= float(athlete_height_cm) <= 250.0:
+        raise ConfigError(f"athlete_height_cm must be 50..250 cm, got {athlete_height_cm}")
+
+
+def resolve_scale(
+    track: SideViewTrack,
+    scale: Scale | None,
+    athlete_height_cm: float | None,
+    min_score: float = 0.3,
+) -> Scale | None:
+    """The scale the stride metrics use: an explicit one (calibration) wins; otherwise the
+    athlete's height against the leg length seen in ``track``; ``None`` when neither."""
+    if scale is not None:
+        return scale
+    if athlete_height_cm is None or len(track) == 0:
+        return None
+    return Scale.from_athlete_height(track, float(athlete_height_cm), min_score=min_score)
