@@ -1,7 +1,8 @@
 """The gait stage's one leg-length rule: how long a runner's leg is, in source pixels.
 
 Leg length is the unit of the event detector's signals, of the near/far depth cues and of
-limb continuity's swap penalty.  Each of them measures it here, the same way:
+the kinematic metrics, and it turns an athlete's height into a centimetre scale.  Every one
+of them measures it here, the same way:
 
 * **One frame of one leg** (:func:`leg_lengths`): hip → knee plus knee → ankle, measured
   only when all three joints score at least ``min_score``.  A length under
@@ -12,7 +13,8 @@ limb continuity's swap penalty.  Each of them measures it here, the same way:
   measurable leg.
 
 Which frames and which legs to pool is the caller's choice (the detector pools both legs
-of a recording or buffer).
+of a recording or buffer; the centimetre scale prefers the near leg, the one the camera
+sees best).
 """
 
 from __future__ import annotations

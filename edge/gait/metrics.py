@@ -9,10 +9,11 @@ definition).  Timing metrics (stride time, cadence, contact time...) live in
 Conventions: image coordinates (y down) are turned into "forward" with ``track.direction``,
 so every signed value reads the same whichever way the runner crosses the picture.  Event
 times fall between frames: values at an event are interpolated over valid samples only.
-Distances are normalised by the runner's leg length (hip → ankle, robust median over the
-track) and also given in cm when a :class:`~edge.gait.scale.Scale` is known.  A metric that
-cannot be measured is ``nan`` with a note saying why; ``quality`` is the mean confidence of
-the keypoints it read (0..1), lowered when samples are missing.
+Distances are normalised by the runner's leg length (the one rule of
+:mod:`edge.gait.leg_length`, near leg first, over the whole track) and also given in cm
+when a :class:`~edge.gait.scale.Scale` is known.  A metric that cannot be measured is
+``nan`` with a note saying why; ``quality`` is the mean confidence of the keypoints it read
+(0..1), lowered when samples are missing.
 
 This module is the entry point; the metrics themselves are computed by body part in
 :mod:`edge.gait.metrics_legs` and :mod:`edge.gait.metrics_body`, which sample the stride

@@ -77,7 +77,7 @@ def trunk_metrics(
     inside = in_window(r.t, fs, nfs) & np.isfinite(y)
     q_osc = float(np.mean(q_y[inside])) if inside.any() else 0.0
     why = "hips unseen for too much of the stride"
-    if math.isfinite(osc_px) and r.leg_px > 0:
+    if math.isfinite(osc_px) and math.isfinite(r.leg_px):
         out["vertical_oscillation_leg_length"] = MetricValue(
             osc_px / r.leg_px, "leg_length", round_quality(q_osc)
         )
@@ -162,7 +162,7 @@ def head_metrics(r: StrideReader) -> dict[str, MetricValue]:
     shoulder, q_sh = r.mid(LimbJoint.SHOULDER)
     forward = r.direction * (ear[:, 0] - shoulder[:, 0])
     q_fwd = joint_quality(r.head[:, ear_i, 2], q_sh, valid=np.isfinite(forward))
-    if r.leg_px > 0:
+    if math.isfinite(r.leg_px):
         out["head_forward_leg_length"] = r.over(
             "head_forward_leg_length",
             forward,
@@ -233,7 +233,7 @@ def arm_metrics(r: StrideReader) -> dict[str, MetricValue]:
     hip_q = np.where(missing, mid_q, hip_q)
     behind = r.direction * (hip_xy[:, 0] - el[:, 0])
     q_b = joint_quality(hip_q, q_el, valid=np.isfinite(behind))
-    if r.leg_px > 0:
+    if math.isfinite(r.leg_px):
         out[keys[1]] = r.over(
             keys[1], behind, q_b, fs, nfs, "elbow behind hip", scale=1.0 / r.leg_px, note=label
         )

@@ -32,7 +32,7 @@ def leg_metrics(r: StrideReader, scale: Scale | None) -> dict[str, MetricValue]:
     q_ahead = joint_quality(q_hip, q_ankle, valid=np.isfinite(ahead_px))
     out: dict[str, MetricValue] = {}
 
-    inv_leg = 1.0 / r.leg_px if r.leg_px > 0 else float("nan")
+    inv_leg = 1.0 / r.leg_px  # nan when the leg length is not measurable
     if math.isfinite(inv_leg):
         out["overstride_leg_length"] = r.at(
             "overstride_leg_length", ahead_px, q_ahead, fs, "overstride", inv_leg

@@ -22,8 +22,9 @@ near the hip joint rather than the trochanter, so a height-based scale is good t
 ±5 %; a calibration distance (two marks a known distance apart at the runner's depth) is
 better when it can be set up.
 
-Both engines pick their scale with :func:`resolve_scale` (an explicit calibration wins over
-the athlete's height).
+The leg length in pixels is measured by the gait stage's one leg-length rule
+(:mod:`edge.gait.leg_length`).  Both engines pick their scale with :func:`resolve_scale`
+(an explicit calibration wins over the athlete's height).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import numpy as np
 
 from edge.errors import ConfigError
 from edge.gait.angles import masked_xy, robust_length, segment_lengths
+from edge.gait.leg_length import leg_length
 from edge.gait.track import LimbJoint, SideViewTrack
 
 THIGH_PER_HEIGHT = 0.245
@@ -84,30 +86,21 @@ class Scale:
         if not 50.0 <= height_cm <= 250.0:
             raise ConfigError(f"athlete height must be 50..250 cm, got {height_cm}")
         leg_px = leg_length_px(track, min_score=min_score)
-        if not leg_px > 0:
+        if not math.isfinite(leg_px):
             return None
         return cls(LEG_PER_HEIGHT * height_cm / leg_px, "athlete_height")
 
 
-def limb_lengths_px(limb: np.ndarray, min_score: float) -> tuple[float, float]:
-    """Robust (median) thigh and shank lengths in pixels of one (N, 6, 3) limb array."""
-    xy = masked_xy(limb, min_score)
-    thigh = robust_length(segment_lengths(xy[:, LimbJoint.HIP], xy[:, LimbJoint.KNEE]))
-    shank = robust_length(segment_lengths(xy[:, LimbJoint.KNEE], xy[:, LimbJoint.ANKLE]))
-    return thigh, shank
-
-
 def leg_length_px(track: SideViewTrack, *, min_score: float = 0.3) -> float:
-    """Hip → ankle leg length in pixels: median thigh + median shank.
+    """The runner's leg length in pixels, by the one rule of :mod:`edge.gait.leg_length`.
 
     The near leg is used when it is measurable (it is the one the camera sees best), the far
-    leg otherwise; ``nan`` when neither is.  Medians of each segment separately survive frames
-    where only part of the leg is seen.
+    leg otherwise; ``nan`` when neither is.
     """
     for limb in (track.near, track.far):
-        thigh, shank = limb_lengths_px(limb, min_score)
-        if math.isfinite(thigh) and math.isfinite(shank):
-            return thigh + shank
+        length = leg_length(limb, min_score=min_score)
+        if math.isfinite(length):
+            return length
     return float("nan")
 
 

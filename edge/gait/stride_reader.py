@@ -4,8 +4,7 @@
 and samples them the way every metric does: interpolated at an event time over valid
 samples only (:meth:`StrideReader.at`), or reduced over a window between two events
 (:meth:`StrideReader.over`), refused with a note when the keypoints were unseen for too
-long.  Distances are normalised by the runner's leg length (:func:`~edge.gait.scale.
-leg_length_px`).
+long.  Distances are normalised by the leg length of the one leg-length rule.
 """
 
 from __future__ import annotations
@@ -66,7 +65,7 @@ class StrideReader:
         self.other_xy = masked_xy(other, min_score)
         self.head_xy = masked_xy(track.head, min_score)
         self.head = track.head
-        self.leg_px = leg_length_px(track, min_score=min_score)
+        self.leg_px = leg_length_px(track, min_score=min_score)  # nan: not measurable
         self._mids: dict[LimbJoint, tuple[np.ndarray, np.ndarray]] = {}
 
     # --- sampling -------------------------------------------------------------------------
