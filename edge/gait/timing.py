@@ -81,13 +81,9 @@ def step_metrics(
     strike: GaitEvent, toe_off: GaitEvent | None, next_strike: GaitEvent
 ) -> dict[str, MetricValue]:
     """Timing metrics of one step (see the module docstring for definitions)."""
-    step_time = next_strike.time - strike.time
-    q = _quality(strike, next_strike)
-    metrics = {
-        "step_time": MetricValue(step_time, "s", q),
-        "cadence": MetricValue(60.0 / step_time, "steps/min", q),
-    }
+    metrics = _interval_metrics(strike, next_strike, 1, "step_time", "cadence")
     # A step is half a stride: the stride's duty-factor bound is on 2 x step time.
+    step_time = metrics["step_time"].value
     missing = "toe-off not detected"
     return {
         **metrics,
@@ -102,18 +98,27 @@ def stride_timing(
     opposite: Sequence[GaitEvent],
 ) -> dict[str, MetricValue]:
     """Timing metrics of one stride; ``opposite`` holds the other leg's events inside it."""
-    stride_time = next_strike.time - strike.time
-    q = _quality(strike, next_strike)
-    metrics = {
-        "stride_time": MetricValue(stride_time, "s", q),
-        "stride_cadence": MetricValue(120.0 / stride_time, "steps/min", q),
-    }
+    metrics = _interval_metrics(strike, next_strike, 2, "stride_time", "stride_cadence")
+    stride_time, q = metrics["stride_time"].value, metrics["stride_time"].quality
     flight_end = None
     if toe_off is not None:
         later = [e for e in opposite if e.kind is EventKind.FOOT_STRIKE and e.time > toe_off.time]
         flight_end = later[0] if later else None
     missing = "toe-off or the other leg's strike after it not detected"
     return {**metrics, **_contact_metrics(strike, toe_off, flight_end, stride_time, q, missing)}
+
+
+def _interval_metrics(
+    start: GaitEvent, end: GaitEvent, steps: int, time_name: str, cadence_name: str
+) -> dict[str, MetricValue]:
+    """Duration of the interval from ``start`` to ``end`` strike and the cadence it implies
+    (``steps`` steps in the interval, in steps per minute)."""
+    duration = end.time - start.time
+    q = _quality(start, end)
+    return {
+        time_name: MetricValue(duration, "s", q),
+        cadence_name: MetricValue(60.0 * steps / duration, "steps/min", q),
+    }
 
 
 def _contact_metrics(
