@@ -30,6 +30,8 @@ _SPREAD_WARMUP = 20
 
 @dataclass
 class BufferedFrame:
+    """What the stream keeps of one frame with a usable runner."""
+
     t: float
     a: np.ndarray  # (6, 3) limb track A
     b: np.ndarray  # (6, 3) limb track B
