@@ -40,7 +40,7 @@ from gait_groundtruth import (
 from edge.gait.batch import analyse_arrays
 from edge.gait.streaming import GaitTracker
 from edge.gait.timing import overall_cadence
-from edge.types import EventKind, GaitEvent, Leg, Pose
+from edge.types import EventKind, GaitEvent, Keypoint, Leg, Pose
 
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "groundtruth"
 MATCH_TOLERANCE = 0.1  # s: a detection further than this from any true event is spurious
@@ -78,7 +78,10 @@ def run_streaming(filmed: FilmedTrial) -> list[GaitEvent]:
 
 def knee_flexion(keypoints: np.ndarray, t: np.ndarray, when: float, side: str) -> float:
     """2D knee flexion (deg) = 180 - angle(hip, knee, ankle), interpolated at ``when``."""
-    idx = {"R": (12, 14, 16), "L": (11, 13, 15)}[side]
+    idx = {
+        "R": (Keypoint.RIGHT_HIP, Keypoint.RIGHT_KNEE, Keypoint.RIGHT_ANKLE),
+        "L": (Keypoint.LEFT_HIP, Keypoint.LEFT_KNEE, Keypoint.LEFT_ANKLE),
+    }[side]
     pts = [np.array([np.interp(when, t, keypoints[:, k, c]) for c in (0, 1)]) for k in idx]
     u, v = pts[0] - pts[1], pts[2] - pts[1]
     cos = float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))

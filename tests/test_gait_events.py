@@ -24,9 +24,10 @@ from gait_groundtruth import (
     match_events,
 )
 
-from edge.gait.batch import analyse_arrays
-from edge.gait.events import local_fit
-from edge.gait.legs import LimbContinuity, build_track, facing_direction
+from edge.gait.batch import analyse_arrays, build_track
+from edge.gait.continuity import LimbContinuity
+from edge.gait.facing import facing_direction
+from edge.gait.smoothing import local_fit
 from edge.gait.timing import assemble
 from edge.types import EventKind, GaitEvent, Leg, Side
 

@@ -136,11 +136,11 @@ def test_memory_stays_bounded_over_an_hour(t25):
             late_strikes += sum(e.kind is EventKind.FOOT_STRIKE for e in update.events)
         if i % 97 == 0:
             max_frames = max(max_frames, tracker.buffered_frames)
-            max_events = max(max_events, len(tracker._events))
-            max_speeds = max(max_speeds, len(tracker._speeds))
-            for machine in tracker._machines:
-                max_heights = max(max_heights, len(machine.stance_heights))
-                max_contacts = max(max_contacts, len(machine.contacts))
+            max_events = max(max_events, len(tracker._state.events))
+            max_speeds = max(max_speeds, len(tracker._state.speeds))
+            for machine in tracker._state.machines:
+                max_heights = max(max_heights, len(machine.state.stance_heights))
+                max_contacts = max(max_contacts, len(machine.state.contacts))
     assert max_frames <= params.buffer_seconds * fps + 2
     assert max_events <= 16
     assert max_speeds <= params.max_buffer_frames

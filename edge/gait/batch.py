@@ -5,29 +5,36 @@
     >>> result = analyse(read_recording("run.jsonl"))
     >>> result.cadence.value, len(result.strides)
 
-The streaming engine (:mod:`edge.gait.streaming`) runs the same detector one frame at a
-time; use this module for files, where looking ahead costs nothing.
+Looking ahead costs nothing in a file, so every decision here uses the whole recording:
+limb continuity, near/far and facing over all frames (:func:`build_track`), the detector's
+smoothing centred on each frame (:func:`detect_events`), a leg-identity repair from the
+running rhythm (:func:`repair_leg_swaps`), then steps, strides and their metrics.  The
+streaming engine (:mod:`edge.gait.streaming`) is its sibling over the same shared pieces
+(event machine, smoothing, signals, leg-length rule, scale, metrics adapter) and decides
+one frame at a time; neither imports the other.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from edge.errors import ConfigError
-from edge.gait.events import EventParams, detect_events, leg_signals
-from edge.gait.frontview import frontview_metrics
-from edge.gait.legs import LEG_JOINTS, build_track, near_far_votes, sanitize_keypoints
-from edge.gait.scale import Scale
+from edge.gait.coco import head_points, sanitize_keypoints
+from edge.gait.continuity import LimbContinuity
+from edge.gait.events import EventParams, LegEventMachine
+from edge.gait.facing import facing_direction, near_side_for, other_side, side_of_leg
+from edge.gait.leg_length import leg_length
+from edge.gait.metrics_adapter import StrideMetricsFn, choose_stride_metrics, stride_metrics_adapter
+from edge.gait.nearfar import LEG_JOINTS, compose_near_far, decide_near_far, near_far_votes
+from edge.gait.scale import Scale, check_scale_options, resolve_scale
+from edge.gait.signals import LegSignals, ground_speed, leg_signals
+from edge.gait.smoothing import local_fit, reject_outliers
 from edge.gait.timing import assemble, overall_cadence
-from edge.gait.track import SideViewTrack
+from edge.gait.track import LimbJoint, SideViewTrack
 from edge.recording import Recording
-from edge.types import EventKind, GaitEvent, MetricValue, Step, Stride
-
-StrideMetricsFn = Callable[..., Mapping[str, MetricValue]]
+from edge.types import NUM_KEYPOINTS, EventKind, GaitEvent, Leg, MetricValue, Step, Stride
 
 
 @dataclass(frozen=True)
@@ -47,85 +54,94 @@ class GaitAnalysis:
     treadmill: bool | None
 
 
-def load_stride_metrics() -> StrideMetricsFn | None:
-    """``edge.gait.metrics.stride_metrics`` if that module is installed, else ``None``."""
-    try:
-        module = importlib.import_module("edge.gait.metrics")
-    except ImportError:
-        return None
-    return getattr(module, "stride_metrics", None)
+def analyse_arrays(
+    t: np.ndarray,
+    keypoints: np.ndarray,
+    *,
+    params: EventParams | None = None,
+    scale: Scale | None = None,
+    athlete_height_cm: float | None = None,
+    stride_metrics: StrideMetricsFn | bool | None = True,
+) -> GaitAnalysis:
+    """Analyse timestamps (N,) and COCO keypoints (N, 17, 3) in source pixels.
 
-
-def stride_metrics_adapter(
-    track: SideViewTrack,
-    scale: Scale | None,
-    fn: StrideMetricsFn | None,
-    keypoints: np.ndarray | None = None,
-) -> Callable[[Stride, Sequence[GaitEvent]], Mapping[str, MetricValue]] | None:
-    """Wrap the per-stride kinematic metrics so :func:`assemble` can merge them.
-
-    ``keypoints`` (N, 17, 3) are the raw COCO keypoints of the frames of ``track`` (same
-    times): when given, the front/rear-view metrics (:func:`~edge.gait.frontview.
-    frontview_metrics`) over each stride's frames are merged in too.  They are computed
-    whatever the view; the cue stage decides by view whether to judge them.
+    Centimetre metrics need a scale: ``scale`` (a :class:`~edge.gait.scale.Scale`, e.g. from
+    a calibration distance) when known, else ``athlete_height_cm`` (standing height), which
+    is turned into a scale with the leg length seen in this recording.
+    ``stride_metrics=True`` uses :mod:`edge.gait.metrics`; pass ``False`` for timing only,
+    or a callable to use another implementation.
     """
-    if fn is None:
-        return None
+    params = params or EventParams()
+    check_scale_options(scale, athlete_height_cm)
+    t = np.asarray(t, float)
+    keep = np.isfinite(t)  # a frame without a usable timestamp cannot be placed in time
+    order = np.argsort(t[keep], kind="stable")
+    t, keypoints = t[keep][order], np.asarray(keypoints)[keep][order]
+    track = build_track(t, keypoints, min_score=params.min_score)
+    events = detect_events(track, params)
+    fixed = repair_leg_swaps(track, events)
+    if fixed is not track:
+        track, events = fixed, detect_events(fixed, params)
+    fn = choose_stride_metrics(stride_metrics)
+    scale = resolve_scale(track, scale, athlete_height_cm, params.min_score)
+    extra = stride_metrics_adapter(track, scale, fn, sanitize_keypoints(keypoints))
+    steps, strides = assemble(events, stride_extra=extra)
+    return GaitAnalysis(
+        track=track,
+        events=events,
+        steps=steps,
+        strides=strides,
+        cadence=overall_cadence(steps),
+        treadmill=is_treadmill(track, params.min_score),
+    )
 
-    def extra(stride: Stride, opposite: Sequence[GaitEvent]) -> Mapping[str, MetricValue]:
-        out = dict(fn(track, stride, opposite, scale=scale))
-        if keypoints is not None and len(keypoints) == len(track):
-            lo = int(np.searchsorted(track.t, stride.foot_strike.time, side="left"))
-            hi = int(np.searchsorted(track.t, stride.next_foot_strike.time, side="right"))
-            out.update(frontview_metrics(keypoints[lo:hi]))
-        return out
 
-    return extra
+def analyse(recording: Recording, **options) -> GaitAnalysis:
+    """Analyse a keypoint recording read with :func:`edge.recording.read_recording`."""
+    return analyse_arrays(recording.timestamps, recording.keypoints, **options)
 
 
-def check_scale_options(scale: Scale | None, athlete_height_cm: float | None) -> None:
-    """Fail early, with a clear message, on a scale the engines cannot use."""
-    if scale is not None and not isinstance(scale, Scale):
-        raise TypeError(
-            f"scale: expected an edge.gait.scale.Scale (e.g. Scale.from_calibration(...)) "
-            f"or None, got {type(scale).__name__}; pass a height as athlete_height_cm"
-        )
-    if athlete_height_cm is not None and not 50.0 <= float(athlete_height_cm) <= 250.0:
-        raise ConfigError(f"athlete_height_cm must be 50..250 cm, got {athlete_height_cm}")
+# --- the whole recording's track ----------------------------------------------------------
 
 
-def resolve_scale(
-    track: SideViewTrack,
-    scale: Scale | None,
-    athlete_height_cm: float | None,
+def build_track(
+    t: np.ndarray,
+    keypoints: np.ndarray,
+    *,
     min_score: float = 0.3,
-) -> Scale | None:
-    """The scale the stride metrics use: an explicit one (calibration) wins; otherwise the
-    athlete's height against the leg length seen in ``track``; ``None`` when neither."""
-    if scale is not None:
-        return scale
-    if athlete_height_cm is None or len(track) == 0:
-        return None
-    return Scale.from_athlete_height(track, float(athlete_height_cm), min_score=min_score)
+    max_gap: float = 0.5,
+    mirrored: bool = False,
+) -> SideViewTrack:
+    """A :class:`SideViewTrack` from a whole recording of COCO keypoints (N, 17, 3).
 
-
-def is_treadmill(track: SideViewTrack, min_score: float = 0.3) -> bool | None:
-    """Treadmill (pelvis still in the image) or overground (pelvis crossing the frame)."""
-    if len(track) < 10:
-        return None
-    signals = leg_signals(track, min_score)
-    hips = np.stack([track.near[:, 3], track.far[:, 3]], 1)
-    ok = (hips[:, :, 2] >= min_score).all(1)
-    if ok.sum() < 10 or not np.isfinite(signals.leg_length):
-        return None
-    x = hips[ok, :, 0].mean(1) / signals.leg_length
-    t = track.t[ok]
-    duration = t[-1] - t[0]
-    if duration <= 0:
-        return None
-    # Overground runners cover at least ~1 leg length per second; treadmill drift is tiny.
-    speed = abs(np.polyfit(t, x, 1)[0])
-    return bool(speed < 0.4)
+    Limb continuity frame by frame, then near/far and facing decided once over all frames.
+    ``mirrored`` says the image is flipped (selfie cameras), which swaps anatomical sides.
+    """
+    t = np.asarray(t, float)
+    keypoints = np.asarray(keypoints, float)
+    if keypoints.ndim != 3 or keypoints.shape[1:] != (NUM_KEYPOINTS, 3):
+        raise ValueError(f"keypoints: expected (N, 17, 3), got {keypoints.shape}")
+    keypoints = sanitize_keypoints(keypoints)
+    n = len(t)
+    continuity = LimbContinuity(min_score, max_gap)
+    a = np.empty((n, len(LimbJoint), 3))
+    b = np.empty((n, len(LimbJoint), 3))
+    for i in range(n):
+        a[i], b[i] = continuity.assign(float(t[i]), keypoints[i])
+    legs_a_near, arms_a_near = decide_near_far(a, b, min_score)
+    near, far = compose_near_far(a, b, legs_a_near, arms_a_near)
+    direction = facing_direction(keypoints, min_score)
+    side = near_side_for(direction)
+    if mirrored:
+        side = other_side(side)
+    return SideViewTrack(
+        t=t,
+        near=near.astype(np.float32),
+        far=far.astype(np.float32),
+        head=head_points(keypoints, side).astype(np.float32),
+        direction=direction,
+        near_side=side,
+    )
 
 
 def repair_leg_swaps(track: SideViewTrack, events: Sequence[GaitEvent]) -> SideViewTrack:
@@ -160,48 +176,71 @@ def repair_leg_swaps(track: SideViewTrack, events: Sequence[GaitEvent]) -> SideV
     return SideViewTrack(track.t, near, far, track.head, track.direction, track.near_side)
 
 
-def analyse_arrays(
-    t: np.ndarray,
-    keypoints: np.ndarray,
-    *,
-    params: EventParams | None = None,
-    scale: Scale | None = None,
-    athlete_height_cm: float | None = None,
-    stride_metrics: StrideMetricsFn | bool | None = True,
-) -> GaitAnalysis:
-    """Analyse timestamps (N,) and COCO keypoints (N, 17, 3) in source pixels.
+def is_treadmill(track: SideViewTrack, min_score: float = 0.3) -> bool | None:
+    """Treadmill (pelvis still in the image) or overground (pelvis crossing the frame)."""
+    if len(track) < 10:
+        return None
+    length = leg_length(track.near, track.far, min_score=min_score)
+    hips = np.stack([track.near[:, LimbJoint.HIP], track.far[:, LimbJoint.HIP]], 1)
+    ok = (hips[:, :, 2] >= min_score).all(1)
+    if ok.sum() < 10 or not np.isfinite(length):
+        return None
+    x = hips[ok, :, 0].mean(1) / length
+    t = track.t[ok]
+    duration = t[-1] - t[0]
+    if duration <= 0:
+        return None
+    # Overground runners cover at least ~1 leg length per second; treadmill drift is tiny.
+    speed = abs(np.polyfit(t, x, 1)[0])
+    return bool(speed < 0.4)
 
-    Centimetre metrics need a scale: ``scale`` (a :class:`~edge.gait.scale.Scale`, e.g. from
-    a calibration distance) when known, else ``athlete_height_cm`` (standing height), which
-    is turned into a scale with the leg length seen in this recording.
-    ``stride_metrics=True`` uses :mod:`edge.gait.metrics` when present; pass ``False`` for
-    timing only, or a callable to use another implementation.
-    """
+
+# --- events, zero phase -------------------------------------------------------------------
+
+
+def detect_events(track: SideViewTrack, params: EventParams | None = None) -> list[GaitEvent]:
+    """All foot strikes and toe-offs in ``track`` (zero-phase smoothing), in time order."""
     params = params or EventParams()
-    check_scale_options(scale, athlete_height_cm)
-    t = np.asarray(t, float)
-    keep = np.isfinite(t)  # a frame without a usable timestamp cannot be placed in time
-    order = np.argsort(t[keep], kind="stable")
-    t, keypoints = t[keep][order], np.asarray(keypoints)[keep][order]
-    track = build_track(t, keypoints, min_score=params.min_score)
-    events = detect_events(track, params)
-    fixed = repair_leg_swaps(track, events)
-    if fixed is not track:
-        track, events = fixed, detect_events(fixed, params)
-    fn = load_stride_metrics() if stride_metrics is True else (stride_metrics or None)
-    scale = resolve_scale(track, scale, athlete_height_cm, params.min_score)
-    extra = stride_metrics_adapter(track, scale, fn, sanitize_keypoints(keypoints))
-    steps, strides = assemble(events, stride_extra=extra)
-    return GaitAnalysis(
-        track=track,
-        events=events,
-        steps=steps,
-        strides=strides,
-        cadence=overall_cadence(steps),
-        treadmill=is_treadmill(track, params.min_score),
-    )
+    if len(track) < 5:
+        return []
+    signals = leg_signals(track, params.min_score)
+    if not np.isfinite(signals.leg_length):
+        return []
+    half = params.smoothing_half_window(frame_interval(signals.t))
+    smooth = smooth_signals(signals, signals.t, half)
+    v_ground = ground_speed(smooth[:, :, 0].ravel())
+    events: list[GaitEvent] = []
+    legs = (Leg.NEAR, Leg.FAR)
+    machines = (LegEventMachine(params), LegEventMachine(params))
+    sides = [side_of_leg(leg, track.near_side) for leg in legs]
+    for i, t in enumerate(signals.t):
+        for column, machine in enumerate(machines):
+            speed, height, forward = smooth[i, column]
+            other = machines[1 - column].last_strike
+            found = machine.update(float(t), speed, height, forward, v_ground, other_strike=other)
+            for kind, when in found:
+                events.append(GaitEvent(kind, legs[column], when, side=sides[column]))
+    events.sort(key=lambda e: e.time)
+    return events
 
 
-def analyse(recording: Recording, **options) -> GaitAnalysis:
-    """Analyse a keypoint recording read with :func:`edge.recording.read_recording`."""
-    return analyse_arrays(recording.timestamps, recording.keypoints, **options)
+def smooth_signals(signals: LegSignals, t_query: np.ndarray, half_window: float) -> np.ndarray:
+    """(Q, 2, 3) smoothed ``forward speed, height, forward`` for both legs at ``t_query``."""
+    values = np.concatenate([signals.forward, signals.height], 1)
+    valid = np.concatenate([signals.valid, signals.valid], 1)
+    valid = reject_outliers(signals.t, values, valid, half_window)
+    v, s = local_fit(signals.t, values, valid, t_query, half_window)
+    out = np.empty((len(t_query), 2, 3))
+    out[:, :, 0] = s[:, :2]
+    out[:, :, 1] = v[:, 2:]
+    out[:, :, 2] = v[:, :2]
+    return out
+
+
+def frame_interval(t: np.ndarray) -> float:
+    """Median frame interval of a timestamp array (s); 1/30 if unknown."""
+    if len(t) < 2:
+        return 1 / 30
+    d = np.diff(t)
+    d = d[d > 0]
+    return float(np.median(d)) if len(d) else 1 / 30

@@ -21,6 +21,10 @@ Population ratios carry roughly ±3 % individual spread, and MoveNet's hip keypo
 near the hip joint rather than the trochanter, so a height-based scale is good to about
 ±5 %; a calibration distance (two marks a known distance apart at the runner's depth) is
 better when it can be set up.
+
+The leg length in pixels is measured by the gait stage's one leg-length rule
+(:mod:`edge.gait.leg_length`).  Both engines pick their scale with :func:`resolve_scale`
+(an explicit calibration wins over the athlete's height).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import numpy as np
 
 from edge.errors import ConfigError
 from edge.gait.angles import masked_xy, robust_length, segment_lengths
+from edge.gait.leg_length import leg_length
 from edge.gait.track import LimbJoint, SideViewTrack
 
 THIGH_PER_HEIGHT = 0.245
@@ -81,30 +86,21 @@ class Scale:
         if not 50.0 <= height_cm <= 250.0:
             raise ConfigError(f"athlete height must be 50..250 cm, got {height_cm}")
         leg_px = leg_length_px(track, min_score=min_score)
-        if not leg_px > 0:
+        if not math.isfinite(leg_px):
             return None
         return cls(LEG_PER_HEIGHT * height_cm / leg_px, "athlete_height")
 
 
-def limb_lengths_px(limb: np.ndarray, min_score: float) -> tuple[float, float]:
-    """Robust (median) thigh and shank lengths in pixels of one (N, 6, 3) limb array."""
-    xy = masked_xy(limb, min_score)
-    thigh = robust_length(segment_lengths(xy[:, LimbJoint.HIP], xy[:, LimbJoint.KNEE]))
-    shank = robust_length(segment_lengths(xy[:, LimbJoint.KNEE], xy[:, LimbJoint.ANKLE]))
-    return thigh, shank
-
-
 def leg_length_px(track: SideViewTrack, *, min_score: float = 0.3) -> float:
-    """Hip → ankle leg length in pixels: median thigh + median shank.
+    """The runner's leg length in pixels, by the one rule of :mod:`edge.gait.leg_length`.
 
     The near leg is used when it is measurable (it is the one the camera sees best), the far
-    leg otherwise; ``nan`` when neither is.  Medians of each segment separately survive frames
-    where only part of the leg is seen.
+    leg otherwise; ``nan`` when neither is.
     """
     for limb in (track.near, track.far):
-        thigh, shank = limb_lengths_px(limb, min_score)
-        if math.isfinite(thigh) and math.isfinite(shank):
-            return thigh + shank
+        length = leg_length(limb, min_score=min_score)
+        if math.isfinite(length):
+            return length
     return float("nan")
 
 
@@ -114,3 +110,29 @@ def arm_length_px(limb: np.ndarray, *, min_score: float = 0.3) -> float:
     upper = robust_length(segment_lengths(xy[:, LimbJoint.SHOULDER], xy[:, LimbJoint.ELBOW]))
     fore = robust_length(segment_lengths(xy[:, LimbJoint.ELBOW], xy[:, LimbJoint.WRIST]))
     return upper + fore
+
+
+def check_scale_options(scale: Scale | None, athlete_height_cm: float | None) -> None:
+    """Fail early, with a clear message, on a scale the engines cannot use."""
+    if scale is not None and not isinstance(scale, Scale):
+        raise TypeError(
+            f"scale: expected an edge.gait.scale.Scale (e.g. Scale.from_calibration(...)) "
+            f"or None, got {type(scale).__name__}; pass a height as athlete_height_cm"
+        )
+    if athlete_height_cm is not None and not 50.0 <= float(athlete_height_cm) <= 250.0:
+        raise ConfigError(f"athlete_height_cm must be 50..250 cm, got {athlete_height_cm}")
+
+
+def resolve_scale(
+    track: SideViewTrack,
+    scale: Scale | None,
+    athlete_height_cm: float | None,
+    min_score: float = 0.3,
+) -> Scale | None:
+    """The scale the stride metrics use: an explicit one (calibration) wins; otherwise the
+    athlete's height against the leg length seen in ``track``; ``None`` when neither."""
+    if scale is not None:
+        return scale
+    if athlete_height_cm is None or len(track) == 0:
+        return None
+    return Scale.from_athlete_height(track, float(athlete_height_cm), min_score=min_score)

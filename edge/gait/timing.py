@@ -25,6 +25,7 @@ Every metric that depends on that toe-off keeps its value but gets quality
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 
 from edge.types import EventKind, GaitEvent, Leg, MetricValue, Step, Stride
@@ -80,27 +81,14 @@ def step_metrics(
     strike: GaitEvent, toe_off: GaitEvent | None, next_strike: GaitEvent
 ) -> dict[str, MetricValue]:
     """Timing metrics of one step (see the module docstring for definitions)."""
-    step_time = next_strike.time - strike.time
-    q = _quality(strike, next_strike)
-    metrics = {
-        "step_time": MetricValue(step_time, "s", q),
-        "cadence": MetricValue(60.0 / step_time, "steps/min", q),
+    metrics = _interval_metrics(strike, next_strike, 1, "step_time", "cadence")
+    # A step is half a stride: the stride's duty-factor bound is on 2 x step time.
+    step_time = metrics["step_time"].value
+    missing = "toe-off not detected"
+    return {
+        **metrics,
+        **_contact_metrics(strike, toe_off, next_strike, 2 * step_time, None, missing),
     }
-    if toe_off is not None:
-        qc = _quality(strike, toe_off)
-        metrics["contact_time"] = MetricValue(toe_off.time - strike.time, "s", qc)
-        metrics["flight_time"] = MetricValue(
-            next_strike.time - toe_off.time, "s", _quality(toe_off, next_strike)
-        )
-        # A step is half a stride: the stride's duty-factor bound is on 2 x step time.
-        why = implausible_contact(toe_off.time - strike.time, 2 * step_time)
-        if why is not None:
-            metrics = flag_toe_off_metrics(metrics, why)
-    else:
-        why = "toe-off not detected"
-        metrics["contact_time"] = MetricValue(float("nan"), "s", 0.0, why)
-        metrics["flight_time"] = MetricValue(float("nan"), "s", 0.0, why)
-    return metrics
 
 
 def stride_timing(
@@ -110,28 +98,63 @@ def stride_timing(
     opposite: Sequence[GaitEvent],
 ) -> dict[str, MetricValue]:
     """Timing metrics of one stride; ``opposite`` holds the other leg's events inside it."""
-    stride_time = next_strike.time - strike.time
-    q = _quality(strike, next_strike)
-    metrics = {
-        "stride_time": MetricValue(stride_time, "s", q),
-        "stride_cadence": MetricValue(120.0 / stride_time, "steps/min", q),
+    metrics = _interval_metrics(strike, next_strike, 2, "stride_time", "stride_cadence")
+    stride_time, q = metrics["stride_time"].value, metrics["stride_time"].quality
+    flight_end = None
+    if toe_off is not None:
+        later = [e for e in opposite if e.kind is EventKind.FOOT_STRIKE and e.time > toe_off.time]
+        flight_end = later[0] if later else None
+    missing = "toe-off or the other leg's strike after it not detected"
+    return {**metrics, **_contact_metrics(strike, toe_off, flight_end, stride_time, q, missing)}
+
+
+def _interval_metrics(
+    start: GaitEvent, end: GaitEvent, steps: int, time_name: str, cadence_name: str
+) -> dict[str, MetricValue]:
+    """Duration of the interval from ``start`` to ``end`` strike and the cadence it implies
+    (``steps`` steps in the interval, in steps per minute)."""
+    duration = end.time - start.time
+    q = _quality(start, end)
+    return {
+        time_name: MetricValue(duration, "s", q),
+        cadence_name: MetricValue(60.0 * steps / duration, "steps/min", q),
     }
+
+
+def _contact_metrics(
+    strike: GaitEvent,
+    toe_off: GaitEvent | None,
+    flight_end: GaitEvent | None,
+    cycle: float,
+    duty_quality: float | None,
+    missing: str,
+) -> dict[str, MetricValue]:
+    """Contact time, duty factor and flight time of the contact that starts at ``strike``.
+
+    ``flight_end`` is the other leg's strike that ends the flight after ``toe_off``;
+    ``cycle`` the gait cycle the plausibility guard compares the contact with.  The duty
+    factor (contact / ``cycle``) is included when ``duty_quality`` (the quality of the
+    cycle's own strikes) is given; a step has none.  A value that cannot be measured is
+    ``nan`` with the note ``missing``.
+    """
+    names = ("contact_time", "flight_time")
+    if duty_quality is not None:
+        names = ("contact_time", "duty_factor", "flight_time")
+    metrics: dict[str, MetricValue] = {}
     if toe_off is not None:
         contact = toe_off.time - strike.time
         qc = _quality(strike, toe_off)
         metrics["contact_time"] = MetricValue(contact, "s", qc)
-        metrics["duty_factor"] = MetricValue(contact / stride_time, "ratio", min(q, qc))
-        other_strikes = [
-            e for e in opposite if e.kind is EventKind.FOOT_STRIKE and e.time > toe_off.time
-        ]
-        if other_strikes:
-            flight = other_strikes[0].time - toe_off.time
-            metrics["flight_time"] = MetricValue(flight, "s", _quality(toe_off, other_strikes[0]))
-    missing = "toe-off or the other leg's strike after it not detected"
-    for name, unit in (("contact_time", "s"), ("duty_factor", "ratio"), ("flight_time", "s")):
-        metrics.setdefault(name, MetricValue(float("nan"), unit, 0.0, missing))
+        if duty_quality is not None:
+            metrics["duty_factor"] = MetricValue(contact / cycle, "ratio", min(duty_quality, qc))
+        if flight_end is not None:
+            flight = flight_end.time - toe_off.time
+            metrics["flight_time"] = MetricValue(flight, "s", _quality(toe_off, flight_end))
+    units = {"contact_time": "s", "duty_factor": "ratio", "flight_time": "s"}
+    for name in names:
+        metrics.setdefault(name, MetricValue(float("nan"), units[name], 0.0, missing))
     if toe_off is not None:
-        why = implausible_contact(toe_off.time - strike.time, stride_time)
+        why = implausible_contact(toe_off.time - strike.time, cycle)
         if why is not None:
             metrics = flag_toe_off_metrics(metrics, why)
     return metrics
@@ -161,28 +184,34 @@ def assemble(
     strikes = [e for e in events if e.kind is EventKind.FOOT_STRIKE]
     steps: list[Step] = []
     strides: list[Stride] = []
-    for i in range(len(strikes) - 1):
-        a, b = strikes[i], strikes[i + 1]
-        if a.leg is b.leg or not (0 < b.time - a.time <= MAX_STEP_TIME):
-            continue
-        toe = toe_off_between(events, a.leg, a.time, b.time)
-        steps.append(
-            Step(
-                index=len(steps),
-                leg=a.leg,
-                foot_strike=a,
-                toe_off=toe,
-                next_foot_strike=b,
-                metrics=step_metrics(a, toe, b),
-                emitted_at=_latest(a, b),
-            )
-        )
+    for a, b in itertools.pairwise(strikes):
+        step = make_step(len(steps), a, b, events)
+        if step is not None:
+            steps.append(step)
     for i in range(len(strikes) - 2):
         a, mid, b = strikes[i], strikes[i + 1], strikes[i + 2]
         stride = make_stride(len(strides), a, mid, b, events, stride_extra)
         if stride is not None:
             strides.append(stride)
     return steps, strides
+
+
+def make_step(
+    index: int, strike: GaitEvent, next_strike: GaitEvent, events: Sequence[GaitEvent]
+) -> Step | None:
+    """A step from one leg's strike to the other leg's next strike, or ``None``."""
+    if strike.leg is next_strike.leg or not (0 < next_strike.time - strike.time <= MAX_STEP_TIME):
+        return None
+    toe = toe_off_between(events, strike.leg, strike.time, next_strike.time)
+    return Step(
+        index=index,
+        leg=strike.leg,
+        foot_strike=strike,
+        toe_off=toe,
+        next_foot_strike=next_strike,
+        metrics=step_metrics(strike, toe, next_strike),
+        emitted_at=_latest(strike, next_strike),
+    )
 
 
 def make_stride(
