@@ -26,7 +26,7 @@ statistic is built on what the hand labels *do* fix:
   next to the same estimator on clean projected lab data at the same frame rate (its floor:
   how much of the residual is the motion itself, not MoveNet).
 * **Label swaps** over the whole cycle: runs of frames in which the engine's continuity
-  filter (``edge.gait.legs.LimbContinuity``) had to swap MoveNet's left/right names.
+  filter (``edge.gait.continuity.LimbContinuity``) had to swap MoveNet's left/right names.
 * **Dropouts**: keypoints below the engine's 0.3 score threshold, per joint, near/far.
 
 Only importable helpers live here; nothing in ``edge`` depends on it.
@@ -48,9 +48,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gait_groundtruth import Camera, LabTrial, film, load_fukuchi
 
-from edge.gait.batch import analyse_arrays
-from edge.gait.events import estimate_leg_length
-from edge.gait.legs import LimbContinuity, build_track, sanitize_keypoints, split_limbs
+from edge.gait.batch import analyse_arrays, build_track
+from edge.gait.coco import sanitize_keypoints, split_limbs
+from edge.gait.continuity import LimbContinuity
+from edge.gait.leg_length import leg_length
 from edge.gait.track import LimbJoint
 from edge.recording import read_recording
 from edge.types import EventKind, Keypoint, Leg
@@ -131,7 +132,7 @@ def load_clip(name: str, recordings: Path, labels: Path) -> Clip:
     kp = sanitize_keypoints(rec.keypoints)
     stances, events = read_stances(labels / f"{name}.events.csv", facts.near_side)
     left, right = split_limbs(kp)
-    leg_px = estimate_leg_length(left, right, MIN_SCORE)
+    leg_px = leg_length(left, right, min_score=MIN_SCORE)
     return Clip(name, facts, np.asarray(rec.timestamps, float), kp, stances, leg_px, events)
 
 
@@ -910,7 +911,7 @@ def lab_clip(filmed, name: str) -> Clip:
         np.asarray(filmed.t, float),
         kp,
         stances,
-        estimate_leg_length(left, right, MIN_SCORE),
+        leg_length(left, right, min_score=MIN_SCORE),
         labels,
     )
 

@@ -86,8 +86,8 @@ from edge.analysis import RunAnalyzer, judge_poses
 from edge.cues.catalogue import CATALOGUE, Cue
 from edge.cues.evaluate import CueEvaluator
 from edge.cues.settings import CuesConfig
+from edge.gait.coco import split_limbs
 from edge.gait.frontview import classify_view, frontview_metrics
-from edge.gait.legs import split_limbs
 from edge.gait.metrics import stride_metrics
 from edge.gait.timing import stride_timing
 from edge.gait.track import SideViewTrack

@@ -137,7 +137,7 @@ def _contact_metrics(
     cycle's own strikes) is given; a step has none.  A value that cannot be measured is
     ``nan`` with the note ``missing``.
     """
-    names = ("contact_time", "flight_time")
+    names: tuple[str, ...] = ("contact_time", "flight_time")
     if duty_quality is not None:
         names = ("contact_time", "duty_factor", "flight_time")
     metrics: dict[str, MetricValue] = {}
