@@ -104,9 +104,9 @@ class FrameAnalysis:
 
         change = self.presence.update(frame.timestamp, body_score(pose))
         if change == "entered":
-            self._pass_start = frame.timestamp
+            self._pass_start = self.presence.entered_at
             self.stats.state = "running"
-            log.info("runner in view at %.2f s", frame.timestamp)
+            log.info("runner in view at %.2f s", self._pass_start)
         try:
             update = self.analyzer.push(pose)
         except Exception:  # a bug on odd input must not take the service down
