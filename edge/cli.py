@@ -104,8 +104,11 @@ def cmd_config_show(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from edge.analysis import judge_poses
     from edge.capture import open_source
-    from edge.outputs.annotate import AnnotatedVideoWriter, draw_pose
+    from edge.outputs.video import check_video_path
     from edge.recording import RecordingWriter
     from edge.replay import ReplayStats, iter_poses
     from edge.service.assembly import make_estimator
@@ -113,16 +116,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
     config = _config_from(args)
     clip = Path(args.clip)
     out_path = Path(args.out) if args.out else Path(f"{clip.stem}.keypoints.jsonl")
+    if args.annotate:
+        check_video_path(args.annotate)  # before minutes of work, not after
     min_score = config.pose.min_keypoint_score
     stats = ReplayStats(min_score=min_score)
-    times: list[float] = []
-    keypoints: list = []
+    poses = []
 
     with open_source(clip) as source, contextlib.ExitStack() as outputs:
         estimator = make_estimator(config)  # after the clip opened: a bad clip fails fast
         started = time.monotonic()
         recording: RecordingWriter | None = None
-        video: AnnotatedVideoWriter | None = None
+        fps = source.nominal_fps or 25.0
         total = source.frame_count
         if args.max_frames:
             total = min(total, args.max_frames) if total else args.max_frames
@@ -139,21 +143,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
                         crop_tracking=config.pose.crop_tracking,
                     )
                 )
-                if args.annotate:
-                    video = outputs.enter_context(
-                        AnnotatedVideoWriter(
-                            args.annotate,
-                            fps=source.nominal_fps or 25.0,
-                            size=(frame.width, frame.height),
-                        )
-                    )
             recording.write(pose)
-            if video is not None:
-                video.write(draw_pose(frame.image, pose, min_score=min_score))
             stats.add(pose)
-            if args.strides:
-                times.append(pose.timestamp)
-                keypoints.append(pose.keypoints)
+            poses.append(pose)
             progress.update(stats.frames)
             if args.max_frames and stats.frames >= args.max_frames:
                 break
@@ -173,22 +165,63 @@ def cmd_replay(args: argparse.Namespace) -> int:
         f"visible (score >= {min_score:g}); crop used on {stats.cropped_frames} frames"
     )
     print(f"speed      {stats.frames / elapsed:.1f} frames/s end to end ({elapsed:.2f} s)")
-    print(f"wrote      {out_path}" + (f" and {args.annotate}" if args.annotate else ""))
+    print(f"wrote      {out_path}")
+    if not (args.strides or args.annotate):
+        return 0
+    judged = judge_poses(
+        np.array([p.timestamp for p in poses]),
+        np.stack([p.keypoints for p in poses]),
+        config.cues,
+        config.athletes,
+    )
+    if args.annotate:
+        _write_annotated(clip, Path(args.annotate), poses, judged.reports, fps, min_score)
     if args.strides:
-        _print_strides(config, times, keypoints)
+        _print_strides(judged)
     return 0
 
 
-def _print_strides(config: Config, times: list[float], keypoints: list) -> None:
+def _write_annotated(clip: Path, path: Path, poses: list, reports: list, fps: float, min_score):
+    """Decode the clip again and draw each frame's pose and its stride's verdicts on it."""
+    from edge.capture import open_source
+    from edge.outputs.annotate import draw_pose, draw_stride, stride_at
+    from edge.outputs.video import VideoWriter
+
+    started = time.perf_counter()
+    by_index = {p.frame_index: p for p in poses}
+    with open_source(clip) as source, contextlib.ExitStack() as stack:
+        video: VideoWriter | None = None
+        for frame in source.frames():
+            pose = by_index.get(frame.index)
+            if pose is None:
+                if frame.index > poses[-1].frame_index:
+                    break  # --max-frames stopped the pose pass here
+                continue
+            if video is None:
+                size = (frame.width, frame.height)
+                video = stack.enter_context(VideoWriter(path, fps=fps, size=size))
+            image = draw_pose(frame.image, pose, min_score=min_score)
+            report = stride_at(reports, frame.timestamp)
+            if report is not None:
+                image = draw_stride(image, report)
+            video.write(image, frame.timestamp)
+    if video is None:
+        raise TracksideError(f"{clip}: no frame to annotate on the second read")
+    per_frame = (time.perf_counter() - started) / max(video.frames, 1)
+    print(
+        f"wrote      {path}: {video.format.describe()} ({video.format.backend}), "
+        f"{video.frames} frames, {per_frame * 1e3:.1f} ms a frame to decode, draw and encode"
+    )
+
+
+def _print_strides(judged) -> None:  # edge.analysis.JudgedRecording
     """The per-stride verdict table of ``replay --strides``."""
     import numpy as np
 
-    from edge.analysis import judge_poses
     from edge.cues.catalogue import CATALOGUE
     from edge.cues.summary import summarize
     from edge.cues.table import format_stride_table, format_summary, unjudged_reasons
 
-    judged = judge_poses(np.asarray(times), np.stack(keypoints), config.cues, config.athletes)
     cadence = judged.analysis.cadence
     contacts = [
         r.stride.ground_contact_ms for r in judged.reports if r.stride.ground_contact_ms is not None
@@ -452,7 +485,11 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--out", metavar="FILE", help="keypoints JSON Lines (default: CLIP.keypoints.jsonl)"
     )
-    replay.add_argument("--annotate", metavar="OUT.mp4", help="also write an annotated video")
+    replay.add_argument(
+        "--annotate",
+        metavar="OUT.mp4",
+        help="also write the clip with the pose and each stride's verdicts (.mp4 or .webm)",
+    )
     replay.add_argument(
         "--max-frames", type=_positive_int, metavar="N", help="stop after N frames (N >= 1)"
     )
