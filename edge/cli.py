@@ -338,6 +338,34 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Every check of :mod:`edge.doctor`, one line each; exit 1 if any failed."""
+    import os
+
+    from edge.doctor import CheckResult, Host, Status, pi_model, run_checks
+    from edge.service.unit import service_environ, unit_state
+
+    host = Host(pi_model(), unit_state())
+    machine = host.pi_model or "not a Raspberry Pi: checks that need one say n/a"
+    try:
+        config = load_config(args.config)
+    except TracksideError as exc:
+        print(CheckResult("config", Status.FAIL, str(exc), "trackside config check FILE").line())
+        return 1
+    origin = str(config.path) if config.path else "built-in defaults (no config file)"
+    print(f"trackside doctor: {machine}; config {origin}")
+    environ = service_environ(os.environ, host.unit)
+    results = run_checks(config, host, environ=environ)
+    for result in results:
+        print(result.line())
+    counts = {s: sum(r.status is s for r in results) for s in Status}
+    print(
+        f"{counts[Status.FAIL]} failed, {counts[Status.WARN]} warnings, "
+        f"{counts[Status.OK]} ok, {counts[Status.NA]} not applicable here"
+    )
+    return 1 if counts[Status.FAIL] else 0
+
+
 def cmd_cues(args: argparse.Namespace) -> int:
     import shutil
 
@@ -531,6 +559,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--mode", choices=("live", "burst"), help="override service.mode")
     _add_pose_options(run)
     run.set_defaults(func=cmd_run)
+
+    doctor = commands.add_parser(
+        "doctor", help="check this machine: camera, model, broker, pins, disk, clock, service"
+    )
+    doctor.set_defaults(func=cmd_doctor, reads_configured_file=False)
 
     bench = commands.add_parser(
         "bench", help="pose and analysis speed here, and what live mode can deliver"
