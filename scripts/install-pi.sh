@@ -124,7 +124,7 @@ install_code() {
   "$PREFIX/.venv/bin/pip" install --quiet --upgrade pip
   # [video]: PyAV, for browser-playable H.264 clips (edge/outputs/video.py).
   "$PREFIX/.venv/bin/pip" install --quiet --constraint "$PREFIX/.venv/constraints.txt" \
-    -e "$PREFIX[video]"
+    -e "${PREFIX}[video]"
   "$PREFIX/.venv/bin/python" -c 'import picamera2, numpy, edge' \
     || die "the venv cannot import picamera2 next to Trackside; see the log above"
   ln -sf "$PREFIX/.venv/bin/trackside" /usr/local/bin/trackside
