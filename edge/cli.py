@@ -319,7 +319,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     def open_clip() -> FrameSource:
         return open_source(spec, camera=config.camera)
 
-    with open_clip() as probe:  # a bad source fails before the model loads
+    try:
+        probe = open_clip()  # a bad source fails before the model loads
+    except TracksideError as exc:
+        hint = "" if args.clip else " (or measure on a recorded clip: trackside bench --clip CLIP)"
+        raise type(exc)(f"{exc}{hint}") from None
+    with probe:
         live_source = probe.live
         fps = config.camera.fps if live_source else (probe.nominal_fps or config.camera.fps)
     estimator = make_estimator(config)
