@@ -224,12 +224,16 @@ def format_bench(report: BenchReport) -> str:
         f"{report.strides} strides found in one play of the source)"
     )
     limit = "the source's frame rate" if live.camera_limited else "the CPU"
-    advice = (
-        "fine enough to time ground contact live"
-        if live.fine_enough
-        else f"too coarse to time ground contact live (fewer than {MIN_FRAMES_PER_CONTACT:g} "
-        'frames per contact): use service.mode = "burst" for accurate timing'
-    )
+    needed_fps = MIN_FRAMES_PER_CONTACT * 1000.0 / GROUND_CONTACT_MS
+    if live.fine_enough:
+        advice = "fine enough to time ground contact live"
+    elif live.camera_limited:  # the CPU keeps up: more frames from the source would help
+        advice = f"too coarse: the source needs {needed_fps:.0f} fps or more (camera.fps)"
+    else:
+        advice = (
+            f"too coarse to time ground contact live (fewer than {MIN_FRAMES_PER_CONTACT:g} "
+            'frames per contact): use service.mode = "burst" for accurate timing'
+        )
     return "\n".join(
         [
             f"source     {report.source}",

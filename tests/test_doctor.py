@@ -143,6 +143,9 @@ def test_runtime_ok_when_live_mode_can_time_a_contact_and_warns_when_it_cannot()
     assert "2.0 frames per 200 ms contact" in slow.detail
     burst = replace(config, service=replace(config.service, mode="burst"))
     assert check_runtime(burst, Estimator(), measure=lambda _e: 0.100).status is Status.OK
+    slow_camera = replace(config, camera=replace(config.camera, fps=15.0))
+    camera_bound = check_runtime(slow_camera, Estimator(), measure=lambda _e: 0.010)
+    assert camera_bound.status is Status.WARN and camera_bound.fix == "raise camera.fps to 25+"
     assert check_runtime(config, None).status is Status.FAIL
 
 
