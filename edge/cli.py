@@ -19,6 +19,7 @@ from edge import __version__
 from edge.config import Config, dump_config, load_config
 from edge.errors import ConfigError, TracksideError
 from edge.logs import setup_logging
+from edge.text import plural
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -58,20 +59,30 @@ class _Progress:
         if not self.enabled or now - self._last_draw < 0.1:
             return
         self._last_draw = now
+        self._draw(done, self.total, now)
+
+    def finish(self, done: int) -> None:
+        """The last line: what was really decoded (a container's frame count is an estimate)."""
+        if self.enabled:
+            self._draw(done, done, time.monotonic())
+            sys.stderr.write("\n")
+            self.enabled = False
+
+    def _draw(self, done: int, total: int | None, now: float) -> None:
         rate = done / max(now - self.started, 1e-9)
-        if self.total:
-            filled = int(30 * min(done, self.total) / self.total)
+        if total:
+            filled = int(30 * min(done, total) / total)
             bar = "#" * filled + "." * (30 - filled)
-            sys.stderr.write(f"\r[{bar}] {done}/{self.total} frames  {rate:5.1f} fps")
+            sys.stderr.write(f"\r[{bar}] {done}/{total} frames  {rate:5.1f} fps\x1b[K")
         else:
-            sys.stderr.write(f"\r{done} frames  {rate:5.1f} fps")
+            sys.stderr.write(f"\r{done} frames  {rate:5.1f} fps\x1b[K")
         sys.stderr.flush()
 
     def __enter__(self) -> _Progress:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.enabled:
+        if self.enabled:  # interrupted or failed: keep what was drawn
             sys.stderr.write("\n")
 
 
@@ -93,8 +104,11 @@ def cmd_config_show(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from edge.analysis import judge_poses
     from edge.capture import open_source
-    from edge.outputs.annotate import AnnotatedVideoWriter, draw_pose
+    from edge.outputs.video import check_video_path
     from edge.recording import RecordingWriter
     from edge.replay import ReplayStats, iter_poses
     from edge.service.assembly import make_estimator
@@ -102,16 +116,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
     config = _config_from(args)
     clip = Path(args.clip)
     out_path = Path(args.out) if args.out else Path(f"{clip.stem}.keypoints.jsonl")
+    if args.annotate:
+        check_video_path(args.annotate)  # before minutes of work, not after
     min_score = config.pose.min_keypoint_score
     stats = ReplayStats(min_score=min_score)
-    times: list[float] = []
-    keypoints: list = []
+    poses = []
 
     with open_source(clip) as source, contextlib.ExitStack() as outputs:
         estimator = make_estimator(config)  # after the clip opened: a bad clip fails fast
         started = time.monotonic()
         recording: RecordingWriter | None = None
-        video: AnnotatedVideoWriter | None = None
+        fps = source.nominal_fps or 25.0
         total = source.frame_count
         if args.max_frames:
             total = min(total, args.max_frames) if total else args.max_frames
@@ -128,24 +143,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
                         crop_tracking=config.pose.crop_tracking,
                     )
                 )
-                if args.annotate:
-                    video = outputs.enter_context(
-                        AnnotatedVideoWriter(
-                            args.annotate,
-                            fps=source.nominal_fps or 25.0,
-                            size=(frame.width, frame.height),
-                        )
-                    )
             recording.write(pose)
-            if video is not None:
-                video.write(draw_pose(frame.image, pose, min_score=min_score))
             stats.add(pose)
-            if args.strides:
-                times.append(pose.timestamp)
-                keypoints.append(pose.keypoints)
+            poses.append(pose)
             progress.update(stats.frames)
             if args.max_frames and stats.frames >= args.max_frames:
                 break
+        progress.finish(stats.frames)
 
     elapsed = time.monotonic() - started
     if stats.frames == 0:
@@ -161,27 +165,78 @@ def cmd_replay(args: argparse.Namespace) -> int:
         f"visible (score >= {min_score:g}); crop used on {stats.cropped_frames} frames"
     )
     print(f"speed      {stats.frames / elapsed:.1f} frames/s end to end ({elapsed:.2f} s)")
-    print(f"wrote      {out_path}" + (f" and {args.annotate}" if args.annotate else ""))
+    print(f"wrote      {out_path}")
+    if not (args.strides or args.annotate):
+        return 0
+    judged = judge_poses(
+        np.array([p.timestamp for p in poses]),
+        np.stack([p.keypoints for p in poses]),
+        config.cues,
+        config.athletes,
+    )
+    if args.annotate:
+        _write_annotated(clip, Path(args.annotate), poses, judged.reports, fps, min_score)
     if args.strides:
-        _print_strides(config, times, keypoints)
+        _print_strides(judged)
     return 0
 
 
-def _print_strides(config: Config, times: list[float], keypoints: list) -> None:
+def _write_annotated(clip: Path, path: Path, poses: list, reports: list, fps: float, min_score):
+    """Decode the clip again and draw each frame's pose and its stride's verdicts on it."""
+    from edge.capture import open_source
+    from edge.outputs.annotate import draw_pose, draw_stride, stride_at
+    from edge.outputs.video import VideoWriter
+
+    started = time.perf_counter()
+    by_index = {p.frame_index: p for p in poses}
+    with open_source(clip) as source, contextlib.ExitStack() as stack:
+        video: VideoWriter | None = None
+        for frame in source.frames():
+            pose = by_index.get(frame.index)
+            if pose is None:
+                if frame.index > poses[-1].frame_index:
+                    break  # --max-frames stopped the pose pass here
+                continue
+            if video is None:
+                size = (frame.width, frame.height)
+                video = stack.enter_context(VideoWriter(path, fps=fps, size=size))
+            image = draw_pose(frame.image, pose, min_score=min_score)
+            report = stride_at(reports, frame.timestamp)
+            if report is not None:
+                image = draw_stride(image, report)
+            video.write(image, frame.timestamp)
+    if video is None:
+        raise TracksideError(f"{clip}: no frame to annotate on the second read")
+    per_frame = (time.perf_counter() - started) / max(video.frames, 1)
+    print(
+        f"wrote      {path}: {video.format.describe()} ({video.format.backend}), "
+        f"{video.frames} frames, {per_frame * 1e3:.1f} ms a frame to decode, draw and encode"
+    )
+
+
+def _print_strides(judged) -> None:  # edge.analysis.JudgedRecording
     """The per-stride verdict table of ``replay --strides``."""
     import numpy as np
 
-    from edge.analysis import judge_poses
+    from edge.cues.catalogue import CATALOGUE
     from edge.cues.summary import summarize
-    from edge.cues.table import format_stride_table, format_summary
+    from edge.cues.table import format_stride_table, format_summary, unjudged_reasons
 
-    judged = judge_poses(np.asarray(times), np.stack(keypoints), config.cues, config.athletes)
     cadence = judged.analysis.cadence
-    print(f"\n{len(judged.reports)} strides, cadence {cadence.value:.1f} {cadence.unit}\n")
+    contacts = [
+        r.stride.ground_contact_ms for r in judged.reports if r.stride.ground_contact_ms is not None
+    ]
+    line = f"\n{plural(len(judged.reports), 'stride')}"
+    if np.isfinite(cadence.value):
+        line += f", cadence {cadence.value:.1f} {cadence.unit}"
+    if contacts:
+        line += f", median ground contact {float(np.median(contacts)):.0f} ms"
+    print(line + "\n")
     if judged.reports:
         print(format_stride_table(judged.reports))
         print()
-        print(format_summary(summarize(judged.reports)))
+        reasons = unjudged_reasons(judged.reports, CATALOGUE)
+        print(format_summary(summarize(judged.reports), reasons=reasons))
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
@@ -217,15 +272,24 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_models_verify(args: argparse.Namespace) -> int:
+    """The file checks, then the real test: the configured runtime loads it as MoveNet."""
     from edge.pose.models import load_manifest, resolve_model_path, spec_for_file, verify_model_file
+    from edge.pose.movenet import PoseEstimator
 
     config = _config_from(args)
     model = args.model or config.pose.model
     path = resolve_model_path(model, model_dir=config.pose.model_dir or None)
     spec = spec_for_file(path, load_manifest())
     verify_model_file(path, spec)
-    checked = f"checksum matches {spec.name}" if spec else "TFLite format only: not in the manifest"
-    print(f"{path}: OK ({checked})")
+    estimator = PoseEstimator(
+        path, runtime=config.pose.runtime, num_threads=1, delegate=config.pose.delegate or None
+    )
+    checked = f"checksum matches {spec.name}" if spec else "not in the manifest: no checksum"
+    size = estimator.input_size
+    print(
+        f"{path}: OK ({checked}; {estimator.runtime_label} loads it as MoveNet "
+        f"{estimator.variant}, {size}x{size} input)"
+    )
     return 0
 
 
@@ -243,10 +307,79 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_cues(args: argparse.Namespace) -> int:
-    from edge.cues.docs import render_markdown
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Pose and analysis speed here, and what live mode can deliver (about 20 s)."""
+    from edge.bench import format_bench, run_bench
+    from edge.capture import FrameSource, open_source
+    from edge.service.assembly import make_estimator
 
-    print(render_markdown(), end="")
+    config = _config_from(args)
+    spec = args.clip or config.source.input
+
+    def open_clip() -> FrameSource:
+        return open_source(spec, camera=config.camera)
+
+    try:
+        probe = open_clip()  # a bad source fails before the model loads
+    except TracksideError as exc:
+        hint = "" if args.clip else " (or measure on a recorded clip: trackside bench --clip CLIP)"
+        raise type(exc)(f"{exc}{hint}") from None
+    with probe:
+        live_source = probe.live
+        fps = config.camera.fps if live_source else (probe.nominal_fps or config.camera.fps)
+    estimator = make_estimator(config)
+    if live_source:
+        print(f"reading frames from {spec}: point it at a runner for a meaningful analysis cost")
+    report = run_bench(
+        config,
+        estimator,
+        open_clip,
+        source_name=str(spec),
+        camera_fps=fps,
+        frames=args.frames,
+        budget_s=args.seconds,
+    )
+    print(format_bench(report))
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Every check of :mod:`edge.doctor`, one line each; exit 1 if any failed."""
+    import os
+
+    from edge.doctor import CheckResult, Host, Status, pi_model, run_checks
+    from edge.service.unit import service_environ, unit_state
+
+    host = Host(pi_model(), unit_state())
+    machine = host.pi_model or "not a Raspberry Pi: checks that need one say n/a"
+    try:
+        config = load_config(args.config)
+    except TracksideError as exc:
+        print(CheckResult("config", Status.FAIL, str(exc), "trackside config check FILE").line())
+        return 1
+    origin = str(config.path) if config.path else "built-in defaults (no config file)"
+    print(f"trackside doctor: {machine}; config {origin}")
+    environ = service_environ(os.environ, host.unit)
+    results = run_checks(config, host, environ=environ)
+    for result in results:
+        print(result.line())
+    counts = {s: sum(r.status is s for r in results) for s in Status}
+    print(
+        f"{counts[Status.FAIL]} failed, {counts[Status.WARN]} warnings, "
+        f"{counts[Status.OK]} ok, {counts[Status.NA]} not applicable here"
+    )
+    return 1 if counts[Status.FAIL] else 0
+
+
+def cmd_cues(args: argparse.Namespace) -> int:
+    import shutil
+
+    from edge.cues.docs import render_markdown, render_text
+
+    if args.markdown:
+        print(render_markdown(), end="")
+    else:
+        print(render_text(width=min(shutil.get_terminal_size().columns, 100) - 1), end="")
     return 0
 
 
@@ -265,26 +398,86 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _results_as_the_service_keeps_them(config: Config):  # -> ResultsConfig
+    """The results settings with the path the installed service writes (see unit.py)."""
+    import os
+
+    from edge.outputs.store import default_results_path
+    from edge.service.unit import service_environ, unit_state
+
+    environ = service_environ(os.environ, unit_state())
+    path = default_results_path(config.results.path, environ)
+    return dataclasses.replace(config.results, path=str(path))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from edge.outputs.report import run_report
 
-    run_report(load_config(args.config).results, args.session, args.out, args.csv)
+    results = _results_as_the_service_keeps_them(load_config(args.config))
+    for path in run_report(results, args.session, args.out, args.csv):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from edge.outputs.report import format_sessions, session_lines
+    from edge.outputs.store import ResultStore
+
+    results = _results_as_the_service_keeps_them(load_config(args.config))
+    store = ResultStore(results.path, readonly=True)
+    try:
+        lines = session_lines(store)
+    finally:
+        store.close()
+    if not lines:
+        print(f"no session recorded in {store.path} yet")
+        return 0
+    shown = lines if args.all else lines[: args.limit]
+    print(format_sessions(shown))
+    older = len(lines) - len(shown)
+    more = f"; {plural(older, 'older session')} not shown (--all)" if older else ""
+    print(f"\n{plural(len(lines), 'session')} in {store.path}{more}")
+    print(f"latest: {lines[0].info.session_id} (trackside report, without a session, reports it)")
     return 0
 
 
 def cmd_feedback_test(args: argparse.Namespace) -> int:
     from edge.outputs.feedback import run_feedback_test
+    from edge.outputs.feedback.driver import FeedbackError
 
-    config = load_config(args.config)
-    print(
-        "Stop the service first (sudo systemctl stop trackside): two programs cannot "
-        "drive the same pins."
-    )
-    run_feedback_test(config.feedback, clock=time.monotonic, sleep=time.sleep, out=sys.stdout)
+    feedback = load_config(args.config).feedback
+    if args.mock:
+        feedback = dataclasses.replace(feedback, pin_factory="mock")
+        print("simulated pins (--mock): nothing is wired; each step is printed as it runs")
+    else:
+        from edge.service.unit import unit_state
+
+        unit = unit_state()
+        if unit.running:
+            print(
+                f"{unit.name} is running and holds the pins: stop it first "
+                "(sudo systemctl stop trackside), then start it again after the test."
+            )
+    try:
+        run_feedback_test(feedback, clock=time.monotonic, sleep=time.sleep, out=sys.stdout)
+    except FeedbackError as exc:
+        if args.mock or feedback.pin_factory != "auto":
+            raise
+        raise FeedbackError(f"{exc}; a dry run here: trackside feedback test --mock") from None
     return 0
 
 
 # --- parser --------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _add_pose_options(parser: argparse.ArgumentParser) -> None:
@@ -325,8 +518,14 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--out", metavar="FILE", help="keypoints JSON Lines (default: CLIP.keypoints.jsonl)"
     )
-    replay.add_argument("--annotate", metavar="OUT.mp4", help="also write an annotated video")
-    replay.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    replay.add_argument(
+        "--annotate",
+        metavar="OUT.mp4",
+        help="also write the clip with the pose and each stride's verdicts (.mp4 or .webm)",
+    )
+    replay.add_argument(
+        "--max-frames", type=_positive_int, metavar="N", help="stop after N frames (N >= 1)"
+    )
     replay.add_argument("--quiet", action="store_true", help="no progress bar")
     replay.add_argument(
         "--strides", action="store_true", help="also print every stride's metrics and verdicts"
@@ -366,25 +565,61 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pose_options(run)
     run.set_defaults(func=cmd_run)
 
+    doctor = commands.add_parser(
+        "doctor", help="check this machine: camera, model, broker, pins, disk, clock, service"
+    )
+    doctor.set_defaults(func=cmd_doctor, reads_configured_file=False)
+
+    bench = commands.add_parser(
+        "bench", help="pose and analysis speed here, and what live mode can deliver"
+    )
+    bench.add_argument(
+        "--clip", metavar="CLIP", help="clip or camera to read (default: source.input)"
+    )
+    bench.add_argument(
+        "--frames", type=_positive_int, default=300, metavar="N", help="frames at most (300)"
+    )
+    bench.add_argument(
+        "--seconds", type=float, default=20.0, metavar="S", help="time budget (default 20 s)"
+    )
+    _add_pose_options(bench)
+    bench.set_defaults(func=cmd_bench)
+
     cues = commands.add_parser("cues", help="the coaching cues, their metrics and thresholds")
+    cues.add_argument(
+        "--markdown", action="store_true", help="print Markdown (docs/cues.md) instead of text"
+    )
     cues.set_defaults(func=cmd_cues)
 
     dashboard = commands.add_parser("dashboard", help="the coaches' live web page")
     dashboard.set_defaults(func=cmd_dashboard)
 
     report = commands.add_parser("report", help="a session's HTML report and CSV export")
-    report.add_argument("session", help="session id (see the dashboard or MQTT payloads)")
+    report.add_argument(
+        "session", nargs="?", help="session id (default: the latest; see `trackside sessions`)"
+    )
     report.add_argument("--out", metavar="FILE", help="HTML report (default: report-SESSION.html)")
     report.add_argument("--csv", metavar="FILE", help="also write every stride as CSV")
     report.set_defaults(func=cmd_report)
+
+    sessions = commands.add_parser("sessions", help="the sessions kept on this device")
+    sessions.add_argument(
+        "--limit", type=_positive_int, default=20, metavar="N", help="newest N (default 20)"
+    )
+    sessions.add_argument("--all", action="store_true", help="every session kept")
+    sessions.set_defaults(func=cmd_sessions)
 
     feedback = commands.add_parser("feedback", help="LEDs and buzzer")
     feedback_commands = feedback.add_subparsers(
         dest="feedback_command", metavar="ACTION", required=True
     )
-    feedback_commands.add_parser(
+    feedback_test = feedback_commands.add_parser(
         "test", help="walk through every light and buzzer pattern on the configured pins"
-    ).set_defaults(func=cmd_feedback_test)
+    )
+    feedback_test.add_argument(
+        "--mock", action="store_true", help="simulated pins: a dry run on any machine"
+    )
+    feedback_test.set_defaults(func=cmd_feedback_test)
     return parser
 
 
@@ -404,3 +639,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("trackside: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for SIGPIPE

@@ -242,6 +242,18 @@ class Stride:
     def duration(self) -> float:
         return self.next_foot_strike.time - self.foot_strike.time
 
+    @property
+    def cadence_spm(self) -> float | None:
+        """Steps per minute over this stride (two steps per stride); ``None`` if zero-length."""
+        return 120.0 / self.duration if self.duration > 0 else None
+
+    @property
+    def ground_contact_ms(self) -> float | None:
+        """Foot strike to toe-off of the stride's leg; ``None`` without a later toe-off."""
+        if self.toe_off is None or self.toe_off.time <= self.foot_strike.time:
+            return None
+        return (self.toe_off.time - self.foot_strike.time) * 1000.0
+
 
 # --- cues ----------------------------------------------------------------------------------
 

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Benchmark the pose stage: pure interpreter invoke rate vs end-to-end replay rate.
 
+The measuring loops are :mod:`edge.bench`'s, shared with ``trackside bench`` (which also
+times the analysis and says what live mode can deliver); this script compares runtimes.
+
 For each TFLite runtime importable in this Python (or ``--runtime``), on the same clip:
 
 * **invoke**: ``interpreter.invoke()`` alone on a prepared input, repeated;
@@ -21,10 +24,8 @@ keypoint score and visible-keypoint rate (score > 0.3), with and without it.
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,9 +33,10 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from edge.bench import end_to_end_seconds, first_frame, invoke_seconds  # noqa: E402
+from edge.capture import open_source  # noqa: E402
 from edge.errors import TracksideError  # noqa: E402
 from edge.pose import DEFAULT_MODEL, PoseEstimator, available_runtimes, resolve_model_path  # noqa: E402
-from edge.pose.crop import letterbox_box  # noqa: E402
 
 SHARED_MEDIA = Path(os.environ.get("TRACKSIDE_SHARED_DIR", REPO_ROOT.parent / "shared")) / "media"
 DEFAULT_CLIP = SHARED_MEDIA / "movup_run_treadmill.mp4"
@@ -42,48 +44,17 @@ WIDE_CLIP = SHARED_MEDIA / "simplehrnet_running_track_wide.mp4"
 VISIBLE = 0.3
 
 
-def first_frame(clip: Path):
-    from edge.capture import open_source
-
-    with open_source(clip) as source:
-        return next(iter(source.frames()))
-
-
 def bench_invoke(estimator: PoseEstimator, clip: Path, repeats: int) -> float:
     """Seconds per pure ``invoke`` on a real, prepared frame."""
-    frame = first_frame(clip)
-    model_input = estimator.prepare(frame.image, letterbox_box(frame.width, frame.height)).copy()
-    for _ in range(10):  # warm-up: first runs allocate and page in weights
-        estimator.invoke(model_input)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        estimator.invoke(model_input)
-    return (time.perf_counter() - start) / repeats
+    return invoke_seconds(estimator, first_frame(lambda: open_source(clip)), repeats=repeats)[0]
 
 
-def bench_end_to_end(estimator: PoseEstimator, clip: Path, frames: int) -> tuple[float, int]:
+def bench_end_to_end(estimator: PoseEstimator, clip: Path, frames: int) -> float:
     """Seconds per frame through decode + preprocess + invoke + postprocess."""
-    from edge.capture import open_source
-    from edge.replay import iter_poses
-
-    estimator.reset_tracking()
-    with open_source(clip) as warm:  # decoder libraries loaded, interpreter warm
-        for _ in itertools.islice(iter_poses(warm, estimator), 5):
-            pass
-    estimator.reset_tracking()
-    count = 0
-    start = time.perf_counter()
-    while count < frames:  # loop short clips so every runtime sees the same frame count
-        with open_source(clip) as source:
-            for _frame, _pose in itertools.islice(iter_poses(source, estimator), frames - count):
-                count += 1
-        estimator.reset_tracking()
-    return (time.perf_counter() - start) / count, count
+    return end_to_end_seconds(estimator, lambda: open_source(clip), frames=frames)[0]
 
 
 def crop_report(model: Path, clip: Path, runtime: str, threads: int) -> None:
-    from edge.capture import open_source
-
     with open_source(clip) as source:
         frames = list(source.frames())
     print(
@@ -142,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             invoke = e2e = float("inf")
             for _ in range(max(1, args.rounds)):
                 invoke = min(invoke, bench_invoke(estimator, clip, repeats=args.frames))
-                e2e = min(e2e, bench_end_to_end(estimator, clip, args.frames)[0])
+                e2e = min(e2e, bench_end_to_end(estimator, clip, args.frames))
             print(
                 f"{estimator.runtime_label:<24}{invoke * 1e3:>10.2f}{1 / invoke:>11.1f}"
                 f"{e2e * 1e3:>9.2f}{1 / e2e:>9.1f}{invoke / e2e:>7.2f}"

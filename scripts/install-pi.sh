@@ -122,7 +122,9 @@ install_code() {
   printf 'numpy==%s\n' "$numpy_version" > "$PREFIX/.venv/constraints.txt"
   say "installing Trackside into the venv (numpy held at $numpy_version)"
   "$PREFIX/.venv/bin/pip" install --quiet --upgrade pip
-  "$PREFIX/.venv/bin/pip" install --quiet --constraint "$PREFIX/.venv/constraints.txt" -e "$PREFIX"
+  # [video]: PyAV, for browser-playable H.264 clips (edge/outputs/video.py).
+  "$PREFIX/.venv/bin/pip" install --quiet --constraint "$PREFIX/.venv/constraints.txt" \
+    -e "${PREFIX}[video]"
   "$PREFIX/.venv/bin/python" -c 'import picamera2, numpy, edge' \
     || die "the venv cannot import picamera2 next to Trackside; see the log above"
   ln -sf "$PREFIX/.venv/bin/trackside" /usr/local/bin/trackside

@@ -215,9 +215,3 @@ def test_replay_strides_prints_verdicts_beside_metric_values(tmp_path, media_dir
     assert len(rows) == count
     assert all(any(v in row for v in (" ok", " W", " F", " ?")) for row in rows)
     assert "posture.run_tall" in out and "steps/min" in out
-
-
-def test_cues_command_prints_the_catalogue():
-    result = run_cli("cues")
-    assert result.returncode == 0
-    assert result.stdout == (REPO / "docs" / "cues.md").read_text()

@@ -13,7 +13,13 @@ from edge.cues.docs import render_markdown
 from edge.cues.evaluate import evaluate_stride
 from edge.cues.profiles import build_rules
 from edge.cues.summary import SummaryAccumulator, summarize
-from edge.cues.table import format_stride_table, format_summary, judged_cues, table_row
+from edge.cues.table import (
+    format_stride_table,
+    format_summary,
+    judged_cues,
+    table_row,
+    unjudged_reasons,
+)
 from edge.types import EventKind, GaitEvent, Leg, MetricValue, Stride, Verdict
 
 REPO = Path(__file__).resolve().parent.parent
@@ -81,21 +87,55 @@ def test_accumulator_matches_batch_and_handles_tiny_passes():
 def test_stride_table_shows_values_and_verdicts_side_by_side():
     text = format_stride_table(reports())
     lines = text.splitlines()
-    header, rows = lines[0], lines[1:7]
-    assert "lean" in header and "ovrstr" in header and "hands" in header
+    header, rows = lines[:3], lines[3:9]
+    # Two-word names over two lines, units on the third.
+    assert header[0].split("|")[1].split()[:2] == ["trunk", "over-"]
+    assert header[1].split("|")[1].split()[:2] == ["lean", "stride"]
+    assert header[2].split("|")[1].split()[:2] == ["deg", "×"]  # "× leg"
+    assert header[1].split("|")[0].split() == [
+        "stride",
+        "time",
+        "leg",
+        "grade",
+        "cadence",
+        "contact",
+    ]
+    assert header[2].split("|")[0].split() == ["s", "spm", "ms"]
     assert "22.0 F" in rows[2] and "14.0 W" in rows[1] and "7.00 ok" in rows[0]
-    assert "- ?" in rows[3]
-    assert all(len(r) == len(header) for r in rows)
+    # Lean unknown on stride 3: a "?" and no number.
+    assert rows[3].split("|")[1].split()[0] == "?"
+    assert all(len(r) == len(header[1]) for r in rows)
+    # Each stride lasts 0.7 s: 171 steps/min; no toe-off, so no contact time.
+    assert rows[0].split("|")[0].split()[-2:] == ["171", "-"]
     assert "posture.run_tall" in text and "trunk_lean_deg" in text  # legend
     assert table_row(reports()[0]).split()[0] == "0"
     assert len(judged_cues()) == 11
 
 
+def test_stride_table_gives_cues_judged_on_no_stride_no_column_but_a_reason():
+    text = format_stride_table(reports())
+    header = text.splitlines()[1]
+    # Only lean and overstride have metrics here: every other cue is unknown everywhere.
+    assert header.split("|")[1].split() == ["lean", "stride"]
+    tail = text.split("not judged on any stride:\n", 1)[1].splitlines()
+    reasons = dict(line.split(None, 1) for line in tail)
+    assert set(reasons) == {c.id for c in judged_cues()} - {"posture.run_tall", "legs.overstride"}
+    assert reasons["legs.knee_drive"] == "metric peak_thigh_angle_swing_deg not computed"
+
+
 def test_summary_text_lists_each_cue():
-    text = format_summary(summarize(reports()))
+    rs = reports()
+    text = format_summary(summarize(rs), reasons=unjudged_reasons(rs, CATALOGUE))
     assert "6 strides over 4.2 s" in text
     line = next(ln for ln in text.splitlines() if ln.startswith("posture.run_tall"))
     assert "33%" in line and "n=5" in line
+    # A cue judged on no stride: no shares, no mean, only why.
+    line = next(ln for ln in text.splitlines() if ln.startswith("legs.knee_drive"))
+    assert line.split(None, 1)[1] == "not judged: metric peak_thigh_angle_swing_deg not computed"
+    line = next(ln for ln in text.splitlines() if ln.startswith("head.relaxed_face"))
+    assert "%" not in line and "not measurable" in line
+    one = format_summary(summarize(rs[:1]))
+    assert one.startswith("1 stride;") or one.startswith("1 stride over")
 
 
 def test_docs_table_is_up_to_date():

@@ -125,7 +125,8 @@ def test_report_shows_athlete_counts_shares_plots_and_keyframes(tmp_path, record
 def test_csv_has_documented_columns_and_one_row_per_stride(tmp_path, recorded):
     run, settings, _ = recorded
     out = tmp_path / "strides.csv"
-    run_report(settings, "track-am", None, out)
+    written = run_report(settings, "track-am", tmp_path / "report.html", out)
+    assert written == [tmp_path / "report.html", out]  # the report, and the CSV as well
     with out.open(newline="") as f:
         rows = list(csv.DictReader(f))
     header = list(rows[0])

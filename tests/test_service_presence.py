@@ -65,3 +65,29 @@ def test_idle_rate_and_motion_wake_up():
     tracker.settings = PresenceSettings(enter_frames=1)
     tracker.update(0.5, 0.9)
     assert tracker.present and tracker.should_infer(0.51, motion=0.0)  # every frame when present
+
+
+def test_one_confident_frame_while_idle_brings_the_full_rate_to_confirm_it():
+    tracker = PresenceTracker(
+        PresenceSettings(enter_frames=3, idle_fps=2.0, motion_threshold=5.0, min_body_score=0.4)
+    )
+    assert tracker.should_infer(0.0)
+    assert tracker.update(0.0, 0.8) is None  # a runner, perhaps: not yet confirmed
+    # Still frames (no motion), yet every one is analysed until the runner is confirmed.
+    assert tracker.should_infer(1 / 30, motion=0.0)
+    assert tracker.update(1 / 30, 0.8) is None
+    assert tracker.should_infer(2 / 30, motion=0.0)
+    assert tracker.update(2 / 30, 0.8) == "entered"
+    assert tracker.entered_at == 0.0  # the pass starts at the first confident frame
+
+
+def test_a_lone_confident_frame_falls_back_to_the_idle_rate():
+    tracker = PresenceTracker(
+        PresenceSettings(enter_frames=3, idle_fps=2.0, motion_threshold=5.0, min_body_score=0.4)
+    )
+    tracker.update(0.0, 0.8)
+    assert tracker.should_infer(1 / 30, motion=0.0)
+    tracker.update(1 / 30, 0.1)  # nobody after all
+    assert not tracker.should_infer(2 / 30, motion=0.0)
+    assert tracker.should_infer(0.6, motion=0.0)  # the idle rate again
+    assert not tracker.present and tracker.entered_at is None

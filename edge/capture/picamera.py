@@ -138,8 +138,9 @@ class PiCameraSource(SourceBase):
         except RuntimeError as exc:
             raise SourceError(f"{self.name}: cannot open camera: {exc}") from exc
         try:
+            self.sensor_modes: list[dict[str, Any]] = list(self._camera.sensor_modes)
             self.sensor_mode = choose_sensor_mode(
-                list(self._camera.sensor_modes), settings.width, settings.height, settings.fps
+                self.sensor_modes, settings.width, settings.height, settings.fps
             )
             self.configuration = self._camera.create_video_configuration(
                 **self._configuration_request(make_transform)

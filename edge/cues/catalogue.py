@@ -138,8 +138,9 @@ class Cue:
 
     ``message`` is what the runner's phone shows (too high, for a two-sided cue);
     ``message_low`` is used when a two-sided cue is too low.  ``short`` heads the column in
-    the stride table.  ``limit_range`` bounds any threshold an athlete override may set,
-    to catch unit mistakes (degrees typed as leg lengths).
+    the stride table: two words of at most 8 letters, one per header line.  ``limit_range``
+    bounds any threshold an athlete override may set, to catch unit mistakes (degrees typed
+    as leg lengths).
     """
 
     id: str
@@ -201,7 +202,7 @@ CATALOGUE: tuple[Cue, ...] = (
         metric="trunk_lean_deg",
         unit="deg",
         views=("side",),
-        short="lean",
+        short="trunk lean",
         thresholds=Thresholds(high=Band(13.0, 20.0), low=Band(0.0, -5.0)),
         justification="A forward trunk lean of ~5-10° is typical of good distance running; "
         "≥13° starts to fold at the waist, ≥20° is bent over; ≤0° is upright to "
@@ -217,7 +218,7 @@ CATALOGUE: tuple[Cue, ...] = (
         metric="overstride_leg_length",
         unit="leg_length",
         views=("side",),
-        short="ovrstr",
+        short="over- stride",
         thresholds=Thresholds(high=Band(0.25, 0.32)),
         justification="Coaching texts put overstriding at the ankle >~0.15-0.2 leg lengths "
         "ahead of the hip, but a vertical shank under a thigh 20-30° forward "
@@ -238,7 +239,7 @@ CATALOGUE: tuple[Cue, ...] = (
         metric="hip_ahead_of_ankle_midstance_leg_length",
         unit="leg_length",
         views=("side",),
-        short="inline",
+        short="body in line",
         thresholds=Thresholds(high=Band(0.15, 0.25), low=Band(-0.08, -0.15)),
         justification="The sheet asks for the hip directly above the foot at mid-stance (0); "
         "the hip normally passes the ankle near mid-stance, so a hip ≥0.08 leg "
@@ -257,7 +258,7 @@ CATALOGUE: tuple[Cue, ...] = (
         metric="head_pitch_deg",
         unit="deg",
         views=("side",),
-        short="head",
+        short="head pitch",
         thresholds=Thresholds(high=Band(20.0, 30.0), low=Band(-5.0, -12.0)),
         justification="The ear-eye line is near the Frankfort plane, level when looking "
         "ahead; 'chin slightly down' is ~0-15° below level; ≥20° looks at the "
@@ -274,7 +275,7 @@ CATALOGUE: tuple[Cue, ...] = (
         metric="shoulder_tilt_max_deg",
         unit="deg",
         views=("front",),
-        short="shldr",
+        short="shoulder tilt",
         thresholds=Thresholds(high=Band(8.0, 12.0)),
         justification="The shoulder line rocks only a few degrees in efficient running; a "
         "largest tilt ≥8° is visible rocking, ≥12° a clear side-to-side sway. "
@@ -291,7 +292,7 @@ CATALOGUE: tuple[Cue, ...] = (
         metric="wrist_crossing_shoulder_width",
         unit="shoulder_width",
         views=("front",),
-        short="cross",
+        short="arms cross",
         thresholds=Thresholds(high=Band(0.05, 0.20)),
         justification="The sheet says no cross-body motion: a wrist reaching the midline "
         "(≥0.05 shoulder widths past it, above keypoint noise) warns; ≥0.2 "
@@ -308,7 +309,7 @@ CATALOGUE: tuple[Cue, ...] = (
         metric="hip_extension_at_toe_off_deg",
         unit="deg",
         views=("side",),
-        short="push",
+        short="push off",
         thresholds=Thresholds(low=Band(8.0, 3.0)),
         justification="The thigh is typically ~10-20° behind vertical at toe-off in distance "
         "running; ≤8° is a short push-off, ≤3° barely any. Starting point.",
@@ -324,7 +325,7 @@ CATALOGUE: tuple[Cue, ...] = (
         metric="elbow_behind_hip_leg_length",
         unit="leg_length",
         views=("side",),
-        short="elbow",
+        short="elbows back",
         thresholds=Thresholds(low=Band(-0.02, -0.08)),
         justification="The sheet asks the elbow to reach the hip on the back swing (≥0); "
         "falling short by ≥0.02 leg lengths (beyond keypoint noise) warns, by "
@@ -341,7 +342,7 @@ CATALOGUE: tuple[Cue, ...] = (
         metric="wrist_height_forward_arm_length",
         unit="arm_length",
         views=("side",),
-        short="hands",
+        short="hands height",
         thresholds=Thresholds(low=Band(-0.30, -0.50)),
         justification="Shoulder height is 0; hands ≤0.3 arm lengths below it (~chest) warn, "
         "≤0.5 (~lower ribs) is a fault. The sheet asks more than many distance "
@@ -358,7 +359,7 @@ CATALOGUE: tuple[Cue, ...] = (
         metric="peak_thigh_angle_swing_deg",
         unit="deg",
         views=("side",),
-        short="knee",
+        short="knee drive",
         thresholds=Thresholds(low=Band(35.0, 25.0)),
         justification="Peak thigh angle in swing is ~40-55° forward of vertical in distance "
         "running (more in sprinting); ≤35° is a low knee, ≤25° a shuffle. "
@@ -374,7 +375,7 @@ CATALOGUE: tuple[Cue, ...] = (
         metric="peak_knee_flexion_swing_deg",
         unit="deg",
         views=("side",),
-        short="heel",
+        short="heel up",
         thresholds=Thresholds(low=Band(85.0, 70.0)),
         justification="Peak swing knee flexion is ~90-120° in distance running and >120° in "
         "sprinting (Novacheck 1998); ≤85° is a low heel recovery, ≤70° a "

@@ -1,22 +1,30 @@
-"""Annotated video: the skeleton, keypoint scores and crop box drawn over each frame.
+"""Annotated frames: the skeleton, keypoint scores, crop box and each stride's verdicts.
 
 Used by ``trackside replay --annotate OUT.mp4`` so a person can check by eye that the pose
-stage follows the runner.
+stage follows the runner and see what each stride was judged; written to a file by
+:class:`edge.outputs.video.VideoWriter`.  Text is drawn white (or in the verdict's colour)
+over a black outline, so it reads on a bright track as on a dark one.  Pure: every function
+returns a new image.
 """
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
+import bisect
+import math
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
-from edge.errors import TracksideError
-from edge.nativelog import native_stderr_to
-from edge.types import SKELETON_EDGES, Keypoint, Pose
+from edge.cues.catalogue import CUES_BY_ID
+from edge.cues.table import UNIT_LABELS
+from edge.outputs.keyframe import VERDICT_COLOURS, ascii_text
+from edge.types import SKELETON_EDGES, Keypoint, Pose, StrideReport, Verdict
 
-log = logging.getLogger(__name__)
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+_WHITE = (255, 255, 255)
+_MARK = {Verdict.WARN: "W", Verdict.FAULT: "F"}
+_MAX_CUE_LINES = 4  # more flagged cues than this are counted, not listed
 
 # RGB colours: the runner's left side cool, right side warm, centre line neutral.
 _LEFT = (80, 160, 255)
@@ -63,49 +71,94 @@ def draw_pose(image: np.ndarray, pose: Pose, *, min_score: float = 0.3) -> np.nd
     if pose.crop is not None:
         c = pose.crop
         cv2.rectangle(out, (round(c.x0), round(c.y0)), (round(c.x1), round(c.y1)), _CROP, text)
-    label = f"t={pose.timestamp:6.3f}s  score={pose.mean_score:.2f}"
-    cv2.putText(
-        out,
-        label,
-        (6, 16 * text),
-        cv2.FONT_HERSHEY_SIMPLEX,
-        0.45 * text,
-        (255, 255, 255),
-        text,
-        cv2.LINE_AA,
-    )
+    style = TextStyle.for_image(out)
+    draw_text(out, f"t={pose.timestamp:6.3f}s  score={pose.mean_score:.2f}", (6, style.line), style)
     return out
 
 
-class AnnotatedVideoWriter:
-    """Writes RGB frames of one size to an MP4 file at a constant frame rate.
+class TextStyle:
+    """Font size, stroke and line height sized to the picture (legible on a 300 px GIF)."""
 
-    MPEG-4 needs even dimensions, so an odd-sized clip gets one black row or column
-    added at the bottom or right rather than being rescaled.
+    def __init__(self, scale: float, thickness: int) -> None:
+        self.scale = scale
+        self.thickness = thickness
+        self.outline = max(1, thickness)  # px of black around each stroke
+        (_, height), baseline = cv2.getTextSize("Ag", _FONT, scale, thickness)
+        self.line = height + baseline + 2 * self.outline + 1
+
+    @classmethod
+    def for_image(cls, image: np.ndarray) -> TextStyle:
+        size = max(image.shape[:2])
+        return cls(scale=max(0.5, size / 1100), thickness=max(1, round(size / 600)))
+
+
+def draw_text(
+    image: np.ndarray,
+    text: str,
+    origin: tuple[int, int],
+    style: TextStyle,
+    colour: tuple[int, int, int] = _WHITE,
+) -> None:
+    """``text`` at ``origin`` (its baseline's left end) in ``colour`` with a black outline.
+
+    The outline is the same text shifted around it, not a thicker stroke: OpenCV spaces
+    glyphs by stroke thickness, so a thicker copy would not line up.
     """
+    text = ascii_text(text)
+    x, y = origin
+    d = style.outline
+    for dx, dy in ((-d, -d), (0, -d), (d, -d), (-d, 0), (d, 0), (-d, d), (0, d), (d, d)):
+        cv2.putText(
+            image, text, (x + dx, y + dy), _FONT, style.scale, (0, 0, 0), style.thickness,
+            cv2.LINE_AA,
+        )  # fmt: skip
+    cv2.putText(image, text, origin, _FONT, style.scale, colour, style.thickness, cv2.LINE_AA)
 
-    def __init__(self, path: str | Path, *, fps: float, size: tuple[int, int]):
-        self.path = Path(path)
-        self.size = size
-        self._padded = (size[0] + size[0] % 2, size[1] + size[1] % 2)
-        fourcc = cv2.VideoWriter.fourcc(*"mp4v")
-        with native_stderr_to(log):
-            self._writer = cv2.VideoWriter(str(self.path), fourcc, float(fps), self._padded)
-        if not self._writer.isOpened():
-            raise TracksideError(f"{self.path}: cannot write video (is the directory writable?)")
 
-    def write(self, image: np.ndarray) -> None:
-        bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-        pad_x, pad_y = self._padded[0] - image.shape[1], self._padded[1] - image.shape[0]
-        if pad_x or pad_y:
-            bgr = cv2.copyMakeBorder(bgr, 0, pad_y, 0, pad_x, cv2.BORDER_CONSTANT, value=0)
-        self._writer.write(bgr)
+def stride_at(reports: Sequence[StrideReport], t: float) -> StrideReport | None:
+    """The stride whose step is under way at ``t``: the latest to start at or before ``t``
+    that has not ended (strides of the two legs overlap by a step)."""
+    starts = [r.stride.foot_strike.time for r in reports]
+    i = bisect.bisect_right(starts, t) - 1
+    if i < 0 or t >= reports[i].stride.next_foot_strike.time:
+        return None
+    return reports[i]
 
-    def close(self) -> None:
-        self._writer.release()
 
-    def __enter__(self) -> AnnotatedVideoWriter:
-        return self
+def _cue_line(report: StrideReport, cue_id: str) -> tuple[str, tuple[int, int, int]]:
+    result = next(c for c in report.cues if c.cue_id == cue_id)
+    cue = CUES_BY_ID.get(cue_id)
+    unit = UNIT_LABELS.get(result.unit, (result.unit, ""))[0]
+    name = cue.title if cue else cue_id
+    return f"{_MARK[result.verdict]} {name}  {result.value:.2f} {unit}", VERDICT_COLOURS[
+        result.verdict
+    ]
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+
+def draw_stride(image: np.ndarray, report: StrideReport) -> np.ndarray:
+    """A copy of ``image`` with the stride's verdicts in its bottom-left corner: the grade,
+    cadence and contact, then each cue judged warn or fault (faults first)."""
+    out = np.ascontiguousarray(image).copy()
+    style = TextStyle.for_image(out)
+    s = report.stride
+    head = f"stride {s.index} ({s.leg.value} leg): {report.grade.value}"
+    if s.cadence_spm is not None:
+        head += f"  {s.cadence_spm:.0f} spm"
+    if s.ground_contact_ms is not None:
+        head += f"  contact {s.ground_contact_ms:.0f} ms"
+    lines = [(head, VERDICT_COLOURS[report.grade])]
+    order = {c: i for i, c in enumerate(CUES_BY_ID)}
+    flagged = sorted(
+        (c for c in report.cues if c.verdict in _MARK and math.isfinite(c.value)),
+        key=lambda c: (c.verdict != Verdict.FAULT, order.get(c.cue_id, len(order))),
+    )
+    lines += [_cue_line(report, c.cue_id) for c in flagged[:_MAX_CUE_LINES]]
+    if len(flagged) > _MAX_CUE_LINES:
+        lines.append((f"+{len(flagged) - _MAX_CUE_LINES} more", _WHITE))
+    ok = sum(c.verdict == Verdict.OK for c in report.cues)
+    lines.append((f"{ok} cues ok", VERDICT_COLOURS[Verdict.OK]))
+    y = out.shape[0] - 6 - style.line * (len(lines) - 1)
+    for text, colour in lines:
+        draw_text(out, text, (6, y), style, colour)
+        y += style.line
+    return out

@@ -90,9 +90,10 @@ def focus_cue(report: StrideReport) -> CueResult | None:
     return min(judged, key=lambda c: rank[c.verdict]) if judged else None
 
 
-def _ascii(text: str) -> str:
+def ascii_text(text: str) -> str:
     """OpenCV's Hershey fonts draw ASCII only."""
     text = text.replace("°", " deg").replace("≥", ">=").replace("≤", "<=").replace("—", "-")
+    text = text.replace("×", "x")
     return text.encode("ascii", "replace").decode("ascii")
 
 
@@ -242,7 +243,7 @@ def _draw_cue(
     if len(seen) >= 2 and reference == "vertical":
         _arc_between(canvas, anchor, seen[1], end, colour, thick)
     if math.isfinite(cue.value):
-        label = _ascii(f"{cue.value:.1f} {cue.unit}")
+        label = ascii_text(f"{cue.value:.1f} {cue.unit}")
         at = (seen[-1][0] + 3 * thick, seen[-1][1])
         cv2.putText(
             canvas,
@@ -326,7 +327,7 @@ def _caption(
         lines.append(cue.message)
     band = np.full((line_h * len(lines) + line_h // 2, w, 3), _CAPTION_BG, np.uint8)
     for i, text in enumerate(lines):
-        text = _ascii(text)
+        text = ascii_text(text)
         # Wrap by dropping the tail: a caption is a hint, the dashboard shows the full text.
         while (
             len(text) > 8

@@ -1,6 +1,6 @@
 """Session reports: one self-contained HTML page and a CSV of every stride.
 
-``trackside report SESSION`` (and the dashboard's report link) read the results store
+``trackside report [SESSION]`` (and the dashboard's report link) read the results store
 (:mod:`edge.outputs.store`) and write a page a coach can e-mail or open offline: inline CSS,
 inline SVG plots, keyframes embedded as base64 — nothing fetched from anywhere.  It shows the
 athlete and date, the share of ok/warn/fault/unknown strides per cue, the key metrics over
@@ -11,8 +11,10 @@ The CSV has one row per stride; its columns are :data:`CSV_FIXED_COLUMNS`, then 
 per metric (the metric key, its unit in the name), then ``cue:<cue_id>`` with each cue's
 verdict.  ``docs/dashboard.md`` documents them.
 
-Building the page and the rows is pure (:func:`render_report`, :func:`csv_rows`); only
-:func:`run_report` touches files.
+``trackside sessions`` lists what the store holds (:func:`format_sessions`).
+
+Building the page, the rows and the list is pure (:func:`render_report`, :func:`csv_rows`,
+:func:`format_sessions`); only :func:`run_report` touches files.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ import html
 import io
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -453,31 +456,85 @@ def report_html(store: ResultStore, session_id: str) -> str:
     )
 
 
+def latest_session(store: ResultStore) -> str:
+    """The id of the newest session in ``store`` (:class:`ConfigError` if there is none)."""
+    sessions = store.sessions()
+    if not sessions:
+        raise ConfigError(f"{store.path}: no session recorded yet")
+    return sessions[0].session_id
+
+
 def run_report(
     settings: ResultsConfig,
-    session_id: str,
+    session_id: str | None,
     out_html: str | Path | None,
     out_csv: str | Path | None,
-) -> None:
-    """``trackside report SESSION``: write the HTML report and/or the strides CSV.
+) -> list[Path]:
+    """``trackside report [SESSION]``: write the HTML report, and the strides CSV if asked.
 
-    ``out_html`` defaults to ``report-<session>.html`` when both outputs are ``None``.
-    Raises a :class:`~edge.errors.TracksideError` naming the file or session at fault.
+    ``session_id`` ``None`` is the latest session; ``out_html`` defaults to
+    ``report-<session>.html``.  Returns the files written, the report first.  Raises a
+    :class:`~edge.errors.TracksideError` naming the file or session at fault.
     """
     store = ResultStore(default_results_path(settings.path), readonly=True)
     try:
-        if out_html is None and out_csv is None:
-            out_html = f"report-{session_id}.html"
-        page = report_html(store, session_id)
-        if out_html is not None:
-            _write(Path(out_html), page)
+        if session_id is None:
+            session_id = latest_session(store)
+        html_path = Path(out_html if out_html is not None else f"report-{session_id}.html")
+        _write(html_path, report_html(store, session_id))
+        written = [html_path]
         if out_csv is not None:
             try:
                 write_csv(out_csv, session_id, store.strides(session_id))
             except OSError as exc:
                 raise ConfigError(f"{out_csv}: cannot write CSV ({exc.strerror})") from None
+            written.append(Path(out_csv))
+        return written
     finally:
         store.close()
+
+
+# --- the session list ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLine:
+    """One session as ``trackside sessions`` lists it."""
+
+    info: SessionInfo
+    passes: int
+
+
+def session_lines(store: ResultStore) -> list[SessionLine]:
+    """Every stored session, newest first, with its number of passes."""
+    return [SessionLine(s, len(store.passes(s.session_id))) for s in store.sessions()]
+
+
+def format_sessions(lines: Sequence[SessionLine], tz: tzinfo | None = None) -> str:
+    """The session list as a text table; times in ``tz`` (default: this machine's zone)."""
+
+    def local(unix_time: float) -> datetime:
+        return datetime.fromtimestamp(unix_time, tz or UTC).astimezone(tz)
+
+    id_width = max([len("session"), *(len(line.info.session_id) for line in lines)])
+    who_width = max([len("athlete"), *(len(line.info.athlete or "-") for line in lines)])
+    rows = [
+        f"{'session':<{id_width}}  {'athlete':<{who_width}}  {'started':<16}  {'ended':<5}"
+        f"  {'strides':>7}  {'passes':>6}  device"
+    ]
+    for line in lines:
+        s = line.info
+        started = local(s.started)
+        if s.ended is None:
+            ended = "open"
+        else:
+            end = local(s.ended)
+            ended = end.strftime("%H:%M" if end.date() == started.date() else "%m-%d")
+        rows.append(
+            f"{s.session_id:<{id_width}}  {s.athlete or '-':<{who_width}}  "
+            f"{started:%Y-%m-%d %H:%M}  {ended:<5}  {s.strides:>7}  {line.passes:>6}  {s.device_id}"
+        )
+    return "\n".join(rows)
 
 
 def _write(path: Path, text: str) -> None:

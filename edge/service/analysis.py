@@ -104,9 +104,9 @@ class FrameAnalysis:
 
         change = self.presence.update(frame.timestamp, body_score(pose))
         if change == "entered":
-            self._pass_start = frame.timestamp
+            self._pass_start = self.presence.entered_at
             self.stats.state = "running"
-            log.info("runner in view at %.2f s", frame.timestamp)
+            log.info("runner in view at %.2f s", self._pass_start)
         try:
             update = self.analyzer.push(pose)
         except Exception:  # a bug on odd input must not take the service down
@@ -150,6 +150,7 @@ class FrameAnalysis:
             summary.strides if summary else 0,
         )
         if self.on_pass_end is not None:
-            self.on_pass_end(self.stats.passes, self._pass_start or t)
+            start = t if self._pass_start is None else self._pass_start  # 0.0 is a start
+            self.on_pass_end(self.stats.passes, start)
         elif summary is not None:
             self.outputs.results.publish_pass_summary(summary, pass_index=self.stats.passes)

@@ -105,12 +105,6 @@ def stride_payload(envelope: Envelope, report: StrideReport) -> dict[str, Any]:
     strike to toe-off of the stride's leg) come straight from the stride's gait events.
     """
     stride = report.stride
-    duration = stride.duration
-    contact = None
-    if stride.toe_off is not None:
-        contact = (stride.toe_off.time - stride.foot_strike.time) * 1000.0
-        if contact <= 0:
-            contact = None
     payload = _header("stride", envelope)
     payload.update(
         stride={
@@ -120,9 +114,9 @@ def stride_payload(envelope: Envelope, report: StrideReport) -> dict[str, Any]:
             "foot_strike_s": _number(stride.foot_strike.time),
             "toe_off_s": None if stride.toe_off is None else _number(stride.toe_off.time),
             "next_foot_strike_s": _number(stride.next_foot_strike.time),
-            "duration_s": _number(duration),
-            "cadence_spm": _number(120.0 / duration, 2) if duration > 0 else None,
-            "ground_contact_ms": _number(contact, 1),
+            "duration_s": _number(stride.duration),
+            "cadence_spm": _number(stride.cadence_spm, 2),
+            "ground_contact_ms": _number(stride.ground_contact_ms, 1),
             "emitted_at_s": _number(stride.emitted_at),
         },
         grade=report.grade.value,
