@@ -247,6 +247,7 @@ class DeviceStatus:
     throttled: bool | None = None
     uptime_s: float | None = None
     detail: str = ""
+    degraded: tuple[str, ...] = ()  # what is not working as it should, one line each
 
 
 def status_payload(
@@ -262,8 +263,13 @@ def status_payload(
     throttled: bool | None = None,
     uptime_s: float | None = None,
     detail: str = "",
+    degraded: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Health of the device (retained ``…/status``); ``None`` means not known here."""
+    """Health of the device (retained ``…/status``); ``None`` means not known here.
+
+    ``degraded`` lists what is not working as it should (a full disk, a file moved aside),
+    one sentence each; ``state`` is then ``"degraded"``.
+    """
     if state not in STATUS_STATES:
         raise ValueError(f"status state {state!r}: expected one of {', '.join(STATUS_STATES)}")
     payload = _header("status", envelope)
@@ -278,6 +284,7 @@ def status_payload(
         throttled=throttled,
         uptime_s=_number(uptime_s, 1),
         detail=detail,
+        degraded=[str(line) for line in degraded],
     )
     return payload
 
