@@ -31,7 +31,7 @@ from typing import Any
 import paho.mqtt.client as paho
 
 from edge.dashboard.auth import Auth
-from edge.dashboard.server import CommandError, DashboardApp, EventHub, make_server
+from edge.dashboard.server import CommandError, DashboardApp, EventHub, HostPolicy, make_server
 from edge.dashboard.settings import DashboardConfig, DashboardTarget, resolve_dashboard
 from edge.dashboard.state import DashboardState
 from edge.errors import ConfigError
@@ -134,9 +134,16 @@ class Dashboard:
             report=self._report,
             sessions=self._sessions,
             athletes=athletes,
+            hosts=HostPolicy(settings.allowed_hosts),
         )
         try:
-            self.server = make_server(app, settings.bind, settings.port)
+            self.server = make_server(
+                app,
+                settings.bind,
+                settings.port,
+                max_connections=settings.max_connections,
+                max_connections_per_client=settings.max_connections_per_client,
+            )
         except OSError as exc:
             raise ConfigError(
                 f"dashboard.bind/port: cannot listen on {settings.bind}:{settings.port} "
@@ -163,7 +170,6 @@ class Dashboard:
         log.info("dashboard: serving %s", self.url)
 
     def stop(self) -> None:
-        self.hub.close()
         self.server.shutdown()
         self.server.server_close()
         self.bridge.stop()

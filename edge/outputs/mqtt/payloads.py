@@ -51,6 +51,27 @@ def encode(payload: Mapping[str, Any]) -> bytes:
     )
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"non-finite number {name} (JSON has no NaN or Infinity)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as infinity
+        raise ValueError(f"number {text[:20]} out of range (not a finite double)")
+    return value
+
+
+def decode(payload: bytes | str) -> Any:
+    """Parse JSON as strictly as :func:`encode` writes it: ``NaN``, ``Infinity`` and numbers
+    too large for a double are a ``ValueError`` saying so (Python's parser accepts them).
+
+    Every JSON that comes in (MQTT messages, commands, the dashboard's requests) goes
+    through here, so a non-finite number never gets as far as an encoder that refuses it.
+    """
+    return json.loads(payload, parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
 def iso_utc(unix_time: float) -> str:
     """``2025-05-01T09:30:00.123Z``: wall-clock time in UTC, millisecond precision."""
     text = datetime.fromtimestamp(unix_time, UTC).isoformat(timespec="milliseconds")
