@@ -87,6 +87,14 @@ class LoginThrottle:
                     self._log_refused(client, state)
                 return 0.0
             state.refused += 1
+            if state.refused == 1:
+                log.warning(
+                    "dashboard: login attempts from %s refused for %.0f s more "
+                    "(%d wrong passwords in a row)",
+                    client,
+                    wait,
+                    state.failures,
+                )
             return wait
 
     def failed(self, client: str, via: str) -> None:
