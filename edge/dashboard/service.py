@@ -32,7 +32,7 @@ import paho.mqtt.client as paho
 
 from edge.dashboard.auth import Auth
 from edge.dashboard.server import CommandError, DashboardApp, EventHub, HostPolicy, make_server
-from edge.dashboard.settings import DashboardConfig, DashboardTarget, resolve_dashboard
+from edge.dashboard.settings import DashboardConfig, DashboardTarget
 from edge.dashboard.state import DashboardState
 from edge.errors import ConfigError
 from edge.outputs.mqtt.client import make_paho_client
@@ -118,6 +118,7 @@ class Dashboard:
         *,
         results_path: Path | None = None,
         athletes: tuple[str, ...] = (),
+        origin: str = "config",
     ) -> None:
         self.settings = settings
         self.state = DashboardState(
@@ -146,8 +147,8 @@ class Dashboard:
             )
         except OSError as exc:
             raise ConfigError(
-                f"dashboard.bind/port: cannot listen on {settings.bind}:{settings.port} "
-                f"({exc.strerror or exc})"
+                f"{origin}: dashboard.bind/port: cannot listen on {settings.bind}:"
+                f"{settings.port} ({exc.strerror or exc})"
             ) from None
         self._thread: threading.Thread | None = None
 
@@ -226,12 +227,21 @@ def build_dashboard(
     *,
     origin: str = "config",
 ) -> Dashboard:
-    """A :class:`Dashboard` from its config sections; ``origin`` names the file in errors."""
+    """A :class:`Dashboard` from its config sections; ``origin`` names the file in errors.
+
+    The settings go through the checks of ``trackside config check``
+    (:mod:`edge.service.preflight`), so the two always agree.
+    """
+    from edge.config import Config
+    from edge.service import preflight
+
+    config = Config(dashboard=dashboard, mqtt=mqtt, results=results)
     return Dashboard(
-        resolve_dashboard(dashboard, origin=origin),
+        preflight.dashboard_target(config, origin),
         resolve(mqtt, origin=origin),
         results_path=default_results_path(results.path) if results.enabled else None,
         athletes=athletes,
+        origin=origin,
     )
 
 

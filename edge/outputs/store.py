@@ -395,9 +395,9 @@ class ResultStore(HealingFile):
         return f"salvaged {counts}{unreadable}"
 
     @classmethod
-    def from_config(cls, config: ResultsConfig) -> ResultStore:
+    def from_config(cls, config: ResultsConfig, *, path: Path | None = None) -> ResultStore:
         return cls(
-            default_results_path(config.path),
+            path or default_results_path(config.path),
             max_age_days=config.max_age_days,
             max_strides=config.max_strides,
             keyframes_per_session=config.keyframes_per_session,
