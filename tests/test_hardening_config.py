@@ -6,37 +6,23 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from test_cli import assert_clean_failure, run_cli
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def trackside(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop("TRACKSIDE_CONFIG", None)
-    env.pop("TRACKSIDE_TEST_MQTT_PASSWORD", None)
-    return subprocess.run(
-        [sys.executable, "-m", "edge", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+def trackside(*args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(*args, env={"TRACKSIDE_TEST_MQTT_PASSWORD": ""})
 
 
 def one_clean_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
-    assert result.returncode == 2, result
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("trackside: error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
+    assert_clean_failure(result, *fragments)
+    return result.stderr.strip()
 
 
 # A daemon that touches nothing but the clip and the model.
