@@ -477,12 +477,17 @@ class DashboardServer:
         self._finished = threading.Event()
         self._per_client: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Connections waiting for a request to arrive whole (keep-alive idle, or a head or
+        # body still trickling in), with the loop time they began waiting.
+        self._waiting: dict[asyncio.Task[Any], float] = {}
         self.refused = 0  # connections refused at the caps
+        self.evicted = 0  # waiting connections closed to make room for a new client
+        self._evicting: set[asyncio.Task[Any]] = set()
         self.app.hub.attach(self._loop)
 
     @property
     def connections(self) -> int:
-        return sum(self._per_client.values())
+        return sum(self._per_client.values()) - len(self._evicting)
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -528,6 +533,11 @@ class DashboardServer:
         client = str(peer[0]) if peer else "?"
         if (
             self.connections >= self.max_connections
+            and self._per_client[client] < self.max_connections_per_client
+        ):
+            self._evict_oldest_waiting()
+        if (
+            self.connections >= self.max_connections
             or self._per_client[client] >= self.max_connections_per_client
         ):
             self.refused += 1
@@ -556,6 +566,8 @@ class DashboardServer:
             log.exception("dashboard: request from %s failed", client)
         finally:
             self._tasks.discard(task)
+            self._waiting.pop(task, None)
+            self._evicting.discard(task)
             self._per_client[client] -= 1
             if self._per_client[client] <= 0:
                 del self._per_client[client]
@@ -563,11 +575,33 @@ class DashboardServer:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
 
+    def _evict_oldest_waiting(self) -> None:
+        """At the total cap, a new client gets the place of the connection that has waited
+        longest without sending a whole request: idle keep-alives and slowloris trickles
+        go, streams and requests being served stay."""
+        if not self._waiting:
+            return
+        oldest = min(self._waiting, key=self._waiting.__getitem__)
+        del self._waiting[oldest]
+        oldest.cancel()
+        self._evicting.add(oldest)  # counted as closed now: its task cleans up when it wakes
+        self.evicted += 1
+        if self.evicted == 1 or self.evicted % 100 == 0:
+            log.warning(
+                "dashboard: %d waiting connection(s) closed to make room (at %d connections)",
+                self.evicted,
+                self.max_connections,
+            )
+
     async def _serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, client: str
     ) -> None:
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
         while True:
+            self._waiting[task] = loop.time()
             try:
                 request = await self._read_request(conn, reader, client)
             except h11.RemoteProtocolError as exc:
@@ -581,6 +615,8 @@ class DashboardServer:
                     conn, writer, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too large"
                 )
                 return
+            finally:
+                self._waiting.pop(task, None)
             if request is None:
                 return
             reply = await self.routes.handle(request)
