@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
 from dashboard_helpers import chromium
 
 from edge.dashboard.auth import FREE_FAILURES
@@ -395,6 +396,35 @@ def test_a_retained_nan_never_blanks_the_other_devices_even_after_a_restart(brok
             feeder.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
         feeder.client.publish("trackside/pi-bad/stride", b"", qos=1, retain=True)
         feeder.close()
+
+
+def test_non_finite_numbers_are_refused_at_every_json_boundary_with_the_reason(broker):
+    from edge.outputs.mqtt.commands import CommandRouter
+    from edge.outputs.mqtt.payloads import decode
+
+    for text in ("NaN", "Infinity", "-Infinity", "1e999"):
+        with pytest.raises(ValueError, match=r"non-finite|out of range"):
+            decode(f'{{"x": {text}}}')
+    # In: a device's command...
+    outcome = CommandRouter().handle("set_cue", b'{"cue_id": "arms.elbows_back", "enabled": NaN}')
+    assert not outcome.ok and "non-finite number NaN" in outcome.reason
+    # ...and a request to the dashboard.
+    dashboard = start_dashboard(broker.port)
+    feeder = announce(broker.port, DEVICE)
+    try:
+        wait_known(dashboard.url, DEVICE)
+        status, _h, body = web(
+            dashboard.url + "api/command",
+            b'{"device": "trackside/pi-a", "command": "set_cue", "args": {"x": NaN}}',
+            {"Content-Type": "application/json"},
+        )
+        assert status == 400 and json.loads(body)["reason"] == "invalid JSON"
+    finally:
+        feeder.close()
+        dashboard.stop()
+    # Out: the payload encoder refuses them (the builders write null instead).
+    with pytest.raises(ValueError):
+        encode({"fps": float("nan")})
 
 
 # --- finding 5: password guessing ----------------------------------------------------------
