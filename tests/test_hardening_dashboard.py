@@ -559,6 +559,19 @@ def test_error_pages_name_no_file_path_or_session(broker, tmp_path):
         dashboard.stop()
 
 
+def test_a_corrupt_results_store_gives_empty_lists_not_a_dropped_connection(broker, tmp_path):
+    results = tmp_path / "results.sqlite3"
+    results.write_bytes(b"garbage" * 1000)
+    dashboard = start_dashboard(broker.port, results_path=results)
+    try:
+        status, _h, body = web(dashboard.url + "api/sessions")
+        assert status == 200 and json.loads(body) == {"sessions": []}
+        status, _h, body = web(dashboard.url + "report/s-1")
+        assert status == 404 and str(tmp_path) not in body.decode()
+    finally:
+        dashboard.stop()
+
+
 def test_set_cue_with_a_cue_that_does_not_exist_is_refused(tmp_path):
     from edge.analysis import RunAnalyzer
     from edge.config import Config

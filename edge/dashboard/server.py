@@ -475,6 +475,7 @@ class DashboardServer:
         self._loop = asyncio.new_event_loop()
         self._stopped = asyncio.Event()
         self._finished = threading.Event()
+        self._serving = False  # serve_forever was called
         self._per_client: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         # Connections waiting for a request to arrive whole (keep-alive idle, or a head or
@@ -494,6 +495,7 @@ class DashboardServer:
     def serve_forever(self) -> None:
         """Serve until :meth:`shutdown` (call on the server's own thread)."""
         asyncio.set_event_loop(self._loop)
+        self._serving = True
         try:
             self._loop.run_until_complete(self._serve())
         finally:
@@ -516,14 +518,14 @@ class DashboardServer:
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop serving and close every connection (from another thread); returns when the
         server has stopped, or after ``timeout`` seconds."""
-        if self._loop.is_closed():
+        if self._loop.is_closed() or not self._serving:
             return
         with contextlib.suppress(RuntimeError):  # closed meanwhile
             self._loop.call_soon_threadsafe(self._stopped.set)
         self._finished.wait(timeout)
 
     def server_close(self) -> None:
-        if self._finished.is_set() or not self._loop.is_running():
+        if self._finished.is_set() or not self._serving:
             self._socket.close()
 
     # --- connections -----------------------------------------------------------------------
@@ -619,7 +621,11 @@ class DashboardServer:
                 self._waiting.pop(task, None)
             if request is None:
                 return
-            reply = await self.routes.handle(request)
+            try:
+                reply = await self.routes.handle(request)
+            except Exception:  # a bug: the client gets a reply, the log the traceback
+                log.exception("dashboard: %s %s failed", request.method, request.path[:200])
+                reply = _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error", close=True)
             if isinstance(reply, EventStream):
                 await self._stream(conn, writer, request)
                 return

@@ -34,7 +34,7 @@ from edge.dashboard.auth import Auth
 from edge.dashboard.server import CommandError, DashboardApp, EventHub, HostPolicy, make_server
 from edge.dashboard.settings import DashboardConfig, DashboardTarget
 from edge.dashboard.state import DashboardState
-from edge.errors import ConfigError
+from edge.errors import ConfigError, TracksideError
 from edge.outputs.mqtt.client import make_paho_client
 from edge.outputs.mqtt.commands import CommandRejected, parse_command
 from edge.outputs.mqtt.settings import MqttConfig, MqttTarget, resolve
@@ -201,7 +201,8 @@ class Dashboard:
     def _sessions(self) -> list[dict[str, Any]]:
         try:
             store = self._open_store()
-        except ConfigError:
+        except TracksideError as exc:  # none here, or not readable: no list, said once
+            log.debug("dashboard: no sessions to list: %s", exc)
             return []
         try:
             return [
@@ -215,6 +216,9 @@ class Dashboard:
                 }
                 for s in store.sessions()[:50]
             ]
+        except TracksideError as exc:
+            log.warning("dashboard: cannot list the sessions: %s", exc)
+            return []
         finally:
             store.close()
 
