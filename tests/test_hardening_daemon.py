@@ -172,6 +172,12 @@ def test_a_full_disk_degrades_the_daemon_and_loses_no_stride(
     ]
     assert sessions and sessions[-1]["strides"] == len(strides) > strides_in(later)
     assert len({p["session_id"] for p in strides}) == 1
+    held = re.search(r"(\d+) result\(s\) held in memory", later)
+    print(
+        f"full disk: degraded at stride {strides_in(full)}, {held and held.group(1)} results "
+        f"in memory at stride {strides_in(later)}; session {len(strides)} strides: "
+        f"{len(dedupe(delivered))} delivered, {len(strides) - len(dedupe(delivered))} still queued"
+    )
 
 
 def test_a_daemon_started_on_a_full_disk_runs_and_publishes_live(
