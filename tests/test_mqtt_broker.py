@@ -316,7 +316,15 @@ def test_live_results_go_ahead_of_a_backlog_while_it_drains(broker: Broker, tmp_
             mid = publisher.publish_stride(stride_report(i)).encode()
             coach.wait_for(lambda ms, mid=mid: any(mid in p for _t, p, _r in ms), timeout=30)
             live.append(mid.decode())
-        got = coach.wait_for(lambda ms: len(dedupe([json.loads(p) for _t, p, _r in ms])) >= 1005)
+        try:
+            got = coach.wait_for(
+                lambda ms: len(dedupe([json.loads(p) for _t, p, _r in ms])) >= 1005, timeout=60
+            )
+        except TimeoutError as exc:  # say which side held them back
+            raise AssertionError(
+                f"{exc}; outbox still holds {len(publisher.outbox)}, "
+                f"{publisher._forwarder.inflight} in flight"
+            ) from None
         order = [p["message_id"] for p in dedupe([json.loads(p) for _t, p, _r in got])]
         # Every live stride arrived while the backlog was still draining...
         last_backlog = max(order.index(m) for m in backlog)
