@@ -90,7 +90,13 @@ class _Progress:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
-    load_config(args.file)
+    from edge.service.preflight import check_everything
+
+    problems = check_everything(load_config(args.file), str(args.file))
+    for problem in problems:
+        print(f"trackside: error: {problem}", file=sys.stderr)
+    if problems:
+        return ConfigError.exit_code
     print(f"{args.file}: OK")
     return 0
 
@@ -303,7 +309,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             config, service=dataclasses.replace(config.service, mode=args.mode)
         )
     pace = args.speed if args.speed else (1.0 if args.realtime else None)
-    build_daemon(config, source=args.source, loop=args.loop, pace=pace).run()
+    origin = str(config.path) if config.path else "config"
+    build_daemon(config, source=args.source, loop=args.loop, pace=pace, origin=origin).run()
     return 0
 
 

@@ -8,7 +8,8 @@ an error, so a broken CI environment can never pass by skipping.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,64 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     b.start()
     yield b
     b.stop()
+
+
+class SmallDisk:
+    """A real tmpfs of a few hundred KB: a full disk without root tricks on the real one."""
+
+    def __init__(self, path: Path, size_kb: int) -> None:
+        self.path = path
+        self.size_kb = size_kb
+
+    def resize(self, size_kb: int) -> None:
+        """Give the disk more (space returns) or less room, keeping its files."""
+        subprocess.run(
+            ["mount", "-o", f"remount,size={size_kb}k", str(self.path)],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        self.size_kb = size_kb
+
+    def fill(self, leave_bytes: int = 0) -> Path:
+        """Write a ballast file until at most ``leave_bytes`` are free; returns it."""
+        ballast = self.path / "ballast"
+        with ballast.open("ab") as out:
+            while True:
+                stat = os.statvfs(self.path)
+                free = stat.f_bavail * stat.f_frsize
+                if free <= leave_bytes:
+                    break
+                try:
+                    out.write(b"\0" * min(4096, free - leave_bytes))
+                    out.flush()
+                except OSError:
+                    break
+        return ballast
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Callable[[int], SmallDisk]]:
+    """``small_disk(256)`` mounts a 256 KB tmpfs (needs root, as CI has); unmounted after."""
+    mounted: list[Path] = []
+
+    def mount(size_kb: int) -> SmallDisk:
+        path = tmp_path / f"disk{len(mounted)}"
+        path.mkdir()
+        result = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        if result.returncode != 0:
+            message = f"cannot mount a tmpfs (root needed): {result.stderr.strip()}"
+            if os.environ.get("CI"):
+                pytest.fail(message)
+            pytest.skip(message)
+        mounted.append(path)
+        return SmallDisk(path, size_kb)
+
+    yield mount
+    for path in reversed(mounted):
+        subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)

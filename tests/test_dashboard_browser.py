@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from dashboard_helpers import real_run
+from dashboard_helpers import chromium, real_run
 
 from edge.cues.rolling import RollingCues
 from edge.outputs.keyframe import focus_cue, render_keyframe
@@ -29,8 +27,6 @@ from edge.testing.dashboard import publisher_config, start_dashboard
 from edge.testing.mosquitto import Broker
 from edge.testing.mqtt import Subscriber
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 ARTIFACTS = Path(
     os.environ.get("TRACKSIDE_TEST_ARTIFACTS") or Path(__file__).resolve().parent / "artifacts"
 )
@@ -38,44 +34,10 @@ ARTIFACTS = Path(
 pytestmark = [pytest.mark.media, pytest.mark.model]
 
 
-def _missing(what: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} not installed")
-    pytest.skip(f"{what} not installed")
-
-
 @pytest.fixture
 def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        _missing("chromium / chromium-driver (apt-get install chromium chromium-driver)")
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="trackside-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-        "--window-size=390,844",
-    ):
-        options.add_argument(flag)
-    # An explicit driver path: Selenium Manager never looks for (or downloads) one.
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(20)
-    try:
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _screenshot(driver, name: str, width: int, height: int) -> Path:

@@ -297,3 +297,41 @@ def test_status_alerts_and_session_are_retained_and_discovery_follows_ha_birth(
         after.wait_for(lambda ms: (f"{PREFIX}/availability", b"offline", True) in ms, timeout=5)
     finally:
         after.close()
+
+
+def test_live_results_go_ahead_of_a_backlog_while_it_drains(broker: Broker, tmp_path: Path) -> None:
+    """Issue 12: live strides waited up to 79 s behind a 30,000-message backlog."""
+    stride_topic = f"{PREFIX}/stride"
+    # A persistent session: the coach misses nothing while the broker restarts.
+    coach = Subscriber(broker.port, [stride_topic], client_id="coach-live", persistent=True)
+    broker.stop()  # an outage: results pile up in the outbox
+    publisher = MqttPublisher(config(broker.port, tmp_path))
+    publisher.start()
+    try:
+        backlog = [publisher.publish_stride(stride_report(i)) for i in range(1000)]
+        broker.start()
+        assert publisher.link.wait_connected(10)
+        live = []
+        for i in range(1000, 1005):  # one at a time, each awaited, as a runner's strides
+            mid = publisher.publish_stride(stride_report(i)).encode()
+            coach.wait_for(lambda ms, mid=mid: any(mid in p for _t, p, _r in ms), timeout=30)
+            live.append(mid.decode())
+        try:
+            got = coach.wait_for(
+                lambda ms: len(dedupe([json.loads(p) for _t, p, _r in ms])) >= 1005, timeout=60
+            )
+        except TimeoutError as exc:  # say which side held them back
+            raise AssertionError(
+                f"{exc}; outbox still holds {len(publisher.outbox)}, "
+                f"{publisher._forwarder.inflight} in flight"
+            ) from None
+        order = [p["message_id"] for p in dedupe([json.loads(p) for _t, p, _r in got])]
+        # Every live stride arrived while the backlog was still draining...
+        last_backlog = max(order.index(m) for m in backlog)
+        assert all(order.index(m) < last_backlog for m in live)
+        # ...and each lane kept its own order, nothing lost.
+        assert [m for m in order if m in set(backlog)] == backlog
+        assert [m for m in order if m in set(live)] == live
+    finally:
+        publisher.stop()
+        coach.close()

@@ -66,3 +66,16 @@ def test_watchdog_meant_for_another_process_is_ignored(monkeypatch, tmp_path):
 def test_a_vanished_socket_is_not_fatal(tmp_path):
     notifier = SystemdNotifier(str(tmp_path / "gone.sock"))
     assert notifier.ready() is False
+
+
+def test_a_reader_that_stops_reading_never_blocks_the_daemon(notify_socket, caplog):
+    """A datagram socket holds 10 unread messages; then a blocking send waits forever
+    (found while testing issue 12: the daemon hung at SIGTERM on STOPPING=1)."""
+    path, server = notify_socket
+    notifier = SystemdNotifier(str(path))
+    with caplog.at_level("WARNING"):
+        sent = [notifier.status(f"n{i}") for i in range(200)]  # returns: nobody reads
+    assert sent[0] and not sent[-1]
+    assert len([r for r in caplog.records if "cannot notify" in r.getMessage()]) == 1
+    assert server.recv(4096) == b"STATUS=n0"
+    notifier.close()

@@ -11,13 +11,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 UNIT = REPO / "systemd" / "trackside.service"
+DASHBOARD_UNIT = REPO / "systemd" / "trackside-dashboard.service"
 SCRIPTS = [REPO / "scripts" / "install-pi.sh", REPO / "scripts" / "setup.sh", REPO / ".ci" / "run"]
 
 
-def unit_for_checks(tmp_path: Path) -> Path:
+def unit_for_checks(tmp_path: Path, unit: Path = UNIT) -> Path:
     # The installed binary does not exist here; everything else is checked as shipped.
-    text = UNIT.read_text().replace("/opt/trackside/.venv/bin/trackside", "/bin/true")
-    copy = tmp_path / "trackside.service"
+    text = unit.read_text().replace("/opt/trackside/.venv/bin/trackside", "/bin/true")
+    copy = tmp_path / unit.name
     copy.write_text(text)
     return copy
 
@@ -44,6 +45,29 @@ def test_unit_sandboxing_exposure_stays_low(tmp_path):
     match = re.search(r"Overall exposure level for trackside.service: ([\d.]+)", result.stdout)
     assert match, result.stdout[-500:] + result.stderr
     assert float(match.group(1)) <= 2.0
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze not installed")
+@pytest.mark.parametrize("unit", [UNIT, DASHBOARD_UNIT], ids=lambda p: p.name)
+def test_a_unit_that_keeps_failing_stops_restarting(tmp_path, unit):
+    """Issue 12, finding 1: Restart=on-failure with no start limit looped forever."""
+    text = unit.read_text()
+    unit_section = text.split("[Service]")[0]
+    assert "Restart=on-failure" in text
+    # In [Unit] (systemd ignores them in [Service] since v230): at most 5 starts in 10 min.
+    interval = re.search(r"^StartLimitIntervalSec=(\d+)$", unit_section, re.M)
+    burst = re.search(r"^StartLimitBurst=(\d+)$", unit_section, re.M)
+    assert interval and burst, "no start limit in [Unit]"
+    restart_sec = int(re.search(r"^RestartSec=(\d+)$", text, re.M).group(1))
+    # The limit must bite: the burst of restarts fits well inside the interval.
+    assert int(burst.group(1)) * restart_sec < int(interval.group(1))
+    shown = subprocess.run(
+        ["systemd-analyze", "verify", str(unit_for_checks(tmp_path, unit))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "StartLimit" not in shown.stderr, shown.stderr
 
 
 def test_unit_keeps_the_promises_the_daemon_relies_on():

@@ -154,10 +154,16 @@ def test_sink_records_what_the_daemon_publishes(tmp_path):
 def test_unusable_files_raise_a_trackside_error_naming_the_file(tmp_path):
     bad = tmp_path / "not.sqlite3"
     bad.write_bytes(b"this is not a database" * 100)
+    # A reader (report, dashboard) says what is wrong; the daemon's writer replaces the file
+    # (tests/test_hardening_storage.py).
     with pytest.raises(TracksideError, match=r"not\.sqlite3"):
-        ResultStore(bad)
+        ResultStore(bad, readonly=True).sessions()
     with pytest.raises(TracksideError, match="no results file"):
         ResultStore(tmp_path / "missing.sqlite3", readonly=True)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(TracksideError, match="cannot open results store"):
+        ResultStore(blocker / "r.sqlite3")
 
 
 def test_default_path_follows_the_state_directory():

@@ -45,6 +45,39 @@ _COUNT_SLACK_FRAMES = 3
 _COUNT_SLACK_FRACTION = 0.02
 
 
+# Still-image formats by their first bytes: FFmpeg opens any of them as a one-frame "video",
+# which is never what a user meant by a clip (a GIF, animated or not, stays a clip).
+_STILL_IMAGES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG"),
+    (b"\xff\xd8\xff", "a JPEG"),
+    (b"BM", "a BMP"),
+    (b"II*\x00", "a TIFF"),
+    (b"MM\x00*", "a TIFF"),
+)
+
+
+_MJPEG_PROBE_BYTES = 4 << 20  # a still JPEG is smaller; a bare MJPEG stream has its 2nd here
+
+
+def still_image_kind(path: Path) -> str | None:
+    """``"a PNG"`` etc. when the file is a still image whatever its name, else ``None``.
+
+    A bare MJPEG stream starts like a JPEG too: it is told apart by a second picture
+    following the first (end-of-image marker, then start-of-image).
+    """
+    try:
+        with path.open("rb") as f:
+            head = f.read(_MJPEG_PROBE_BYTES)
+    except OSError:
+        return None
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "a WebP"
+    kind = next((kind for magic, kind in _STILL_IMAGES if head.startswith(magic)), None)
+    if kind == "a JPEG" and b"\xff\xd9\xff\xd8" in head:
+        return None
+    return kind
+
+
 def bgr_to_rgb(image: np.ndarray) -> np.ndarray:
     """Swap OpenCV's BGR to RGB in place (one pass, no new allocation) and return it."""
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image)
@@ -112,6 +145,12 @@ class VideoFileSource(SourceBase):
             raise SourceError(f"{self.path}: no such file")
         if self.path.is_dir():
             raise SourceError(f"{self.path}: is a directory, expected a video file or GIF")
+        still = still_image_kind(self.path)
+        if still:
+            raise SourceError(
+                f"{self.path}: is {still} still image, not a video (expected a video file "
+                "or an animated GIF)"
+            )
         self._closed = False
         self._capture, first = self._open()
         # The first frame is decoded on opening (to fail early); frames() hands it out once.

@@ -1,8 +1,11 @@
 """The dashboard's web server: the page, a live event stream, the keyframe, commands, reports.
 
-Built on the standard library's :class:`~http.server.ThreadingHTTPServer`: nothing to
-install on the Pi, and server-sent events (SSE) need no more than a long-lived response.
-A handful of coaches' browsers is the expected load; each open page holds one thread.
+One asyncio event loop on its own thread serves every connection, and `h11
+<https://h11.readthedocs.io>`_ (a small, pure-Python HTTP/1.1 state machine, no I/O of its
+own) does the framing: request lines, headers, ``Content-Length`` and chunked bodies,
+keep-alive.  So an open page costs a socket and a few kilobytes, not a thread, and a
+request body is always read (or the connection closed) before the next request is parsed:
+a body can never be taken for a request of its own (request smuggling).
 
 Routes::
 
@@ -16,6 +19,24 @@ Routes::
     GET  /api/sessions          sessions in this device's results store
     GET  /report/SESSION        the HTML report; /report/SESSION.csv the strides CSV
 
+What a hostile client or web page meets (issue 12):
+
+* **limits**: a body over :data:`MAX_BODY` is refused (413) and the connection closed; a
+  bad ``Content-Length`` is a 400; a request's head must arrive within
+  :data:`HEAD_TIMEOUT_S` and its body within :data:`BODY_TIMEOUT_S`, an idle keep-alive
+  connection is closed after :data:`IDLE_TIMEOUT_S`; connections are capped in all and per
+  client address (``dashboard.max_connections``, ``max_connections_per_client``: beyond
+  them a 503 and close).  Any protocol error closes the connection.
+* **Host allow-list** on every request (:class:`HostPolicy`): DNS rebinding is refused.
+* **cross-site requests**: a POST must carry ``Content-Type: application/json`` (a page
+  elsewhere cannot send that without a CORS preflight, which is never granted) and, from a
+  browser, an ``Origin`` equal to this server's (or ``Sec-Fetch-Site: same-origin``); the
+  login cookie is ``SameSite=Strict``.
+* **password guessing** is throttled per address on both login paths (see
+  :mod:`edge.dashboard.auth`).
+* error replies name no file, path or session id; the log never gets a body, a header or a
+  query string, so no password reaches it at any level.
+
 :class:`EventHub` fans events out to the open streams; a browser too slow to keep up is
 disconnected (its ``EventSource`` reconnects and starts again from a fresh snapshot), so a
 stuck phone never makes the server buffer without bound.
@@ -23,23 +44,28 @@ stuck phone never makes the server buffer without bound.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
-import queue
+import re
 import socket
 import threading
-import time
 import urllib.parse
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 
-from edge.dashboard.auth import Auth
+import h11
+
+from edge.dashboard.auth import Auth, Login
 from edge.dashboard.state import DashboardState
 from edge.errors import TracksideError
+from edge.outputs.mqtt.payloads import decode
 
 log = logging.getLogger(__name__)
 
@@ -48,33 +74,72 @@ STATIC_FILES = {
     "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/static/style.css": ("style.css", "text/css; charset=utf-8"),
 }
-CLIENT_QUEUE = 2000  # events buffered per browser before it is dropped
+CLIENT_QUEUE = 2000  # event chunks buffered per browser before it is dropped
 HEARTBEAT_S = 15.0
-MAX_BODY = 8192
+MAX_BODY = 8192  # bytes: a command or a login is well under 1 KB
+MAX_HEAD = 16384  # bytes of request line and headers
+HEAD_TIMEOUT_S = 10.0  # a request's line and headers must arrive within this
+BODY_TIMEOUT_S = 10.0
+IDLE_TIMEOUT_S = 30.0  # a keep-alive connection with no new request is closed
+WRITE_TIMEOUT_S = 10.0  # a client that reads nothing for this long is dropped
+LOGIN_FAILURE_DELAY_S = 1.0  # a wrong password is answered this much later
+_SESSION_ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+    b"Content-Length: 17\r\nConnection: close\r\nRetry-After: 5\r\n\r\ntoo many requests"
+)
+
+
+class HostPolicy:
+    """Which ``Host`` names a request may carry: IP addresses, loopback names, this
+    machine's host name (also ``.local``) and the configured extra names."""
+
+    def __init__(self, extra: Iterable[str] = (), *, hostname: str | None = None) -> None:
+        own = (hostname or socket.gethostname()).lower().rstrip(".")
+        short = own.split(".")[0]
+        self.names = {"localhost", own, short, f"{short}.local", *(n.lower() for n in extra)}
+
+    def allows(self, host_header: str | None) -> bool:
+        if not host_header:
+            return False
+        host = host_header.strip().lower()
+        if host.startswith("["):  # [v6] or [v6]:port
+            name = host[1 : host.find("]")] if "]" in host else ""
+        else:
+            name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        name = name.rstrip(".")
+        if not name:
+            return False
+        try:
+            ipaddress.ip_address(name)
+            return True  # a page reached by address is this server's own origin
+        except ValueError:
+            return name in self.names or name.endswith(".localhost")
 
 
 class EventHub:
-    """Fans encoded SSE events out to every open stream."""
+    """Fans encoded SSE events out to every open stream (publish from any thread)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._clients: set[queue.Queue[bytes | None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._clients: set[asyncio.Queue[bytes | None]] = set()
         self.dropped = 0
 
-    def subscribe(self) -> queue.Queue[bytes | None]:
-        q: queue.Queue[bytes | None] = queue.Queue(CLIENT_QUEUE)
-        with self._lock:
-            self._clients.add(q)
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def subscribe(self) -> asyncio.Queue[bytes | None]:
+        """A queue for one stream (on the server's loop)."""
+        q: asyncio.Queue[bytes | None] = asyncio.Queue(CLIENT_QUEUE)
+        self._clients.add(q)
         return q
 
-    def unsubscribe(self, q: queue.Queue[bytes | None]) -> None:
-        with self._lock:
-            self._clients.discard(q)
+    def unsubscribe(self, q: asyncio.Queue[bytes | None]) -> None:
+        self._clients.discard(q)
 
     @property
     def clients(self) -> int:
-        with self._lock:
-            return len(self._clients)
+        return len(self._clients)
 
     @staticmethod
     def encode(event: dict[str, Any]) -> bytes:
@@ -82,27 +147,34 @@ class EventHub:
         return f"event: {event['type']}\ndata: {data}\n\n".encode()
 
     def publish(self, events: list[dict[str, Any]]) -> None:
-        if not events:
+        chunks = []
+        for event in events:
+            try:
+                chunks.append(self.encode(event))
+            except (ValueError, TypeError) as exc:  # the state refuses these: never expected
+                log.warning("dashboard: event %s not sent: %s", event.get("type"), exc)
+        loop = self._loop
+        if not chunks or loop is None:
             return
-        chunk = b"".join(self.encode(e) for e in events)
-        with self._lock:
-            clients = list(self._clients)
-        for q in clients:
+        with contextlib.suppress(RuntimeError):  # the loop closed: the server is stopping
+            loop.call_soon_threadsafe(self._deliver, b"".join(chunks))
+
+    def _deliver(self, chunk: bytes) -> None:
+        for q in list(self._clients):
             try:
                 q.put_nowait(chunk)
-            except queue.Full:
+            except asyncio.QueueFull:
                 self.dropped += 1
-                self.unsubscribe(q)
-                with contextlib.suppress(queue.Full):
-                    q.get_nowait()
-                    q.put_nowait(None)  # tell the stream to end; the browser reconnects
+                self._clients.discard(q)
+                q.get_nowait()
+                q.put_nowait(None)  # tell the stream to end; the browser reconnects
 
     def close(self) -> None:
-        with self._lock:
-            clients, self._clients = list(self._clients), set()
-        for q in clients:
-            with contextlib.suppress(queue.Full):
-                q.put_nowait(None)
+        for q in list(self._clients):
+            with contextlib.suppress(asyncio.QueueEmpty):
+                q.get_nowait()
+            q.put_nowait(None)
+        self._clients.clear()
 
 
 class DashboardApp:
@@ -118,6 +190,7 @@ class DashboardApp:
         report: Callable[[str, str], tuple[bytes, str]] | None = None,
         sessions: Callable[[], list[dict[str, Any]]] | None = None,
         athletes: tuple[str, ...] = (),
+        hosts: HostPolicy | None = None,
     ) -> None:
         self.state = state
         self.hub = hub
@@ -126,232 +199,628 @@ class DashboardApp:
         self.report = report
         self.sessions = sessions
         self.athletes = athletes
+        self.hosts = hosts or HostPolicy()
 
 
 class CommandError(Exception):
     """A command the dashboard refuses before it reaches MQTT (the message says why)."""
 
 
-class Handler(BaseHTTPRequestHandler):
-    server_version = "TracksideDashboard"
-    protocol_version = "HTTP/1.1"
-    app: DashboardApp  # set on a subclass by make_server
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    client: str
+    body: bytes = b""
 
-    # --- plumbing --------------------------------------------------------------------------
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
 
-    def _send(
-        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("X-Frame-Options", "DENY")
-        self.send_header("Referrer-Policy", "no-referrer")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    close: bool = False
 
-    def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
-        body = json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
-        self._send(status, body, "application/json", headers)
 
-    def _error(self, status: int, message: str) -> None:
-        self._json(status, {"ok": False, "reason": message})
+class EventStream:
+    """The reply to ``/events``: served by :meth:`DashboardServer._stream`."""
 
-    def _creds(self) -> tuple[str | None, str | None]:
-        return self.headers.get("Cookie"), self.headers.get("Authorization")
 
-    def _may_view(self) -> bool:
-        if self.app.auth.may_view(*self._creds()):
-            return True
-        self._error(HTTPStatus.UNAUTHORIZED, "log in first")
-        return False
+def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
+    return Response(status, body, headers=headers or {})
 
-    def _body(self) -> Any:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            raise CommandError(f"request too large ({length} bytes)")
-        if not (self.headers.get("Content-Type") or "").startswith("application/json"):
-            # A cross-site form cannot send JSON without a CORS preflight we never allow.
-            raise CommandError("expected Content-Type: application/json")
-        try:
-            return json.loads(self.rfile.read(length) or b"{}")
-        except ValueError:
-            raise CommandError("invalid JSON") from None
 
-    def _same_origin(self) -> bool:
-        origin = self.headers.get("Origin")
-        if origin is None:
-            return True
-        return urllib.parse.urlsplit(origin).netloc == self.headers.get("Host")
+def _error(
+    status: int, reason: str, *, headers: dict[str, str] | None = None, close: bool = False
+) -> Response:
+    reply = _json(status, {"ok": False, "reason": reason}, headers)
+    reply.close = close
+    return reply
 
-    # --- routes ----------------------------------------------------------------------------
 
-    def do_HEAD(self) -> None:
-        self.do_GET()
+_SECURITY_HEADERS = (
+    ("Cache-Control", "no-store"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+)
 
-    def do_GET(self) -> None:
-        url = urllib.parse.urlsplit(self.path)
-        path = url.path
+
+class Routes:
+    """Request → response, for everything but the event stream's own writing."""
+
+    def __init__(self, app: DashboardApp) -> None:
+        self.app = app
+        self._static: dict[str, bytes] = {}
+
+    def _static_file(self, name: str) -> bytes:
+        if name not in self._static:
+            self._static[name] = (
+                resources.files("edge.dashboard").joinpath("static", name).read_bytes()
+            )
+        return self._static[name]
+
+    def _login_of(self, request: Request) -> Login:
+        return self.app.auth.authenticate(
+            request.header("cookie"), request.header("authorization"), request.client
+        )
+
+    @staticmethod
+    def _throttled(request: Request) -> Response:
+        return _error(
+            HTTPStatus.TOO_MANY_REQUESTS,
+            "too many wrong passwords from here: wait and try again",
+            headers={"Retry-After": "60"},
+        )
+
+    async def handle(self, request: Request) -> Response | EventStream:
+        if not self.app.hosts.allows(request.header("host")):
+            log.warning(
+                "dashboard: refused a request for host %r", (request.header("host") or "")[:80]
+            )
+            return _error(HTTPStatus.MISDIRECTED_REQUEST, "unknown host name", close=True)
+        if request.method in ("GET", "HEAD"):
+            return await self._get(request)
+        if request.method == "POST":
+            return await self._post(request)
+        return Response(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            b"",
+            "text/plain",
+            {"Allow": "GET, HEAD, POST"},
+        )
+
+    async def _get(self, request: Request) -> Response | EventStream:
+        path, app = request.path, self.app
         if path in STATIC_FILES:
             name, content_type = STATIC_FILES[path]
-            body = resources.files("edge.dashboard").joinpath("static", name).read_bytes()
-            self._send(HTTPStatus.OK, body, content_type)
-        elif path == "/api/auth":
-            auth = self.app.auth
-            self._json(
+            return Response(HTTPStatus.OK, self._static_file(name), content_type)
+        login = self._login_of(request)
+        if login is Login.THROTTLED:
+            return self._throttled(request)
+        if path == "/api/auth":
+            return _json(
                 HTTPStatus.OK,
                 {
-                    "password_set": auth.password_set,
-                    "view_needs_login": auth.view_needs_login,
-                    "logged_in": auth.password_set and auth.logged_in(*self._creds()),
-                    "may_command": auth.may_command(*self._creds()),
+                    "password_set": app.auth.password_set,
+                    "view_needs_login": app.auth.view_needs_login,
+                    "logged_in": app.auth.password_set and login is Login.OK,
+                    "may_command": login is Login.OK,
                 },
             )
-        elif not self._may_view():
-            return
-        elif path == "/events":
-            self._events()
-        elif path == "/api/state":
-            self._json(
-                HTTPStatus.OK, {**self.app.state.snapshot(), "athletes": list(self.app.athletes)}
-            )
-        elif path == "/keyframe":
-            key = urllib.parse.parse_qs(url.query).get("device", [""])[0]
-            jpeg = self.app.state.keyframe(key)
+        if app.auth.view_needs_login and login is not Login.OK:
+            return _error(HTTPStatus.UNAUTHORIZED, "log in first")
+        if path == "/events":
+            return EventStream()
+        if path == "/api/state":
+            return Response(HTTPStatus.OK, snapshot_json(app, "state"))
+        if path == "/keyframe":
+            key = urllib.parse.parse_qs(request.query).get("device", [""])[0]
+            jpeg = app.state.keyframe(key)
             if jpeg is None:
-                self._error(HTTPStatus.NOT_FOUND, f"no keyframe from {key!r}")
-            else:
-                self._send(HTTPStatus.OK, jpeg, "image/jpeg")
-        elif path == "/api/sessions":
-            if self.app.sessions is None:
-                self._json(HTTPStatus.OK, {"sessions": []})
-            else:
-                self._json(HTTPStatus.OK, {"sessions": self.app.sessions()})
-        elif path.startswith("/report/"):
-            self._report(urllib.parse.unquote(path[len("/report/") :]))
-        else:
-            self._error(HTTPStatus.NOT_FOUND, f"no page {path}")
+                return _error(HTTPStatus.NOT_FOUND, "no keyframe for that device")
+            return Response(HTTPStatus.OK, jpeg, "image/jpeg")
+        if path == "/api/sessions":
+            if app.sessions is None:
+                return _json(HTTPStatus.OK, {"sessions": []})
+            sessions = await asyncio.get_running_loop().run_in_executor(None, app.sessions)
+            return _json(HTTPStatus.OK, {"sessions": sessions})
+        if path.startswith("/report/"):
+            return await self._report(urllib.parse.unquote(path[len("/report/") :]))
+        return _error(HTTPStatus.NOT_FOUND, "no such page")
 
-    def do_POST(self) -> None:
-        path = urllib.parse.urlsplit(self.path).path
-        if not self._same_origin():
-            self._error(HTTPStatus.FORBIDDEN, "cross-origin request refused")
-            return
+    async def _post(self, request: Request) -> Response:
+        if not self._same_origin(request):
+            log.warning("dashboard: refused a cross-site POST from %s", request.client)
+            return _error(HTTPStatus.FORBIDDEN, "cross-origin request refused")
+        content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            # A cross-site form cannot send JSON without a CORS preflight we never allow.
+            return _error(HTTPStatus.BAD_REQUEST, "expected Content-Type: application/json")
         try:
-            body = self._body()
-        except CommandError as exc:
-            self._error(HTTPStatus.BAD_REQUEST, str(exc))
-            return
+            body = decode(request.body) if request.body.strip() else {}
+        except (ValueError, RecursionError):
+            return _error(HTTPStatus.BAD_REQUEST, "invalid JSON")
+        path = request.path
         if path == "/api/login":
-            self._login(body)
-        elif path == "/api/logout":
-            self._json(HTTPStatus.OK, {"ok": True}, {"Set-Cookie": self.app.auth.clear_cookie()})
-        elif path == "/api/command":
-            if not self.app.auth.may_command(*self._creds()):
-                self._error(HTTPStatus.UNAUTHORIZED, "commands need the dashboard password")
-                return
+            return await self._login(body, request)
+        if path == "/api/logout":
+            return _json(HTTPStatus.OK, {"ok": True}, {"Set-Cookie": self.app.auth.clear_cookie()})
+        if path == "/api/command":
+            login = self._login_of(request)
+            if login is Login.THROTTLED:
+                return self._throttled(request)
+            if login is not Login.OK:
+                return _error(HTTPStatus.UNAUTHORIZED, "commands need the dashboard password")
             try:
                 request_id = self._command(body)
             except CommandError as exc:
-                self._error(HTTPStatus.BAD_REQUEST, str(exc))
-                return
-            self._json(HTTPStatus.ACCEPTED, {"ok": True, "request_id": request_id})
-        else:
-            self._error(HTTPStatus.NOT_FOUND, f"no endpoint {path}")
+                return _error(HTTPStatus.BAD_REQUEST, str(exc))
+            return _json(HTTPStatus.ACCEPTED, {"ok": True, "request_id": request_id})
+        return _error(HTTPStatus.NOT_FOUND, "no such endpoint")
 
-    def _login(self, body: Any) -> None:
+    def _same_origin(self, request: Request) -> bool:
+        """A browser's POST must come from a page of this very server; a script's (no
+        ``Origin``, no ``Sec-Fetch-Site``) is judged by its credentials alone."""
+        origin = request.header("origin")
+        if origin is not None:
+            parts = urllib.parse.urlsplit(origin)
+            host = (request.header("host") or "").lower()
+            return parts.scheme in ("http", "https") and parts.netloc.lower() == host
+        site = request.header("sec-fetch-site")
+        return site is None or site in ("same-origin", "none")
+
+    async def _login(self, body: Any, request: Request) -> Response:
         auth = self.app.auth
-        password = body.get("password") if isinstance(body, dict) else None
         if not auth.password_set:
-            self._json(HTTPStatus.OK, {"ok": True})
-        elif isinstance(password, str) and auth.check_password(password):
-            self._json(HTTPStatus.OK, {"ok": True}, {"Set-Cookie": auth.make_cookie()})
-        else:
-            time.sleep(1.0)  # slows password guessing down; this thread serves only this call
-            log.warning("dashboard: failed login from %s", self.address_string())
-            self._error(HTTPStatus.UNAUTHORIZED, "wrong password")
+            return _json(HTTPStatus.OK, {"ok": True})
+        password = body.get("password") if isinstance(body, dict) else None
+        outcome = auth.form_login(password, request.client)
+        if outcome is Login.OK:
+            return _json(HTTPStatus.OK, {"ok": True}, {"Set-Cookie": auth.make_cookie()})
+        if outcome is Login.THROTTLED:
+            return self._throttled(request)
+        await asyncio.sleep(LOGIN_FAILURE_DELAY_S)
+        return _error(HTTPStatus.UNAUTHORIZED, "wrong password")
 
     def _command(self, body: Any) -> str:
         if not isinstance(body, dict):
             raise CommandError("expected a JSON object")
         device, command, args = body.get("device"), body.get("command"), body.get("args", {})
         if not isinstance(device, str) or not self.app.state.knows(device):
-            raise CommandError(f"unknown device {device!r}")
+            raise CommandError("unknown device")
         if not isinstance(command, str) or not isinstance(args, dict):
             raise CommandError("expected command (a name) and args (an object)")
         return self.app.send_command(device, command, args)
 
-    def _report(self, name: str) -> None:
-        if self.app.report is None:
-            self._error(HTTPStatus.NOT_FOUND, "no results store on this machine")
-            return
+    async def _report(self, name: str) -> Response:
+        report = self.app.report
+        if report is None:
+            return _error(HTTPStatus.NOT_FOUND, "no results store on this machine")
         kind = "csv" if name.endswith(".csv") else "html"
         session_id = name.removesuffix(".csv").removesuffix(".html")
+        if not _SESSION_ID.fullmatch(session_id):
+            return _error(HTTPStatus.NOT_FOUND, "no such session")
+        loop = asyncio.get_running_loop()
         try:
-            body, content_type = self.app.report(session_id, kind)
+            body, content_type = await loop.run_in_executor(None, report, session_id, kind)
         except TracksideError as exc:
-            self._error(HTTPStatus.NOT_FOUND, str(exc))
-            return
+            log.debug("dashboard: report %s: %s", session_id, exc)
+            return _error(HTTPStatus.NOT_FOUND, "no such session")
         headers = {}
         if kind == "csv":
             headers["Content-Disposition"] = f'attachment; filename="{session_id}-strides.csv"'
-        self._send(HTTPStatus.OK, body, content_type, headers)
+        return Response(HTTPStatus.OK, body, content_type, headers)
 
-    def _events(self) -> None:
-        hub = self.app.hub
-        q = hub.subscribe()
+
+def snapshot_json(app: DashboardApp, kind: str) -> bytes:
+    """The snapshot as JSON; a device whose view cannot be encoded is left out (logged), so
+    one device's bad data never blanks the others."""
+    snapshot = {**app.state.snapshot(), "athletes": list(app.athletes)}
+    if kind == "snapshot":
+        snapshot = {"type": "snapshot", **snapshot}
+    try:
+        return json.dumps(snapshot, separators=(",", ":"), allow_nan=False).encode()
+    except (ValueError, TypeError):
+        pass
+    kept = []
+    for device in snapshot["devices"]:
         try:
-            self.send_response(HTTPStatus.OK)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("X-Accel-Buffering", "no")
-            self.end_headers()
-            snapshot = {
-                "type": "snapshot",
-                **self.app.state.snapshot(),
-                "athletes": list(self.app.athletes),
-            }
-            self.wfile.write(b"retry: 2000\n\n" + hub.encode(snapshot))
-            self.wfile.flush()
+            json.dumps(device, allow_nan=False)
+            kept.append(device)
+        except (ValueError, TypeError) as exc:
+            log.warning("dashboard: device %s left out of the snapshot: %s", device["key"], exc)
+    snapshot["devices"] = kept
+    return json.dumps(snapshot, separators=(",", ":"), allow_nan=False).encode()
+
+
+class _Closed(Exception):
+    """The connection is to be closed (the client left, timed out or broke the protocol)."""
+
+
+class DashboardServer:
+    """The HTTP server: an asyncio loop on the thread that calls :meth:`serve_forever`."""
+
+    def __init__(
+        self,
+        app: DashboardApp,
+        bind: str,
+        port: int,
+        *,
+        max_connections: int = 256,
+        max_connections_per_client: int = 32,
+    ) -> None:
+        self.app = app
+        self.routes = Routes(app)
+        self.max_connections = max_connections
+        self.max_connections_per_client = max_connections_per_client
+        family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+        self._socket = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._socket.bind((bind, port))
+            self._socket.listen(128)
+        except OSError:
+            self._socket.close()
+            raise
+        self._socket.setblocking(False)
+        self.server_address = self._socket.getsockname()
+        self._loop = asyncio.new_event_loop()
+        self._stopped = asyncio.Event()
+        self._finished = threading.Event()
+        self._serving = False  # serve_forever was called
+        self._per_client: Counter[str] = Counter()
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Connections waiting for a request to arrive whole (keep-alive idle, or a head or
+        # body still trickling in), with the loop time they began waiting.
+        self._waiting: dict[asyncio.Task[Any], float] = {}
+        self.refused = 0  # connections refused at the caps
+        self.evicted = 0  # waiting connections closed to make room for a new client
+        self._evicting: set[asyncio.Task[Any]] = set()
+        self.app.hub.attach(self._loop)
+
+    @property
+    def connections(self) -> int:
+        return sum(self._per_client.values()) - len(self._evicting)
+
+    # --- life cycle ------------------------------------------------------------------------
+
+    def serve_forever(self) -> None:
+        """Serve until :meth:`shutdown` (call on the server's own thread)."""
+        asyncio.set_event_loop(self._loop)
+        self._serving = True
+        try:
+            self._loop.run_until_complete(self._serve())
+        finally:
+            self._loop.close()
+            self._finished.set()
+
+    async def _serve(self) -> None:
+        server = await asyncio.start_server(self._accepted, sock=self._socket, limit=MAX_HEAD)
+        try:
+            await self._stopped.wait()
+        finally:
+            self.app.hub.close()
+            server.close()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await server.wait_closed()
+            await asyncio.sleep(0)  # let closed transports run their last callbacks
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop serving and close every connection (from another thread); returns when the
+        server has stopped, or after ``timeout`` seconds."""
+        if self._loop.is_closed() or not self._serving:
+            return
+        with contextlib.suppress(RuntimeError):  # closed meanwhile
+            self._loop.call_soon_threadsafe(self._stopped.set)
+        self._finished.wait(timeout)
+
+    def server_close(self) -> None:
+        if self._finished.is_set() or not self._serving:
+            self._socket.close()
+
+    # --- connections -----------------------------------------------------------------------
+
+    async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        client = str(peer[0]) if peer else "?"
+        if (
+            self.connections >= self.max_connections
+            and self._per_client[client] < self.max_connections_per_client
+        ):
+            self._evict_oldest_waiting()
+        if (
+            self.connections >= self.max_connections
+            or self._per_client[client] >= self.max_connections_per_client
+        ):
+            self.refused += 1
+            if self.refused == 1 or self.refused % 100 == 0:
+                log.warning(
+                    "dashboard: refused %d connection(s) at the caps (%d open; this one from %s)",
+                    self.refused,
+                    self.connections,
+                    client,
+                )
+            with contextlib.suppress(OSError):
+                writer.write(_BUSY)
+                writer.close()
+            return
+        self._per_client[client] += 1
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await self._serve_connection(reader, writer, client)
+        except (_Closed, ConnectionError, asyncio.IncompleteReadError, TimeoutError, OSError):
+            pass
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("dashboard: request from %s failed", client)
+        finally:
+            self._tasks.discard(task)
+            self._waiting.pop(task, None)
+            self._evicting.discard(task)
+            self._per_client[client] -= 1
+            if self._per_client[client] <= 0:
+                del self._per_client[client]
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 1.0)
+
+    def _evict_oldest_waiting(self) -> None:
+        """At the total cap, a new client gets the place of the connection that has waited
+        longest without sending a whole request: idle keep-alives and slowloris trickles
+        go, streams and requests being served stay."""
+        if not self._waiting:
+            return
+        oldest = min(self._waiting, key=self._waiting.__getitem__)
+        del self._waiting[oldest]
+        oldest.cancel()
+        self._evicting.add(oldest)  # counted as closed now: its task cleans up when it wakes
+        self.evicted += 1
+        if self.evicted == 1 or self.evicted % 100 == 0:
+            log.warning(
+                "dashboard: %d waiting connection(s) closed to make room (at %d connections)",
+                self.evicted,
+                self.max_connections,
+            )
+
+    async def _serve_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, client: str
+    ) -> None:
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            self._waiting[task] = loop.time()
+            try:
+                request = await self._read_request(conn, reader, client)
+            except h11.RemoteProtocolError as exc:
+                # Nothing of the request is echoed or logged: it may hold a password.
+                status = exc.error_status_hint
+                log.debug("dashboard: %s sent a malformed request (HTTP %d)", client, status)
+                await self._send_error(conn, writer, status, "malformed request")
+                return
+            except _TooLarge:
+                await self._send_error(
+                    conn, writer, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too large"
+                )
+                return
+            finally:
+                self._waiting.pop(task, None)
+            if request is None:
+                return
+            try:
+                reply = await self.routes.handle(request)
+            except Exception:  # a bug: the client gets a reply, the log the traceback
+                log.exception("dashboard: %s %s failed", request.method, request.path[:200])
+                reply = _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error", close=True)
+            if isinstance(reply, EventStream):
+                await self._stream(conn, writer, request)
+                return
+            await self._respond(conn, writer, request, reply)
+            log.debug(
+                "dashboard: %s %s %s -> %d",
+                client,
+                request.method,
+                request.path[:200],
+                reply.status,
+            )
+            if reply.close or conn.our_state is h11.MUST_CLOSE:
+                return
+            try:
+                conn.start_next_cycle()
+            except h11.LocalProtocolError:
+                return  # the client's side is not done or said it would close: close
+
+    async def _read_request(
+        self, conn: h11.Connection, reader: asyncio.StreamReader, client: str
+    ) -> Request | None:
+        """The next request with its whole body, or ``None`` when the client is done.
+
+        Waiting for a request to begin may take a while (keep-alive); once it has begun, its
+        head and then its body must arrive promptly, so a trickle holds nothing for long.
+        """
+        loop = asyncio.get_running_loop()
+        event = await _next_event(conn, reader, loop.time() + IDLE_TIMEOUT_S, then_s=HEAD_TIMEOUT_S)
+        if isinstance(event, h11.ConnectionClosed):
+            return None
+        if not isinstance(event, h11.Request):
+            raise _Closed()
+        method = event.method.decode("ascii", "replace")
+        target = urllib.parse.urlsplit(event.target.decode("latin-1"))
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in event.headers:
+            name = raw_name.decode("latin-1")
+            if name in headers and name in _SINGLE_HEADERS:
+                raise h11.RemoteProtocolError(f"repeated {name} header", 400)
+            headers.setdefault(name, raw_value.decode("latin-1"))
+        length = headers.get("content-length")
+        if length is not None and int(length) > MAX_BODY:  # h11 checked that it is digits
+            raise _TooLarge()
+        body = bytearray()
+        deadline = loop.time() + BODY_TIMEOUT_S
+        while True:
+            event = await _next_event(conn, reader, deadline)
+            if isinstance(event, h11.Data):
+                body += event.data
+                if len(body) > MAX_BODY:
+                    raise _TooLarge()
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            else:
+                raise _Closed()
+        return Request(method, target.path or "/", target.query, headers, client, bytes(body))
+
+    async def _respond(
+        self, conn: h11.Connection, writer: asyncio.StreamWriter, request: Request, reply: Response
+    ) -> None:
+        headers = [
+            ("Content-Type", reply.content_type),
+            ("Content-Length", str(len(reply.body))),
+            *_SECURITY_HEADERS,
+            *reply.headers.items(),
+        ]
+        if reply.close:
+            headers.append(("Connection", "close"))
+        data = conn.send(
+            h11.Response(status_code=reply.status, headers=headers, reason=_reason(reply.status))
+        )
+        if request.method != "HEAD" and reply.body:
+            data += conn.send(h11.Data(data=reply.body))
+        data += conn.send(h11.EndOfMessage())
+        await _write(writer, data)
+
+    async def _send_error(
+        self, conn: h11.Connection, writer: asyncio.StreamWriter, status: int, reason: str
+    ) -> None:
+        """A last reply before closing, if the connection is still in a state to send one."""
+        if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+            return
+        body = json.dumps({"ok": False, "reason": reason}).encode()
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+            *_SECURITY_HEADERS,
+        ]
+        try:
+            data = conn.send(
+                h11.Response(status_code=status, headers=headers, reason=_reason(status))
+            )
+            data += conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage())
+        except h11.LocalProtocolError:
+            return
+        await _write(writer, data)
+
+    async def _stream(
+        self, conn: h11.Connection, writer: asyncio.StreamWriter, request: Request
+    ) -> None:
+        """Server-sent events: the snapshot, then every change until the client goes, is
+        too slow (the hub drops it) or the server stops.  No length: h11 sends it chunked."""
+        hub = self.app.hub
+        queue = hub.subscribe()
+        try:
+            headers = [
+                ("Content-Type", "text/event-stream"),
+                ("Cache-Control", "no-store"),
+                ("X-Accel-Buffering", "no"),
+                ("X-Content-Type-Options", "nosniff"),
+            ]
+            data = conn.send(h11.Response(status_code=200, headers=headers, reason=b"OK"))
+            if request.method == "HEAD":
+                await _write(writer, data + conn.send(h11.EndOfMessage()))
+                return
+            snapshot = b"event: snapshot\ndata: " + snapshot_json(self.app, "snapshot") + b"\n\n"
+            await _write(writer, data + conn.send(h11.Data(data=b"retry: 2000\n\n" + snapshot)))
             while True:
                 try:
-                    chunk = q.get(timeout=HEARTBEAT_S)
-                except queue.Empty:
+                    chunk = await asyncio.wait_for(queue.get(), HEARTBEAT_S)
+                except TimeoutError:
                     chunk = b": ping\n\n"  # finds dead connections, keeps proxies open
                 if chunk is None:
                     break
-                self.wfile.write(chunk)
-                self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError, TimeoutError, OSError):
-            pass
+                await _write(writer, conn.send(h11.Data(data=chunk)))
+            with contextlib.suppress(h11.LocalProtocolError):
+                await _write(writer, conn.send(h11.EndOfMessage()))
         finally:
-            hub.unsubscribe(q)
-            self.close_connection = True
+            hub.unsubscribe(queue)
 
 
-class DashboardServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _TooLarge(Exception):
+    """A request body over :data:`MAX_BODY`."""
 
 
-class DashboardServer6(DashboardServer):
-    """The same server on an IPv6 address."""
-
-    address_family = socket.AF_INET6
+# Headers whose second copy would make the request ambiguous (smuggling, confused checks).
+_SINGLE_HEADERS = ("host", "content-length", "content-type", "origin", "authorization", "cookie")
 
 
-def make_server(app: DashboardApp, bind: str, port: int) -> DashboardServer:
+def _reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
+
+
+async def _next_event(
+    conn: h11.Connection,
+    reader: asyncio.StreamReader,
+    deadline: float,
+    *,
+    then_s: float | None = None,
+) -> Any:
+    """The next h11 event, reading as needed until the loop time ``deadline``; with
+    ``then_s``, the deadline becomes ``then_s`` after the first byte arrives."""
+    loop = asyncio.get_running_loop()
+    while True:
+        event = conn.next_event()
+        if event is not h11.NEED_DATA:
+            return event
+        left = deadline - loop.time()
+        if left <= 0:
+            raise _Closed()
+        try:
+            data = await asyncio.wait_for(reader.read(8192), left)
+        except TimeoutError:
+            raise _Closed() from None
+        conn.receive_data(data)
+        if then_s is not None and data:
+            deadline, then_s = loop.time() + then_s, None
+
+
+async def _write(writer: asyncio.StreamWriter, data: bytes) -> None:
+    """Send, waiting at most :data:`WRITE_TIMEOUT_S` for a client that reads nothing."""
+    writer.write(data)
+    try:
+        await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT_S)
+    except TimeoutError:
+        raise _Closed() from None
+
+
+def make_server(
+    app: DashboardApp,
+    bind: str,
+    port: int,
+    *,
+    max_connections: int = 256,
+    max_connections_per_client: int = 32,
+) -> DashboardServer:
     """An HTTP server for ``app`` listening on ``bind:port`` (port 0: any free port)."""
-    handler = type("BoundHandler", (Handler,), {"app": app})
-    family_server: type[DashboardServer] = DashboardServer
-    if ":" in bind:  # an IPv6 address
-        family_server = DashboardServer6
-    return family_server((bind, port), handler)
+    return DashboardServer(
+        app,
+        bind,
+        port,
+        max_connections=max_connections,
+        max_connections_per_client=max_connections_per_client,
+    )

@@ -31,10 +31,10 @@ from typing import Any
 import paho.mqtt.client as paho
 
 from edge.dashboard.auth import Auth
-from edge.dashboard.server import CommandError, DashboardApp, EventHub, make_server
-from edge.dashboard.settings import DashboardConfig, DashboardTarget, resolve_dashboard
+from edge.dashboard.server import CommandError, DashboardApp, EventHub, HostPolicy, make_server
+from edge.dashboard.settings import DashboardConfig, DashboardTarget
 from edge.dashboard.state import DashboardState
-from edge.errors import ConfigError
+from edge.errors import ConfigError, TracksideError
 from edge.outputs.mqtt.client import make_paho_client
 from edge.outputs.mqtt.commands import CommandRejected, parse_command
 from edge.outputs.mqtt.settings import MqttConfig, MqttTarget, resolve
@@ -118,6 +118,7 @@ class Dashboard:
         *,
         results_path: Path | None = None,
         athletes: tuple[str, ...] = (),
+        origin: str = "config",
     ) -> None:
         self.settings = settings
         self.state = DashboardState(
@@ -134,13 +135,20 @@ class Dashboard:
             report=self._report,
             sessions=self._sessions,
             athletes=athletes,
+            hosts=HostPolicy(settings.allowed_hosts),
         )
         try:
-            self.server = make_server(app, settings.bind, settings.port)
+            self.server = make_server(
+                app,
+                settings.bind,
+                settings.port,
+                max_connections=settings.max_connections,
+                max_connections_per_client=settings.max_connections_per_client,
+            )
         except OSError as exc:
             raise ConfigError(
-                f"dashboard.bind/port: cannot listen on {settings.bind}:{settings.port} "
-                f"({exc.strerror or exc})"
+                f"{origin}: dashboard.bind/port: cannot listen on {settings.bind}:"
+                f"{settings.port} ({exc.strerror or exc})"
             ) from None
         self._thread: threading.Thread | None = None
 
@@ -163,7 +171,6 @@ class Dashboard:
         log.info("dashboard: serving %s", self.url)
 
     def stop(self) -> None:
-        self.hub.close()
         self.server.shutdown()
         self.server.server_close()
         self.bridge.stop()
@@ -194,7 +201,8 @@ class Dashboard:
     def _sessions(self) -> list[dict[str, Any]]:
         try:
             store = self._open_store()
-        except ConfigError:
+        except TracksideError as exc:  # none here, or not readable: no list, said once
+            log.debug("dashboard: no sessions to list: %s", exc)
             return []
         try:
             return [
@@ -208,6 +216,9 @@ class Dashboard:
                 }
                 for s in store.sessions()[:50]
             ]
+        except TracksideError as exc:
+            log.warning("dashboard: cannot list the sessions: %s", exc)
+            return []
         finally:
             store.close()
 
@@ -220,12 +231,21 @@ def build_dashboard(
     *,
     origin: str = "config",
 ) -> Dashboard:
-    """A :class:`Dashboard` from its config sections; ``origin`` names the file in errors."""
+    """A :class:`Dashboard` from its config sections; ``origin`` names the file in errors.
+
+    The settings go through the checks of ``trackside config check``
+    (:mod:`edge.service.preflight`), so the two always agree.
+    """
+    from edge.config import Config
+    from edge.service import preflight
+
+    config = Config(dashboard=dashboard, mqtt=mqtt, results=results)
     return Dashboard(
-        resolve_dashboard(dashboard, origin=origin),
+        preflight.dashboard_target(config, origin),
         resolve(mqtt, origin=origin),
         results_path=default_results_path(results.path) if results.enabled else None,
         athletes=athletes,
+        origin=origin,
     )
 
 

@@ -4,6 +4,11 @@ The dashboard binds to the loopback interface by default, where only people logg
 the device can reach it.  Bound to any other address it is on the network, and then a
 password is required: :func:`resolve_dashboard` refuses to go on without one.  The password
 is never part of a ``repr``, a log line or ``trackside config show``.
+
+A request must name the dashboard by a known ``Host``: an IP address (what a phone on the
+track's Wi-Fi types), ``localhost``, this machine's host name (also with ``.local``), or a
+name in ``allowed_hosts``.  Any other name is a page elsewhere whose DNS name was pointed at
+this device (DNS rebinding) and is refused.
 """
 
 from __future__ import annotations
@@ -17,6 +22,24 @@ from edge.errors import ConfigError
 from edge.settings import Check, Int, Text, read_secret_file, secret_setting, setting
 
 _LEVEL = re.compile(r"[A-Za-z0-9_.\-]{1,64}|\+")
+_HOST_NAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?")
+
+
+@dataclass(frozen=True)
+class HostNames(Check):
+    """A list of DNS names (no port, no scheme, no wildcard)."""
+
+    expected = 'a list of host names like ["trackside.lan"] (no port, scheme or wildcard)'
+
+    def __call__(self, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list | tuple):
+            self.fail(value)
+        names = []
+        for name in value:
+            if not isinstance(name, str) or not _HOST_NAME.fullmatch(name):
+                self.fail(value)
+            names.append(name.lower().rstrip("."))
+        return tuple(names)
 
 
 @dataclass(frozen=True)
@@ -58,6 +81,18 @@ class DashboardConfig:
     max_devices: int = setting(
         32, Int(1, 1000), "Devices shown at most; the one silent longest is forgotten first."
     )
+    allowed_hosts: tuple[str, ...] = setting(
+        (),
+        HostNames(),
+        "Extra names the page may be reached by (IP addresses, localhost and this host's "
+        "name always work); any other Host is refused.",
+    )
+    max_connections: int = setting(
+        256, Int(8, 4096), "Open connections at most (each open page holds one)."
+    )
+    max_connections_per_client: int = setting(
+        32, Int(2, 4096), "Open connections at most from one address (a phone, a laptop)."
+    )
 
 
 @dataclass(frozen=True)
@@ -70,6 +105,9 @@ class DashboardTarget:
     topic_root: str
     history: int
     max_devices: int
+    allowed_hosts: tuple[str, ...] = ()
+    max_connections: int = 256
+    max_connections_per_client: int = 32
 
     @property
     def loopback(self) -> bool:
@@ -109,4 +147,7 @@ def resolve_dashboard(config: DashboardConfig, *, origin: str = "config") -> Das
         topic_root=config.topic_root,
         history=config.history,
         max_devices=config.max_devices,
+        allowed_hosts=config.allowed_hosts,
+        max_connections=config.max_connections,
+        max_connections_per_client=config.max_connections_per_client,
     )

@@ -10,11 +10,16 @@ to browsers; :meth:`DashboardState.snapshot` is what a browser gets when it conn
 Memory is bounded: ``history`` rows per device, ``max_devices`` devices (the one silent
 longest is forgotten first), keyframes over :data:`MAX_KEYFRAME_BYTES` ignored.  No I/O and
 no clock of its own (``clock`` is passed in), so it is tested without a broker.
+
+Anyone who can publish on the broker can send anything, so a message is checked in full
+before it changes anything: JSON with ``NaN`` or ``Infinity`` (which the browser's stream
+could never carry), a payload of the wrong shape, a keyframe that is no JPEG are ignored
+with the reason logged, and a message that makes no sense never creates a device nor
+pushes another device out.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -25,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge.cues.catalogue import CATALOGUE, CUES_BY_ID
+from edge.outputs.mqtt.payloads import decode
 from edge.types import Verdict
 
 log = logging.getLogger(__name__)
@@ -117,6 +123,35 @@ def cue_tile(cue: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_TEXT_FIELDS = ("device_id", "session_id", "athlete", "message_id", "created_at")
+
+
+def _check(suffix: str, data: Any) -> None:
+    """Raise if a decoded message cannot be applied as it is (before anything changes)."""
+    if suffix == "availability":
+        if data not in ("online", "offline"):
+            raise ValueError(f"availability {str(data)[:20]!r}")
+        return
+    if suffix == "keyframe":
+        if not data or len(data) > MAX_KEYFRAME_BYTES or not data.startswith(b"\xff\xd8"):
+            raise ValueError("not a JPEG of a sensible size")
+        return
+    for name in _TEXT_FIELDS:
+        if data.get(name) is not None and not isinstance(data[name], str):
+            raise TypeError(f"{name}: expected a string")
+    if suffix == "cmd/result" and data.get("type") != "cmd_result":
+        raise ValueError(f"type {str(data.get('type'))[:20]!r}")
+    if suffix == "stride":
+        stride_row(data)
+        for cue in data.get("cues") or []:
+            cue_tile(cue)
+            if not (isinstance(cue["cue_id"], str) and isinstance(cue["verdict"], str)):
+                raise TypeError("cue_id and verdict: expected strings")
+    elif suffix == "alerts/active":
+        for alert in data["alerts"]:
+            alert.get("cue_id")
+
+
 @dataclass
 class DeviceState:
     """Everything known about one device prefix."""
@@ -193,6 +228,7 @@ class DashboardState:
         self._lock = threading.Lock()
         self._devices: dict[str, DeviceState] = {}
         self.ignored = 0  # malformed or unexpected messages, for the log and tests
+        self._warned: set[str] = set()  # topics whose ignored message was logged as a warning
 
     @property
     def subscription(self) -> str:
@@ -248,40 +284,40 @@ class DashboardState:
             elif suffix == "availability":
                 data = payload.decode("utf-8", "replace").strip()
             else:
-                data = json.loads(payload) if payload else None
+                data = decode(payload) if payload else None
                 if data is not None and not isinstance(data, dict):
                     raise ValueError("not a JSON object")
-        except ValueError as exc:
-            self.ignored += 1
-            log.debug("dashboard: ignored %s (%s)", topic, exc)
+            if data is None and suffix not in ("availability", "keyframe"):
+                return []  # a retained message being cleared
+            _check(suffix, data)
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            self._ignore(topic, exc)
             return []
-        if data is None and suffix not in ("availability", "keyframe"):
-            return []  # a retained message being cleared
         with self._lock:
-            created = key not in self._devices
             events: list[dict[str, Any]] = []
-            try:
-                device = self._device(key, events)
-                device.last_seen = self._clock()
-                events.append(self._apply(device, suffix, data))
-                return events
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                if created:  # a device is not made up from a message that made no sense
-                    self._devices.pop(key, None)
-                    events = [e for e in events if e.get("type") == "forget"]
-                self.ignored += 1
-                log.debug("dashboard: ignored %s (%s)", topic, exc)
-                return events
+            device = self._devices.get(key)
+            if device is None:  # admitted only now that the message made sense
+                device = self._admit(key, events)
+            device.last_seen = self._clock()
+            events.append(self._apply(device, suffix, data))
+            return events
 
-    def _device(self, key: str, events: list[dict[str, Any]]) -> DeviceState:
-        device = self._devices.get(key)
-        if device is None:
-            if len(self._devices) >= self.max_devices:
-                oldest = min(self._devices.values(), key=lambda d: d.last_seen)
-                del self._devices[oldest.key]
-                events.append({"type": "forget", "key": oldest.key})
-            device = self._devices[key] = DeviceState(key, self.history)
-            events.append({"type": "device", "key": key})
+    def _ignore(self, topic: str, exc: BaseException) -> None:
+        """Count and log a message that was not used: the first of each topic as a warning
+        (a broken device or a hostile client is worth knowing about), repeats at debug."""
+        self.ignored += 1
+        level = logging.DEBUG if topic in self._warned else logging.WARNING
+        if len(self._warned) < 1000:
+            self._warned.add(topic)
+        log.log(level, "dashboard: ignored a message on %s: %s", topic[:200], str(exc)[:200])
+
+    def _admit(self, key: str, events: list[dict[str, Any]]) -> DeviceState:
+        if len(self._devices) >= self.max_devices:
+            oldest = min(self._devices.values(), key=lambda d: d.last_seen)
+            del self._devices[oldest.key]
+            events.append({"type": "forget", "key": oldest.key})
+        device = self._devices[key] = DeviceState(key, self.history)
+        events.append({"type": "device", "key": key})
         return device
 
     def _envelope(self, device: DeviceState, data: dict[str, Any]) -> None:
@@ -296,25 +332,18 @@ class DashboardState:
     def _apply(self, device: DeviceState, suffix: str, data: Any) -> dict[str, Any]:
         key = device.key
         if suffix == "availability":
-            if data not in ("online", "offline"):
-                raise ValueError(f"availability {data!r}")
             device.availability = data
             return {"type": "availability", "key": key, "value": data}
         if suffix == "keyframe":
-            if not data or len(data) > MAX_KEYFRAME_BYTES or not data.startswith(b"\xff\xd8"):
-                raise ValueError("not a JPEG of a sensible size")
             device.keyframe = bytes(data)
             device.keyframe_version = f"k{int(self._clock() * 1000)}-{len(data)}"
             return {"type": "keyframe", "key": key, "keyframe": device._keyframe_info()}
-        kind = data.get("type")
         if suffix == "keyframe/meta":
             device.keyframe_meta = data
             if device.keyframe is not None and data.get("message_id"):
                 device.keyframe_version = str(data["message_id"])
             return {"type": "keyframe", "key": key, "keyframe": device._keyframe_info()}
         if suffix == "cmd/result":
-            if kind != "cmd_result":
-                raise ValueError(f"type {kind!r}")
             result = {
                 k: data.get(k) for k in ("command", "request_id", "ok", "reason", "created_at")
             }

@@ -25,6 +25,7 @@ from edge.outputs.feedback import FeedbackDriver
 from edge.outputs.mqtt import MqttPublisher
 from edge.outputs.mqtt.settings import device_id_from_hostname
 from edge.outputs.store import ResultStore, StoreSink
+from edge.service import preflight
 from edge.service.analysis import PoseStage
 from edge.service.daemon import Daemon
 from edge.service.sessions import route_commands
@@ -87,6 +88,7 @@ def build_daemon(
     loop: bool = False,
     pace: float | None = None,
     estimator_factory: Callable[[], PoseStage] | None = None,
+    origin: str = "config",
 ) -> Service:
     """The daemon for ``config``, ready to :meth:`~Service.run`.
 
@@ -94,9 +96,18 @@ def build_daemon(
     replays a clip at that speed like a camera (``None``: every frame, as fast as
     possible).  ``estimator_factory`` defaults to the configured model.  Raises a
     :class:`~edge.errors.TracksideError` (after closing whatever it had opened) when a part
-    cannot be built: an outbox or results file that cannot be opened, a missing model...
+    cannot be built: a setting :mod:`edge.service.preflight` refuses (``origin`` names the
+    config file in its message), a clip that is no video, a missing model...  A full disk
+    or a corrupt outbox or results file is not one: the daemon starts degraded.
     """
     spec = source or config.source.input
+    # The checks of `trackside config check`, before anything is opened; a clip that cannot
+    # be read fails now, once, instead of being retried like an unplugged camera.
+    target = preflight.mqtt_target(config, origin) if config.mqtt.enabled else None
+    results_path = preflight.results_path(config, origin)
+    preflight.source_file(spec, origin, "source.input" if source is None else "--source")
+    if estimator_factory is None:
+        preflight.model_path(config, origin)
 
     def open_frames() -> FrameSource:
         frames = open_source(spec, camera=config.camera)
@@ -105,13 +116,13 @@ def build_daemon(
     with contextlib.ExitStack() as stack:
         sinks: dict[str, ResultSink] = {}
         publisher = None
-        if config.mqtt.enabled:
-            publisher = MqttPublisher(config.mqtt)
+        if target is not None:
+            publisher = MqttPublisher(target)
             publisher.start()
             stack.callback(publisher.stop)
             sinks["mqtt"] = publisher
-        if config.results.enabled:
-            store = ResultStore.from_config(config.results)
+        if results_path is not None:
+            store = ResultStore.from_config(config.results, path=results_path)
             stack.callback(store.close)
             device_id = publisher.target.device_id if publisher else local_device_id(config)
             sinks["store"] = StoreSink(store, device_id)

@@ -29,6 +29,10 @@ class SystemdNotifier:
         self._socket: socket.socket | None = None
         if self.socket_path:
             self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+            # A reader that stops reading (its queue holds 10 datagrams) must never stall the
+            # analysis or the shutdown: a notification that does not fit is dropped.
+            self._socket.setblocking(False)
+        self._failing = False
 
     @property
     def enabled(self) -> bool:
@@ -47,10 +51,13 @@ class SystemdNotifier:
         message = "\n".join(f"{key}={value}" for key, value in fields.items())
         try:
             self._socket.sendto(message.encode(), self._address())
-            return True
-        except OSError as exc:  # systemd gone or socket not ours: never fatal
-            log.warning("cannot notify systemd at %s: %s", self.socket_path, exc)
+        except OSError as exc:  # systemd gone, busy or socket not ours: never fatal
+            if not self._failing:  # once per run of failures, not every second
+                log.warning("cannot notify systemd at %s: %s", self.socket_path, exc)
+            self._failing = True
             return False
+        self._failing = False
+        return True
 
     def ready(self, status: str = "") -> bool:
         return self.notify(READY=1, **({"STATUS": status} if status else {}))

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from edge.analysis import RunAnalyzer
 from edge.config import Config
+from edge.cues.catalogue import CUES_BY_ID
 from edge.cues.summary import Summary
 from edge.errors import ConfigError, TracksideError
 from edge.outputs.mqtt.commands import (
@@ -76,6 +77,8 @@ class SessionControl:
         self._commands.put(lambda: self.select_athlete(athlete))
 
     def request_set_cue(self, cue_id: str, enabled: bool) -> None:
+        if cue_id not in CUES_BY_ID:  # refused now, so the coach is not told "ok"
+            raise ConfigError(f'cue_id: no cue "{cue_id}" (see `trackside cues` for the list)')
         self._commands.put(lambda: self.analyzer.set_cue_enabled(cue_id, enabled))
 
     def _check_athlete(self, athlete: str | None) -> None:

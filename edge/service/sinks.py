@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from edge.cues.summary import Summary
 from edge.outputs.mqtt.payloads import DeviceStatus, Keyframe
@@ -41,6 +41,13 @@ class ResultSink(Protocol):
     def publish_keyframe(self, keyframe: Keyframe) -> object: ...
 
 
+@runtime_checkable
+class ReportsProblems(Protocol):
+    """A sink that can say what is degraded in it (a full disk, a file moved aside...)."""
+
+    def problems(self) -> list[str]: ...
+
+
 class FanOut:
     """Every named sink behind one; a sink that raises is logged and counted, never passed on.
 
@@ -59,6 +66,17 @@ class FanOut:
         """Calls that raised so far, per sink that had any."""
         with self._lock:
             return {name: n for name, n in self._failures.items() if n}
+
+    def problems(self) -> list[str]:
+        """What the sinks say is degraded now, one line each (never raises)."""
+        found: list[str] = []
+        for name, sink in self.sinks.items():
+            if isinstance(sink, ReportsProblems):
+                try:
+                    found += sink.problems()
+                except Exception as exc:
+                    found.append(f"{name}: cannot tell its state ({type(exc).__name__})")
+        return found
 
     def _each(self, what: str, call: Callable[[ResultSink], object]) -> None:
         for name, sink in self.sinks.items():

@@ -104,8 +104,12 @@ class HealthMonitor:
         t1, f1, s1 = stats.last_sample = (now, stats.frames_analysed, stats.inference_seconds)
         frames = f1 - f0
         throttling = health.throttling()
+        problems = tuple(self.results.problems())
+        state = stats.state
+        if problems and state in ("idle", "running"):
+            state = "degraded"
         return DeviceStatus(
-            state=stats.state,
+            state=state,
             fps=round(frames / (t1 - t0), 2) if t1 > t0 else 0.0,
             inference_ms=round(1000 * (s1 - s0) / frames, 2) if frames else None,
             dropped_frames=self.backlog.dropped_frames(),
@@ -113,11 +117,12 @@ class HealthMonitor:
             cpu_temp_c=health.cpu_temperature(),
             throttled=None if throttling is None else bool(throttling),
             uptime_s=round(now - stats.started, 1),
-            detail=self._detail(throttling),
+            detail=self._detail(throttling, problems),
+            degraded=problems,
         )
 
-    def _detail(self, throttling: list[str] | None) -> str:
-        parts = []
+    def _detail(self, throttling: list[str] | None, problems: tuple[str, ...]) -> str:
+        parts = list(problems)
         if throttling:
             parts.append("throttling: " + ", ".join(throttling))
         failures = self.results.failures()

@@ -110,3 +110,98 @@ def start_dashboard(
         dashboard.stop()
         raise TimeoutError("dashboard did not subscribe on the broker within 10 s")
     return dashboard
+
+
+_CHILD = """
+import json, logging, signal, sys, threading
+from edge.dashboard import Dashboard, DashboardConfig, resolve_dashboard
+from edge.logs import setup_logging
+from edge.outputs.mqtt import MqttConfig, resolve
+options = json.loads(sys.argv[1])
+setup_logging(options.pop("log_level"))
+logging.getLogger("edge").handlers[0].setStream(sys.stderr)  # stdout says "ready"
+broker = options.pop("broker")
+results = options.pop("results_path")
+settings = resolve_dashboard(DashboardConfig(**{**options, "port": 1}))
+settings = type(settings)(**{**settings.__dict__, "port": 0})
+mqtt = resolve(MqttConfig(host="127.0.0.1", port=broker, device_id="dashboard-child",
+                          reconnect_min_s=1, reconnect_max_s=1))
+d = Dashboard(settings, mqtt, results_path=results and __import__("pathlib").Path(results))
+d.start()
+d.bridge.subscribed.wait(10)
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: stop.set())
+print("ready", d.port, flush=True)
+stop.wait()
+d.stop()
+"""
+
+
+class DashboardProcess:
+    """A real dashboard in a child process (its memory measured apart from the test's),
+    following the broker on ``broker_port``; ``options`` are ``[dashboard]`` settings.
+    Its log (``log_level``) is kept in :attr:`log_path`."""
+
+    def __init__(
+        self,
+        broker_port: int,
+        log_path: Path,
+        *,
+        log_level: str = "info",
+        results_path: Path | None = None,
+        **options: Any,
+    ) -> None:
+        import subprocess
+        import sys
+
+        self.log_path = log_path
+        settings = {
+            **options,
+            "broker": broker_port,
+            "log_level": log_level,
+            "results_path": str(results_path) if results_path else "",
+        }
+        repo = Path(__file__).resolve().parents[2]
+        self._log = log_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, json.dumps(settings)],
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            cwd=repo,
+        )
+        assert self.process.stdout is not None
+        ready = self.process.stdout.readline().split()
+        if not ready or ready[0] != "ready":
+            self.stop()
+            raise RuntimeError(f"dashboard child did not start: {log_path.read_text()[-2000:]}")
+        self.port = int(ready[1])
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS")
+
+    def threads(self) -> int:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+        raise RuntimeError("no Threads")
+
+    def log_text(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text()
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self._log.close()

@@ -20,13 +20,13 @@ thread, so they should only hand the request over (e.g. put it on a queue).
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from edge.outputs.mqtt.payloads import decode
 from edge.types import CueGroup
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def request_id_of(payload: bytes) -> str | None:
     if len(payload) > MAX_COMMAND_BYTES:
         return None
     try:
-        data = json.loads(payload)
+        data = decode(payload)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     value = data.get("request_id") if isinstance(data, dict) else None
@@ -152,7 +152,7 @@ def _decode(payload: bytes) -> Mapping[str, Any]:
     if not payload.strip():
         return {}
     try:
-        data = json.loads(payload.decode("utf-8"))
+        data = decode(payload.decode("utf-8"))
     except UnicodeDecodeError:
         raise CommandRejected("payload is not UTF-8 text") from None
     except (ValueError, RecursionError) as exc:

@@ -1,13 +1,19 @@
-"""Moves messages from the outbox to the broker, in order, and forgets them once acknowledged.
+"""Moves messages from the outbox to the broker and forgets them once acknowledged.
 
 One background thread owns the bookkeeping (which paho message id carries which outbox
 row), so nothing here is shared without a lock.  It sends at most ``max_inflight``
-unacknowledged messages, and only while connected.  After a reconnect, messages that were
-in flight on the old connection are re-sent by paho first; the forwarder waits until they
-are acknowledged before sending newer rows, so the broker sees the rows in outbox order
-(a consumer may see a repeat, never a reordering, and drops repeats by ``message_id``).
-After a restart of Trackside, paho's memory is empty and everything still in the outbox is
-sent again from the oldest row.
+unacknowledged messages, and only while connected.
+
+Two lanes share that window.  Results made since the link last came up are **live** and go
+first; results left over from before (a broker outage, or a previous run of Trackside) are
+the **backlog** and fill the rest of the window.  So after an outage the coach sees the
+present at once while the past drains behind it (a stride every ~0.35 s uses a sliver of
+the window; the backlog gets the rest).  Within a lane the broker sees rows in outbox order;
+across lanes a live result may overtake older backlog ones, so a consumer orders by
+``created_at`` (or ``message_id``), and drops repeats by ``message_id``.  After a reconnect,
+messages that were in flight on the old connection are re-sent by paho first; the
+forwarder waits until they are acknowledged before sending more.  After a restart of
+Trackside, paho's memory is empty and everything still in the outbox is backlog.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import threading
 import time
 
 from edge.outputs.mqtt.client import MqttLink
-from edge.outputs.mqtt.outbox import Outbox
+from edge.outputs.mqtt.outbox import Outbox, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +39,13 @@ class OutboxForwarder:
         self._wake = threading.Event()
         self._acks: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._inflight: dict[int, tuple[int, int]] = {}  # paho mid -> (outbox seq, generation)
-        self._cursor = 0  # highest outbox seq handed to paho
+        # The first outbox seq of the live lane: rows from before are the backlog.
+        self._live_from = outbox.next_seq
         self._stopping = threading.Event()
         self._idle = threading.Condition()
         self._thread: threading.Thread | None = None
         link.on_published = self._acked
-        link.on_connected.append(self.wake)
+        link.on_connected.append(self._link_up)
 
     def start(self) -> None:
         self._outbox.drop_expired()
@@ -46,7 +53,12 @@ class OutboxForwarder:
         self._thread.start()
 
     def wake(self) -> None:
-        """New rows were enqueued (or the link came back): look at the outbox now."""
+        """New rows were enqueued: look at the outbox now."""
+        self._wake.set()
+
+    def _link_up(self) -> None:
+        # paho's network thread: what is queued now is the backlog, what comes next is live.
+        self._live_from = self._outbox.next_seq
         self._wake.set()
 
     def flush(self, timeout: float) -> bool:
@@ -85,6 +97,7 @@ class OutboxForwarder:
             self._wake.wait(timeout=1.0)
             self._wake.clear()
             try:
+                self._outbox.retry()
                 self._settle_acks()
                 self._send_more()
                 if time.monotonic() >= next_age_check:
@@ -120,11 +133,29 @@ class OutboxForwarder:
         room = self._max_inflight - len(self._inflight)
         if room <= 0:
             return
-        for message in self._outbox.pending(after=self._cursor, limit=room):
+        for message in self._next_rows(room):
             mid = self._link.publish(
                 message.topic, message.payload, qos=message.qos, retain=message.retain
             )
             if mid is None:
                 break  # refused by the client: try again on the next wake
             self._inflight[mid] = (message.seq, generation)
-            self._cursor = message.seq
+
+    def _next_rows(self, room: int) -> list[OutboxMessage]:
+        """Up to ``room`` rows not in flight: live ones first, then the oldest backlog."""
+        sending = {seq for seq, _gen in self._inflight.values()}
+        live_from = self._live_from
+        window = room + len(sending)
+        rows = [
+            m
+            for m in self._outbox.pending(after=live_from - 1, limit=window)
+            if m.seq not in sending
+        ][:room]
+        if len(rows) < room:
+            backlog = [
+                m
+                for m in self._outbox.pending(after=0, limit=window)
+                if m.seq < live_from and m.seq not in sending
+            ]
+            rows += backlog[: room - len(rows)]
+        return rows

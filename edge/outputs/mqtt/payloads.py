@@ -51,6 +51,27 @@ def encode(payload: Mapping[str, Any]) -> bytes:
     )
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"non-finite number {name} (JSON has no NaN or Infinity)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as infinity
+        raise ValueError(f"number {text[:20]} out of range (not a finite double)")
+    return value
+
+
+def decode(payload: bytes | str) -> Any:
+    """Parse JSON as strictly as :func:`encode` writes it: ``NaN``, ``Infinity`` and numbers
+    too large for a double are a ``ValueError`` saying so (Python's parser accepts them).
+
+    Every JSON that comes in (MQTT messages, commands, the dashboard's requests) goes
+    through here, so a non-finite number never gets as far as an encoder that refuses it.
+    """
+    return json.loads(payload, parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
 def iso_utc(unix_time: float) -> str:
     """``2025-05-01T09:30:00.123Z``: wall-clock time in UTC, millisecond precision."""
     text = datetime.fromtimestamp(unix_time, UTC).isoformat(timespec="milliseconds")
@@ -241,6 +262,7 @@ class DeviceStatus:
     throttled: bool | None = None
     uptime_s: float | None = None
     detail: str = ""
+    degraded: tuple[str, ...] = ()  # what is not working as it should, one line each
 
 
 def status_payload(
@@ -256,8 +278,13 @@ def status_payload(
     throttled: bool | None = None,
     uptime_s: float | None = None,
     detail: str = "",
+    degraded: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Health of the device (retained ``…/status``); ``None`` means not known here."""
+    """Health of the device (retained ``…/status``); ``None`` means not known here.
+
+    ``degraded`` lists what is not working as it should (a full disk, a file moved aside),
+    one sentence each; ``state`` is then ``"degraded"``.
+    """
     if state not in STATUS_STATES:
         raise ValueError(f"status state {state!r}: expected one of {', '.join(STATUS_STATES)}")
     payload = _header("status", envelope)
@@ -272,6 +299,7 @@ def status_payload(
         throttled=throttled,
         uptime_s=_number(uptime_s, 1),
         detail=detail,
+        degraded=[str(line) for line in degraded],
     )
     return payload
 

@@ -158,6 +158,10 @@ class MqttPublisher:
     def outbox_depth(self) -> int:
         return len(self.outbox)
 
+    def problems(self) -> list[str]:
+        """What is degraded in delivery now (the outbox's file), for the device status."""
+        return self.outbox.problems()
+
     # --- context ---------------------------------------------------------------------------
 
     def set_session(self, session_id: str | None, *, athlete: str | None = None) -> None:
@@ -226,6 +230,7 @@ class MqttPublisher:
                 throttled=status.throttled,
                 uptime_s=status.uptime_s,
                 detail=status.detail,
+                degraded=status.degraded,
             )
         )
         with self._lock:
