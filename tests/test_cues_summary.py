@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from pathlib import Path
@@ -14,7 +15,7 @@ from edge.cues.evaluate import evaluate_stride
 from edge.cues.profiles import build_rules
 from edge.cues.summary import SummaryAccumulator, summarize
 from edge.cues.table import format_stride_table, format_summary, judged_cues, table_row
-from edge.types import EventKind, GaitEvent, Leg, MetricValue, Stride, Verdict
+from edge.types import EventKind, GaitEvent, GateFailure, Leg, MetricValue, Stride, Verdict
 
 REPO = Path(__file__).resolve().parent.parent
 LEANS = [7.0, 14.0, 22.0, float("nan"), 9.0, 30.0]
@@ -27,7 +28,8 @@ def strides() -> list[Stride]:
         nfs = GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, 2.7 + 0.7 * i)
         metrics = {
             "trunk_lean_deg": MetricValue(lean, "deg", 0.8),
-            "overstride_leg_length": MetricValue(0.1 + 0.05 * i, "leg_length", 0.9),
+            "peak_shank_angle_before_strike_deg": MetricValue(8.0 + 4.0 * i, "deg", 0.9),
+            "head_pitch_deg": MetricValue(5.0 * i, "deg", 0.7),
         }
         out.append(Stride(i, Leg.NEAR, fs, None, nfs, metrics=metrics))
     return out
@@ -43,15 +45,32 @@ def test_shares_per_cue_add_up_and_match_the_verdicts():
     assert summary.strides == 6
     assert summary.start == pytest.approx(2.0) and summary.end == pytest.approx(2.7 + 3.5)
     tall = summary.cue("posture.run_tall")
-    # 7 ok, 14 warn, 22 fault, nan unknown, 9 ok, 30 fault
-    assert tall.counts == {"ok": 2, "warn": 1, "fault": 2, "unknown": 1}
+    # 7 ok, 14 ok (warn from 14.5), 22 fault, nan unknown, 9 ok, 30 fault
+    none = {"info": 0, "unreliable": 0}
+    assert tall.counts == {"ok": 3, "warn": 0, "fault": 2, "unknown": 1, **none}
     assert tall.share(Verdict.FAULT) == pytest.approx(2 / 6)
     for cue in summary.cues:
         assert sum(cue.share(v) for v in Verdict) == pytest.approx(1.0)
     assert summary.cue("arms.loose_hands").share(Verdict.UNKNOWN) == 1.0
-    # overstride 0.10..0.35: ok for 0.10-0.20, warn 0.25/0.30, fault at 0.35
-    assert summary.cue("legs.overstride").counts == {"ok": 3, "warn": 2, "fault": 1, "unknown": 0}
+    # shank reach 8..28 deg: ok below 18, warn 20/24, fault at 28
+    assert summary.cue("legs.overstride").counts == {
+        "ok": 3,
+        "warn": 2,
+        "fault": 1,
+        "unknown": 0,
+        **none,
+    }
+    assert summary.cue("head.look_ahead").share(Verdict.INFO) == 1.0  # information only
     assert sum(summary.grades.values()) == 6
+
+
+def test_metrics_a_gate_flagged_stay_out_of_the_statistics():
+    flagged = GateFailure("made-up", "why", frozenset({"trunk_lean_deg"}))
+    gated = [
+        dataclasses.replace(r, gates=(flagged,)) if i == 5 else r for i, r in enumerate(reports())
+    ]
+    lean = summarize(gated).metric("trunk_lean_deg")
+    assert lean.count == 4 and lean.high == 22.0  # the 30 of the flagged stride is left out
 
 
 def test_metric_mean_and_spread_skip_nan():
@@ -83,7 +102,8 @@ def test_stride_table_shows_values_and_verdicts_side_by_side():
     lines = text.splitlines()
     header, rows = lines[0], lines[1:7]
     assert "lean" in header and "ovrstr" in header and "hands" in header
-    assert "22.0 F" in rows[2] and "14.0 W" in rows[1] and "7.00 ok" in rows[0]
+    assert "22.0 F" in rows[2] and "14.0 ok" in rows[1] and "7.00 ok" in rows[0]
+    assert "20.0 W" in rows[3] and "25.0 i" in rows[5]  # head pitch: information only
     assert "- ?" in rows[3]
     assert all(len(r) == len(header) for r in rows)
     assert "posture.run_tall" in text and "trunk_lean_deg" in text  # legend

@@ -2,8 +2,9 @@
 and a pass summary.
 
 Each judged cue gets a column showing the value it read and its verdict side by side
-(``0.21 F``): ``ok``, ``W`` warn, ``F`` fault, ``?`` unknown (value ``-`` when there was
-none).  A legend under the table says which cue, metric and unit each column is.
+(``0.21 F``): ``ok``, ``W`` warn, ``F`` fault, ``?`` unknown, ``i`` information only, ``!``
+unreliable (value ``-`` when there was none).  A legend under the table says which cue,
+metric and unit each column is.
 
     print(format_stride_table(reports))
 """
@@ -17,9 +18,16 @@ from edge.cues.catalogue import CATALOGUE, Cue
 from edge.cues.summary import Summary
 from edge.types import CueResult, StrideReport, Verdict
 
-MARK = {Verdict.OK: "ok", Verdict.WARN: "W", Verdict.FAULT: "F", Verdict.UNKNOWN: "?"}
+MARK = {
+    Verdict.OK: "ok",
+    Verdict.WARN: "W",
+    Verdict.FAULT: "F",
+    Verdict.UNKNOWN: "?",
+    Verdict.INFO: "i",
+    Verdict.UNRELIABLE: "!",
+}
 _CELL = 9
-_LEAD = f"{'stride':>6} {'t (s)':>7} {'leg':<4} {'grade':<7}"
+_LEAD = f"{'stride':>6} {'t (s)':>7} {'leg':<4} {'grade':<10}"
 
 
 def judged_cues(catalogue: Sequence[Cue] = CATALOGUE) -> tuple[Cue, ...]:
@@ -55,14 +63,17 @@ def table_row(report: StrideReport, cues: Sequence[Cue] | None = None) -> str:
     cues = judged_cues() if cues is None else cues
     by_id = {r.cue_id: r for r in report.cues}
     s = report.stride
-    lead = f"{s.index:>6} {s.foot_strike.time:>7.2f} {s.leg.value:<4} {report.grade.value:<7}"
+    lead = f"{s.index:>6} {s.foot_strike.time:>7.2f} {s.leg.value:<4} {report.grade.value:<10}"
     return lead + " |" + "".join(f" {format_cell(by_id.get(c.id))}" for c in cues)
 
 
 def table_legend(cues: Sequence[Cue] | None = None) -> str:
     """Which cue, metric and unit each column shows."""
     cues = judged_cues() if cues is None else cues
-    lines = ["columns: value and verdict (ok, W warn, F fault, ? unknown)"]
+    lines = [
+        "columns: value and verdict (ok, W warn, F fault, ? unknown, i information only, "
+        "! unreliable)"
+    ]
     lines += [f"  {c.short:<7} {c.id:<27} {c.metric} [{c.unit}]" for c in cues]
     return "\n".join(lines)
 
@@ -84,7 +95,8 @@ def format_summary(summary: Summary, catalogue: Sequence[Cue] = CATALOGUE) -> st
     lines = [
         f"{summary.strides} strides{span}; grades: "
         + ", ".join(f"{k} {v}" for k, v in sorted(summary.grades.items())),
-        f"{'cue':<27} {'ok':>5} {'warn':>5} {'fault':>5} {'unk':>5}  metric mean ± spread",
+        f"{'cue':<27} {'ok':>5} {'warn':>5} {'fault':>5} {'unk':>5} {'info':>5} {'unrel':>5}"
+        "  metric mean ± spread",
     ]
     known = {c.cue_id: c for c in summary.cues}
     metrics = {m.key: m for m in summary.metrics}
@@ -92,10 +104,7 @@ def format_summary(summary: Summary, catalogue: Sequence[Cue] = CATALOGUE) -> st
         c = known.get(cue.id)
         if c is None:
             continue
-        shares = " ".join(
-            f"{100 * c.share(v):>4.0f}%"
-            for v in (Verdict.OK, Verdict.WARN, Verdict.FAULT, Verdict.UNKNOWN)
-        )
+        shares = " ".join(f"{100 * c.share(v):>4.0f}%" for v in Verdict)
         m = metrics.get(cue.metric or "")
         stat = ""
         if m is not None and m.count:
