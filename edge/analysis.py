@@ -19,7 +19,7 @@ from edge.cues.profiles import AthleteProfile
 from edge.cues.rolling import RollingCues
 from edge.cues.settings import CuesConfig
 from edge.cues.summary import Summary, SummaryAccumulator
-from edge.cues.view import ViewTracker
+from edge.cues.view import ViewTracker, front_confidence_of
 from edge.gait.batch import GaitAnalysis, analyse_arrays
 from edge.gait.frontview import classify_view
 from edge.gait.streaming import GaitTracker
@@ -69,8 +69,9 @@ class RunAnalyzer:
         t = np.fromiter(self._recent_t, float, len(self._recent_t))
         inside = (t >= stride.foot_strike.time) & (t <= stride.next_foot_strike.time)
         keypoints = [kp for kp, keep in zip(self._recent_kp, inside, strict=True) if keep]
-        view = self.views.update(classify_view(np.stack(keypoints)) if keypoints else None)
-        return self.evaluator.evaluate(stride, view)
+        estimate = classify_view(np.stack(keypoints)) if keypoints else None
+        view = self.views.update(estimate)
+        return self.evaluator.evaluate(stride, view, front_confidence=front_confidence_of(estimate))
 
     def _height(self) -> float | None:
         """The selected athlete's height: it gives the gait metrics a centimetre scale."""
@@ -78,13 +79,17 @@ class RunAnalyzer:
         return athlete.height_cm if athlete is not None else None
 
     def reset_gait(self) -> None:
-        """Forget the gait history (after an error); cue state and summaries are kept."""
+        """Forget the gait history (after an error) and the strides the gates and running
+        medians look back on; alerts and summaries are kept."""
         self.gait = GaitTracker(athlete_height_cm=self._height())
+        self.evaluator.reset_history()
 
     def end_pass(self) -> Summary | None:
-        """Close the current pass: its summary (``None`` if it had no stride)."""
+        """Close the current pass: its summary (``None`` if it had no stride).  The next
+        pass is judged afresh: its strides are not compared with this one's."""
         summary = self.pass_summary.summary() if self.pass_summary.strides else None
         self.pass_summary = SummaryAccumulator()
+        self.evaluator.reset_history()
         return summary
 
     def end_session(self, time: float) -> tuple[Summary | None, tuple[CueAlert, ...]]:
@@ -103,6 +108,14 @@ class RunAnalyzer:
     def set_cue_enabled(self, cue_id: str, enabled: bool) -> None:
         """Switch a cue on or off; an alert of a cue switched off clears on the next stride."""
         self.evaluator.set_cue_enabled(cue_id, enabled)
+
+    def set_speed(self, speed_mps: float | None) -> None:
+        """The session's running speed (e.g. the treadmill's belt), ``None``: not known."""
+        self.evaluator.set_speed(speed_mps)
+
+    def set_focus(self, cue_ids: Sequence[str] | None) -> None:
+        """The runner's focus cues for this session (``None``: the athlete's or config's)."""
+        self.evaluator.set_focus(cue_ids)
 
 
 @dataclass(frozen=True)
@@ -125,6 +138,9 @@ def judge_poses(
     reports = []
     for stride in analysis.strides:
         inside = (t >= stride.foot_strike.time) & (t <= stride.next_foot_strike.time)
-        view = views.update(classify_view(keypoints[inside]) if inside.any() else None)
-        reports.append(evaluator.evaluate(stride, view))
+        estimate = classify_view(keypoints[inside]) if inside.any() else None
+        view = views.update(estimate)
+        reports.append(
+            evaluator.evaluate(stride, view, front_confidence=front_confidence_of(estimate))
+        )
     return JudgedRecording(analysis, reports)

@@ -282,17 +282,27 @@ class CueGroup(StrEnum):
 
 
 class Verdict(StrEnum):
-    """A cue's judgement, from best to worst; ``UNKNOWN`` when it cannot be judged."""
+    """A cue's judgement, from best to worst, and the three ways of not judging.
+
+    ``UNKNOWN``: the cue could not be judged (not measurable, switched off, another view
+    needed, the metric missing or from keypoints too uncertain).  ``INFO``: the cue is
+    *information only* (no validated basis for a threshold yet): its value is shown, never
+    judged.  ``UNRELIABLE``: a plausibility gate found the stride's geometry or timing
+    physically impossible for running (see :mod:`edge.gait.gates`); the value is published
+    only with that flag and the reason, never judged.
+    """
 
     OK = "ok"
     WARN = "warn"
     FAULT = "fault"
     UNKNOWN = "unknown"
+    INFO = "info"
+    UNRELIABLE = "unreliable"
 
     @property
     def judged(self) -> bool:
-        """``True`` for ok, warn and fault: the cue was judged at all."""
-        return self is not Verdict.UNKNOWN
+        """``True`` for ok, warn and fault: the cue was judged against a threshold."""
+        return self in (Verdict.OK, Verdict.WARN, Verdict.FAULT)
 
     @property
     def flagged(self) -> bool:
@@ -300,13 +310,56 @@ class Verdict(StrEnum):
         return self in (Verdict.WARN, Verdict.FAULT)
 
 
+#: What a stride's grade can be: every verdict but ``INFO``, which only a cue gets.
+GRADE_VERDICTS: tuple[Verdict, ...] = tuple(v for v in Verdict if v is not Verdict.INFO)
+
+
+@dataclass(frozen=True, slots=True)
+class GateFailure:
+    """A plausibility gate a stride failed (:mod:`edge.gait.gates`).
+
+    ``reason`` says which quantity was out of which bound; ``metrics`` are the metric keys
+    it makes unreliable (``None``: the whole stride, its events or keypoints are wrong).
+    """
+
+    gate: str
+    reason: str
+    metrics: frozenset[str] | None = None
+
+    def covers(self, metric: str) -> bool:
+        """Whether this failure makes ``metric`` unreliable."""
+        return self.metrics is None or metric in self.metrics
+
+
+@dataclass(frozen=True, slots=True)
+class RunningSpeed:
+    """The running speed a stride's speed-scaled limits were drawn at.
+
+    ``mps`` is ``None`` when unknown (the most lenient band is used); ``source`` says
+    where it came from: ``"session"`` (set for the session or ``cues.speed_mps``, e.g. the
+    treadmill belt), ``"athlete"`` (the profile's usual speed), ``"estimated"`` (stride
+    length x stride rate, needs a centimetre scale) or ``"unknown"``.
+    """
+
+    mps: float | None = None
+    source: str = "unknown"
+
+
+#: The running speed when nothing says how fast the runner goes.
+UNKNOWN_SPEED = RunningSpeed()
+
+
 @dataclass(frozen=True, slots=True)
 class CueResult:
     """One coaching cue judged on one stride.
 
-    ``value`` is the metric it read (``nan`` when unknown) in ``unit``; ``threshold`` is the
-    limit that was crossed (or, for ``OK``, the nearest one); ``reason`` explains an
-    ``UNKNOWN`` (e.g. "needs a front view", "ankle not visible").
+    ``value`` is the stride's own reading of the metric (``nan`` when unknown) in ``unit``;
+    ``judged_value`` is what the verdict was judged on (the running median of the cue's
+    last few reliable readings, ``nan`` when not judged); ``threshold`` is the limit that
+    was crossed (or, for ``OK``, the nearest one); ``reason`` explains a verdict that is
+    not a judgement (``UNKNOWN``: e.g. "needs a front view"; ``UNRELIABLE``: the gate that
+    failed; ``INFO``: why the cue is information only).  ``information_only`` marks a cue
+    without a validated basis, whatever its verdict on this stride.
     """
 
     cue_id: str
@@ -317,16 +370,37 @@ class CueResult:
     threshold: float | None = None
     confidence: float = 1.0
     reason: str = ""
+    judged_value: float = float("nan")
+    information_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class StrideReport:
-    """A stride with every cue's verdict: what the LEDs flash and MQTT publishes."""
+    """A stride with every cue's verdict: what the LEDs flash and MQTT publishes.
+
+    ``grade`` is the worst verdict of the confident, enabled, validated cues (information
+    only cues never count), ``UNRELIABLE`` when a gate made the whole stride unreliable.
+    ``gates`` are the plausibility gates it failed; ``speed`` is the running speed its
+    limits were drawn at; ``focus`` the runner's focus cues when it was judged (what the
+    LED and buzzer show).
+    """
 
     stride: Stride
     cues: tuple[CueResult, ...]
     grade: Verdict
     worst_cue: str | None = None
+    gates: tuple[GateFailure, ...] = ()
+    speed: RunningSpeed = UNKNOWN_SPEED
+    focus: tuple[str, ...] = ()
+
+    @property
+    def reliable(self) -> bool:
+        """``False`` when a gate made the whole stride unreliable."""
+        return all(g.metrics is not None for g in self.gates)
+
+    def unreliable_reason(self, metric: str) -> str:
+        """Why ``metric`` of this stride is unreliable ("" when it is not)."""
+        return "; ".join(g.reason for g in self.gates if g.covers(metric))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 Runs each clip through the real model, the streaming gait engine and the cue evaluator
 exactly as the live daemon does (every frame, no pacing), and prints what a coach would
-have seen: the share of ok/warn/fault/unknown per cue and how often alerts changed.
+have seen: the share of each verdict per cue (ok, warn, fault, unknown, information only,
+unreliable) and how often alerts changed.
 
     python scripts/cue_clips.py [CLIP ...]
 """

@@ -2,38 +2,41 @@
 
     python scripts/validate_cues.py [--groundtruth DIR] [--media DIR] [--config FILE]
         [--fps 30] [--seeds 4] [--clips NAME ...] [--no-lab] [--no-clips]
-        [--gates] [--timing] [--proposed] [--cache DIR]
+        [--gates] [--timing] [--smoothing] [--cache DIR]
 
-What it prints, per judged cue of the catalogue **as it is when the script runs** (so an
-implementer can change thresholds and re-run):
+What it prints, judged by the product's own code (``edge.cues``, ``edge.gait.gates``) with
+the catalogue and config **as they are when the script runs** (so thresholds can be
+changed and re-run):
 
 1. *Lab truth*: the shared normal runners (Fukuchi RBDS001 at 2.5 and 3.5 m/s, the BMClab
    overground run; see ../shared/groundtruth/SOURCES.md) filmed noise-free from both sides
    with :mod:`gait_groundtruth`, force-plate strides, every metric computed by the product's
-   own ``edge.gait.metrics``: the share of true strides the cue grades ok / warn / fault and
-   the true values' median and range.  The BMClab runner is also filmed from the front for
-   the front-view cues.
+   own ``edge.gait.metrics``, judged at the trial's known speed, each stride on its own
+   value: the share of true strides each cue grades ok / warn / fault (information-only
+   cues: ``info``) and the true values' median and range.  The BMClab runner is also
+   filmed from the front for the front-view cues.
 2. *Pipeline against truth*: the same trials filmed at ``--fps`` and spoiled like MoveNet
    output, run through the batch (``edge.analysis.judge_poses``) and the streaming
-   (``edge.analysis.RunAnalyzer``) paths; each detected stride is matched to its true stride
-   and the metric's bias and median absolute error are reported.
+   (``edge.analysis.RunAnalyzer``) paths with the trial's speed set; each detected stride
+   is matched to its true stride and the metric's bias and median absolute error are
+   reported.
 3. *Real clips* (``../shared/media``, poses from the real MoveNet model in
-   ``TRACKSIDE_MODEL_DIR``, cached per clip): per cue the ok / warn / fault / unknown shares
-   and the flip rate (share of consecutive judged strides whose verdict differs), the
-   stride-grade distribution and its flip rate, batch and live (every pose pushed, as the
-   daemon does), and the largest live-vs-batch share difference.
-4. ``--gates``: the proposed plausibility gates (:data:`GATES`): each gate's bound, the true
-   lab range it must admit, and how many strides it gates (lab truth, lab pipeline, clips).
-5. ``--timing``: how far each at-event metric moves with a +-1 frame event error at 18, 25
-   and 30 fps, for interpolation at the sub-frame event time against a first-contact-frame
-   rule, with the detector's real event errors.
-6. ``--proposed``: the proposed bands (:data:`PROPOSED_BANDS`) on the same lab truth and
-   clips, with the gates applied and only validated cues in the stride grade.
+   ``TRACKSIDE_MODEL_DIR``, cached per clip): per cue the ok / warn / fault / unknown /
+   info / unreliable shares and the flip rate (share of consecutive judged strides whose
+   verdict differs), the stride-grade distribution and its flip rate, batch and live (every
+   pose pushed, as the daemon does), and the largest live-vs-batch share difference.
+4. ``--gates``: the plausibility gates (:data:`edge.gait.gates.GATES`): each gate's bound,
+   the true lab range it must admit, and how many strides it gated (lab truth, lab
+   pipeline, clips), with every gated clip stride and its reasons.
+5. ``--timing``: how far each at-event metric and the readings before the strike move with
+   a +-1 frame event error at 18, 25 and 30 fps, for interpolation at the sub-frame event
+   time against a first-contact-frame rule, with the detector's real event errors.
+6. ``--smoothing``: the clips' flip rates with each stride judged alone
+   (``cues.smooth_strides = 1``) against the configured running median.
 
-The proposal itself (gates, candidate readings, bands) is data in ``scripts/cue_proposal.py``;
-the reasoning and sources are in ``docs/cue-calibration.md``.  Only validation tooling lives
-here; nothing in ``edge`` depends on it.  The clip results check outcomes only: no threshold
-was fitted to a clip.
+Last, the acceptance checks of issue 10 with their numbers.  The reasoning and sources are
+in ``docs/cue-calibration.md``.  Only validation tooling lives here; nothing in ``edge``
+depends on it.  The clip results check outcomes only: no threshold was fitted to a clip.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ import math
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -55,22 +58,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cue_proposal import (
-    CANDIDATE_METRICS,
-    GATES,
-    INFO,
-    PROPOSED_BANDS,
-    UNRELIABLE,
-    Gate,
-    GateInput,
-    describe_band,
-    gate_inputs,
-    gate_reasons,
-    proposed_judgement,
-    running_median,
-    unreliable_metrics,
-    with_candidates,
-)
 from gait_groundtruth import (
     Camera,
     FilmedTrial,
@@ -83,11 +70,13 @@ from gait_groundtruth import (
 from validate_gait import TREADMILL_DISTANCE
 
 from edge.analysis import RunAnalyzer, judge_poses
-from edge.cues.catalogue import CATALOGUE, Cue
+from edge.cues.catalogue import CATALOGUE, CUES_BY_ID, Cue
 from edge.cues.evaluate import CueEvaluator
+from edge.cues.rolling import RollingCues
 from edge.cues.settings import CuesConfig
 from edge.gait.coco import split_limbs
 from edge.gait.frontview import classify_view, frontview_metrics
+from edge.gait.gates import GATES, Gate, GateInput, GateScope
 from edge.gait.metrics import stride_metrics
 from edge.gait.timing import stride_timing
 from edge.gait.track import SideViewTrack
@@ -106,7 +95,7 @@ from edge.types import (
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("TRACKSIDE_SHARED_DIR", REPO.parent / "shared"))
-VERDICTS = (Verdict.OK, Verdict.WARN, Verdict.FAULT, Verdict.UNKNOWN)
+VERDICTS = tuple(Verdict)
 JUDGED = (Verdict.OK, Verdict.WARN, Verdict.FAULT)
 
 # The lab trials are 150 Hz; filming them at that rate keeps the truth free of resampling.
@@ -132,6 +121,23 @@ AT_EVENT_METRICS = (
     "hip_extension_at_toe_off_deg",
     "hip_ahead_of_ankle_midstance_leg_length",
     "contact_time",
+)
+# Read in the 100 ms before the strike: also true when the markers end inside the stride.
+BEFORE_STRIKE_METRICS = (
+    "peak_reach_before_strike_leg_length",
+    "peak_shank_angle_before_strike_deg",
+)
+# Kept for a stride the markers do not cover to its end (the segment lengths are read at
+# the strike, mid-stance and toe-off).
+TRUE_AT_EVENTS = (*AT_EVENT_METRICS, *BEFORE_STRIKE_METRICS, "leg_segment_length_change")
+# The timing study: everything read at an event or just before the strike.
+TIMING_METRICS = (*AT_EVENT_METRICS, *BEFORE_STRIKE_METRICS)
+# Shown against lab truth beside the cues' own metrics: readings no cue judges.
+SHOWN_METRICS = (
+    "overstride_leg_length",
+    "peak_reach_before_strike_leg_length",
+    "shank_angle_at_foot_strike_deg",
+    "knee_flexion_at_foot_strike_deg",
 )
 
 
@@ -240,8 +246,9 @@ def match_strides(
 
 
 def judged_cues(catalogue: Iterable[Cue] = CATALOGUE) -> list[Cue]:
-    """The cues that read a metric, in priority order (read from the catalogue at run time)."""
-    return [c for c in catalogue if c.judged and c.metric and c.thresholds is not None]
+    """The cues that read a metric (validated or information only), in priority order, read
+    from the catalogue at run time."""
+    return [c for c in catalogue if c.judged and c.metric]
 
 
 def cue_verdicts(reports: Sequence[StrideReport], cue_id: str) -> list[Verdict]:
@@ -412,7 +419,7 @@ def lab_truth(trials: Sequence[tuple[LabTrial, float]]) -> list[LabStride]:
                 if stride.next_foot_strike.time > trial.t[-1]:
                     # The markers end inside the stride: only values at its strike, toe-off
                     # and mid-stance are true; window values would cover part of it.
-                    kept = {k: m for k, m in measured.metrics.items() if k in AT_EVENT_METRICS}
+                    kept = {k: m for k, m in measured.metrics.items() if k in TRUE_AT_EVENTS}
                     measured = dataclasses.replace(measured, metrics=kept)
                 out.append(
                     LabStride(trial.name, side, speed, measured, true_key(stride), track=track)
@@ -472,9 +479,30 @@ def lab_front_truth(trials: Sequence[tuple[LabTrial, float]]) -> list[LabStride]
     return out
 
 
-def truth_reports(strides: Sequence[LabStride], evaluator_for: Callable[[str], CueEvaluator]):
-    """The evaluator's report for each true stride (``evaluator_for(view)``)."""
-    return [evaluator_for(s.view).evaluate(s.stride, s.view) for s in strides]
+def truth_reports(strides: Sequence[LabStride], cues: CuesConfig, athletes) -> list[StrideReport]:
+    """The product's report for each true stride, in input order.
+
+    Each trial and camera is judged as one run in time order (the stride-time gate looks
+    back on its strides), in a forced view at the trial's known speed, each stride on its
+    own value (``smooth_strides = 1``: these are true values, not noisy readings) and no cue
+    switched off.
+    """
+    reports: list[StrideReport | None] = [None] * len(strides)
+    runs: dict[tuple[str, str], list[int]] = {}
+    for i, s in enumerate(strides):
+        runs.setdefault((s.trial, s.camera_side), []).append(i)
+    for index in runs.values():
+        index.sort(key=lambda i: strides[i].stride.foot_strike.time)
+        first = strides[index[0]]
+        evaluator = CueEvaluator.from_config(
+            dataclasses.replace(
+                cues, disabled=(), view=first.view, speed_mps=first.speed, smooth_strides=1
+            ),
+            athletes,
+        )
+        for i in index:
+            reports[i] = evaluator.evaluate(strides[i].stride, strides[i].view)
+    return [r for r in reports if r is not None]
 
 
 # --- the pipeline on lab trials --------------------------------------------------------------
@@ -524,16 +552,18 @@ def lab_pipeline(
     fps: float,
     seeds: Iterable[int],
 ) -> list[PipelineStride]:
-    """Spoiled films of every trial (camera alternating sides), batch and live, matched."""
+    """Spoiled films of every trial (camera alternating sides), batch and live, matched;
+    judged at the trial's known speed."""
     out = []
-    for trial, _ in trials:
+    for trial, speed in trials:
+        at_speed = dataclasses.replace(cues, speed_mps=speed)
         for seed in seeds:
             side = "R" if seed % 2 == 0 else "L"
             filmed = film(trial, fps, camera=camera_for(trial, side), spoil=Spoiling(), seed=seed)
             mine = [s for s in truth if s.trial == trial.name and s.camera_side == side]
-            judged = judge_poses(filmed.t, filmed.keypoints, cues)
+            judged = judge_poses(filmed.t, filmed.keypoints, at_speed)
             batch = (judged.reports, [judged.analysis.track] * len(judged.reports))
-            live = run_live(filmed.t, filmed.keypoints, filmed.image_size, cues)
+            live = run_live(filmed.t, filmed.keypoints, filmed.image_size, at_speed)
             for engine, (reports, tracks) in (("batch", batch), ("live", live)):
                 keys = [stride_key(r.stride, side) for r in reports]
                 matched = dict(match_strides(keys, [s.key for s in mine]))
@@ -607,8 +637,6 @@ class ClipRun:
     reports: list[StrideReport]
     tracks: list[SideViewTrack]
     duration: float
-    views: list[str | None] = field(default_factory=list)  # the view each stride was judged in
-    front_confidence: list[float] = field(default_factory=list)  # nan: judged in a side view
 
 
 def run_clip(poses: ClipPoses, cues: CuesConfig) -> list[ClipRun]:
@@ -616,43 +644,16 @@ def run_clip(poses: ClipPoses, cues: CuesConfig) -> list[ClipRun]:
     duration = float(poses.t[-1] - poses.t[0]) if len(poses.t) else 0.0
     batch = judge_poses(poses.t, poses.keypoints, cues)
     live, tracks = run_live(poses.t, poses.keypoints, poses.image_size, cues)
-    batch_tracks = [batch.analysis.track] * len(batch.reports)
-    runs = []
-    for engine, reports, engine_tracks in (
-        ("batch", batch.reports, batch_tracks),
-        ("live", live, tracks),
-    ):
-        views, front = judged_views(poses, reports, cues)
-        runs.append(ClipRun(poses.name, engine, reports, engine_tracks, duration, views, front))
-    return runs
-
-
-def judged_views(
-    poses: ClipPoses, reports: Sequence[StrideReport], cues: CuesConfig
-) -> tuple[list[str | None], list[float]]:
-    """Per stride: the view it was judged in, and its own front-view confidence when that
-    view is front (nan otherwise).
-
-    The view is replayed with the same :class:`~edge.cues.view.ViewTracker` and classifier
-    the analysis paths use, over the same frames, so it is the view they judged in.
-    """
-    from edge.cues.view import ViewTracker, resolve_view
-
-    tracker = ViewTracker(cues.view)
-    views, front = [], []
-    for report in reports:
-        s = report.stride
-        inside = (poses.t >= s.foot_strike.time) & (poses.t <= s.next_foot_strike.time)
-        estimate = classify_view(poses.keypoints[inside]) if inside.any() else None
-        view = resolve_view(cues.view, tracker.update(estimate))
-        views.append(view)
-        if view != "front":
-            front.append(float("nan"))
-        elif estimate is None or estimate.view.value == "side":
-            front.append(0.0)
-        else:
-            front.append(float(estimate.confidence))
-    return views, front
+    return [
+        ClipRun(
+            poses.name,
+            "batch",
+            batch.reports,
+            [batch.analysis.track] * len(batch.reports),
+            duration,
+        ),
+        ClipRun(poses.name, "live", live, tracks, duration),
+    ]
 
 
 # --- frame-timing robustness ---------------------------------------------------------------
@@ -762,13 +763,11 @@ def add_rule_errors(
     moved: Stride,
     true: LabStride,
 ) -> None:
-    """Errors against the truth of every at-event metric and candidate read at ``moved``."""
+    """Errors against the truth of every at-event and before-strike metric read at ``moved``."""
     got = stride_metrics(track, moved, [])
-    for key in AT_EVENT_METRICS:
-        if key in got:
+    for key in TIMING_METRICS:
+        if key in got and key in true.stride.metrics:
             errs.add(key, rule, frames, got[key].value - true.stride.metrics[key].value)
-    for key, fn in CANDIDATE_METRICS.items():
-        errs.add(key, rule, frames, fn(track, moved) - fn(true.track, true.stride))
 
 
 def detected_stride(
@@ -955,151 +954,6 @@ def clip_timing_lines(
     return lines
 
 
-# --- the proposal on the lab truth and the clips -------------------------------------------
-
-
-PROPOSED_CATEGORIES = ("ok", "warn", "fault", "unknown", INFO, UNRELIABLE)
-
-
-def category_shares(values: Sequence[str]) -> str:
-    n = len(values)
-    if not n:
-        return "-"
-    return "/".join(f"{100 * sum(v == c for v in values) / n:.0f}" for c in PROPOSED_CATEGORIES)
-
-
-def category_flip_rate(values: Sequence[str]) -> float:
-    return flip_rate([Verdict(v) for v in values if v in ("ok", "warn", "fault")])
-
-
-@dataclass
-class ProposedStride:
-    """One stride judged under the proposal."""
-
-    source: str  # trial or clip name
-    engine: str  # "truth", "batch" or "live"
-    start: float  # foot strike time
-    cues: dict[str, str]
-    grade: str
-
-
-def judge_proposed(
-    inputs: Sequence[GateInput],
-    views: Sequence[str | None],
-    speeds: Sequence[float | None],
-    sources: Sequence[str],
-    engine: str,
-    min_confidence: float,
-    smooth: int = 1,
-) -> list[ProposedStride]:
-    """Every stride under the proposal, in order.  ``smooth`` > 1 judges each cue on the
-    running median of its last ``smooth`` reliable values instead of the stride's own."""
-    out = []
-    history: dict[str, list[float]] = {}
-    for inp, view, speed, source in zip(inputs, views, speeds, sources, strict=True):
-        gated, _ = unreliable_metrics(gate_reasons(inp))
-        metrics = with_candidates(inp.stride, inp.track)
-        if smooth > 1 and gated is not None:
-            for band in PROPOSED_BANDS:
-                m = metrics.get(band.metric)
-                if band.metric in gated or m is None or not math.isfinite(m.value):
-                    continue
-                value = running_median(history.setdefault(band.metric, []), m.value, smooth)
-                metrics[band.metric] = dataclasses.replace(m, value=value)
-        cues, grade_value = proposed_judgement(metrics, speed, view, gated, min_confidence)
-        out.append(ProposedStride(source, engine, inp.stride.foot_strike.time, cues, grade_value))
-    return out
-
-
-def smoothing_table(by_smooth: Mapping[int, Sequence[ProposedStride]]) -> str:
-    """Per clip and path: stride-grade shares and flips, and the worst per-cue flip rate,
-    judging each stride's own values against a running median of the last few."""
-    rows = []
-    first = next(iter(by_smooth.values()))
-    keys = sorted(
-        {(s.source, s.engine) for s in first}, key=[(s.source, s.engine) for s in first].index
-    )
-    for source, engine in keys:
-        row: list[object] = [source, engine]
-        for strides in by_smooth.values():
-            mine = [s for s in strides if (s.source, s.engine) == (source, engine)]
-            grades = [s.grade for s in mine]
-            flips = [category_flip_rate([s.cues[b.cue_id] for s in mine]) for b in PROPOSED_BANDS]
-            flips = [f for f in flips if math.isfinite(f)]
-            row += [
-                category_shares(grades),
-                num(category_flip_rate(grades)).lstrip("+"),
-                f"{max(flips):.2f}" if flips else "-",
-            ]
-        rows.append(row)
-    headers = ["clip", "path"]
-    for n in by_smooth:
-        label = "own value" if n == 1 else f"median of {n}"
-        headers += [f"grade ({label}) ok/warn/fault/unk/info/unrel %", "flip", "worst cue flip"]
-    return table(headers, rows)
-
-
-def proposed_lab_table(strides: Sequence[ProposedStride], bands=PROPOSED_BANDS) -> str:
-    """Per proposed cue: its band and the share of true lab strides it grades ok."""
-    trials = sorted({s.source for s in strides}, key=[s.source for s in strides].index)
-    rows = []
-    for band in bands:
-        row: list[object] = [band.cue_id, band.metric, describe_band(band)]
-        pooled = []
-        for trial in trials:
-            values = [s.cues[band.cue_id] for s in strides if s.source == trial]
-            judged = [v for v in values if v in ("ok", "warn", "fault")]
-            pooled += judged
-            ok = sum(v == "ok" for v in judged) / len(judged) if judged else float("nan")
-            gated = sum(v == UNRELIABLE for v in values)
-            row.append(f"{pct(ok)} of {len(judged)}" + (f" ({gated} gated)" if gated else ""))
-        ok_all = sum(v == "ok" for v in pooled) / len(pooled) if pooled else float("nan")
-        row.append(pct(ok_all))
-        rows.append(row)
-    return table(
-        ["cue", "reading", "band", *trials, "ok all"],
-        rows,
-    )
-
-
-def proposed_clip_table(strides: Sequence[ProposedStride], bands=PROPOSED_BANDS) -> str:
-    rows = []
-    for band in [*bands, None]:
-        row: list[object] = [band.cue_id if band else "stride grade"]
-        for engine in ("batch", "live"):
-            values = [
-                (s.cues[band.cue_id] if band else s.grade) for s in strides if s.engine == engine
-            ]
-            row += [category_shares(values), num(category_flip_rate(values)).lstrip("+")]
-        rows.append(row)
-    header = "ok/warn/fault/unk/info/unrel %"
-    return table(["cue", f"batch {header}", "flip", f"live {header}", "flip"], rows)
-
-
-def proposed_segment_lines(strides: Sequence[ProposedStride], segments=SEGMENTS) -> list[str]:
-    lines = []
-    for seg in segments:
-        for engine in ("batch", "live"):
-            inside = [
-                s
-                for s in strides
-                if s.source == seg.clip and s.engine == engine and seg.start <= s.start <= seg.end
-            ]
-            values = [s.grade if seg.cue is None else s.cues[seg.cue] for s in inside]
-            judged = [v for v in values if v in ("ok", "warn", "fault")]
-            share = {
-                c: (sum(v == c for v in judged) / len(judged) if judged else math.nan)
-                for c in ("ok", "warn", "fault")
-            }
-            lines.append(
-                f"  {seg.clip} [{seg.start:g}-{seg.end:g} s] {seg.what}: "
-                f"{seg.cue or 'stride grade'} {engine} ok {pct(share['ok'])} warn "
-                f"{pct(share['warn'])} fault {pct(share['fault'])} of {len(judged)} judged, "
-                f"{sum(v == UNRELIABLE for v in values)} unreliable"
-            )
-    return lines
-
-
 # --- printing ----------------------------------------------------------------------------------
 
 
@@ -1149,11 +1003,15 @@ def digits_for(unit: str) -> int:
 def lab_truth_table(
     cues: Sequence[Cue], strides: Sequence[LabStride], reports: Sequence[StrideReport], off
 ) -> str:
-    """Per cue and trial: judged ok/warn/fault shares of true strides and true values."""
+    """Per cue and trial: judged ok/warn/fault shares of true strides (``info`` for an
+    information-only cue), gated strides, and the true values."""
     trials = sorted({s.trial for s in strides}, key=[s.trial for s in strides].index)
     rows = []
     for cue in cues:
-        row: list[object] = [cue.id + (" (off)" if cue.id in off else ""), cue.metric]
+        label = (
+            cue.id + (" (off)" if cue.id in off else "") + (" (info)" if not cue.validated else "")
+        )
+        row: list[object] = [label, cue.metric]
         all_verdicts = []
         for trial in trials:
             idx = [i for i, s in enumerate(strides) if s.trial == trial and cue.views[0] == s.view]
@@ -1161,8 +1019,11 @@ def lab_truth_table(
             values = [cue_values([reports[i]], cue.id)[0] for i in idx]
             all_verdicts += verdicts
             n = sum(v in JUDGED for v in verdicts)
-            row += [f"{shares_cell(verdicts)} (n={n})", value_range(values, digits_for(cue.unit))]
-        row.append(pct(judged_shares(all_verdicts)[Verdict.OK]))
+            gated = sum(v is Verdict.UNRELIABLE for v in verdicts)
+            cell = "info" if not cue.validated else f"{shares_cell(verdicts)} (n={n})"
+            cell += f" {gated} gated" if gated else ""
+            row += [cell, value_range(values, digits_for(cue.unit))]
+        row.append(pct(judged_shares(all_verdicts)[Verdict.OK]) if cue.validated else "info")
         rows.append(row)
     headers = ["cue", "metric"]
     for trial in trials:
@@ -1174,38 +1035,33 @@ def lab_truth_table(
 def pipeline_table(
     cues: Sequence[Cue], strides: Sequence[PipelineStride], extra: Sequence[str] = ()
 ) -> str:
-    """Per cue metric (and ``extra`` candidate readings) and trial: bias and median |error|
-    of batch and live against truth, and the share of those strides the cue grades ok."""
+    """Per cue metric (and ``extra`` metrics no cue judges) and trial: bias and median
+    |error| of batch and live against truth, and the share of those strides the cue grades
+    ok (of the judged ones)."""
     trials = sorted({s.trial for s in strides}, key=[s.trial for s in strides].index)
     items: list[tuple[str, str, Cue | None]] = [
         (c.id, c.metric, c) for c in cues if "side" in c.views and c.metric
     ]
-    items += [("(candidate)", key, None) for key in extra]
+    items += [("(shown)", key, None) for key in extra]
     rows = []
     for label, metric, cue in items:
         for trial in trials:
             row: list[object] = [label, metric, trial]
             for engine in ("batch", "live"):
                 mine = [s for s in strides if s.trial == trial and s.engine == engine and s.truth]
-                if cue is None:
-                    got = [with_candidates(s.report.stride, s.track).get(metric) for s in mine]
-                    true = [
-                        with_candidates(s.truth.stride, s.truth.track).get(metric) for s in mine
-                    ]
-                else:
-                    got = [s.report.stride.metrics.get(metric) for s in mine]
-                    true = [s.truth.stride.metrics.get(metric) for s in mine]
+                got = [s.report.stride.metrics.get(metric) for s in mine]
+                true = [s.truth.stride.metrics.get(metric) for s in mine]
                 stats = error_stats(
                     [m.value if m else math.nan for m in got],
                     [m.value if m else math.nan for m in true],
                 )
                 d = 1 if metric.endswith("_deg") else 2
                 row += [stats.n, num(stats.bias, d), num(stats.median_abs, d).lstrip("+")]
-                if cue is not None:
+                if cue is not None and cue.validated:
                     judged = cue_verdicts([s.report for s in mine], cue.id)
                     row.append(pct(judged_shares(judged)[Verdict.OK]))
                 else:
-                    row.append("")
+                    row.append("info" if cue is not None else "")
             rows.append(row)
     headers = ["cue", "metric", "trial"]
     for engine in ("batch", "live"):
@@ -1256,26 +1112,39 @@ def grade_of(reports: Sequence[StrideReport]) -> list[Verdict]:
 
 
 def clip_table(cues: Sequence[Cue], runs: Sequence[ClipRun]) -> str:
-    """Per cue: ok/warn/fault/unknown shares and flip rate, batch and live, and their gap."""
+    """Per cue: shares of every verdict and flip rate, batch and live, and their gaps: over
+    every verdict (unreliable and unknown included) and over the judged ones only."""
     by_engine = {r.engine: r for r in runs}
+    both = bool(by_engine["batch"].reports and by_engine["live"].reports)
     rows = []
     for cue in [*cues, None]:
         row: list[object] = [cue.id if cue else "stride grade"]
-        shares = {}
+        shares, judged = {}, {}
         for engine in ("batch", "live"):
             run = by_engine[engine]
             verdicts = grade_of(run.reports) if cue is None else cue_verdicts(run.reports, cue.id)
             shares[engine] = verdict_shares(verdicts)
+            judged[engine] = judged_shares(verdicts)
             row += [shares_cell(verdicts, with_unknown=True), num(flip_rate(verdicts)).lstrip("+")]
-        gap = max(abs(shares["batch"][v] - shares["live"][v]) for v in VERDICTS)
-        row.append(
-            f"{100 * gap:.0f}" if by_engine["batch"].reports and by_engine["live"].reports else "-"
-        )
+        row.append(f"{100 * share_gap(shares, VERDICTS):.0f}" if both else "-")
+        gap = share_gap(judged, JUDGED)
+        row.append(f"{100 * gap:.0f}" if both and math.isfinite(gap) else "-")
         rows.append(row)
+    header = "/".join(("ok", "warn", "fault", "unk", "info", "unrel")) + " %"
     return table(
-        ["cue", "batch ok/warn/fault/unk %", "flip", "live ok/warn/fault/unk %", "flip", "max gap"],
+        ["cue", f"batch {header}", "flip", f"live {header}", "flip", "max gap", "judged gap"],
         rows,
     )
+
+
+def share_gap(shares: Mapping[str, Mapping[Verdict, float]], verdicts: Sequence[Verdict]) -> float:
+    """Largest difference between the batch and live share of any of ``verdicts``."""
+    return max(abs(shares["batch"][v] - shares["live"][v]) for v in verdicts)
+
+
+def segment_verdicts(run: ClipRun, seg: Segment) -> list[Verdict]:
+    inside = [r for r in run.reports if seg.start <= r.stride.foot_strike.time <= seg.end]
+    return grade_of(inside) if seg.cue is None else cue_verdicts(inside, seg.cue)
 
 
 def segment_lines(runs: Sequence[ClipRun], segments: Sequence[Segment] = SEGMENTS) -> list[str]:
@@ -1284,75 +1153,95 @@ def segment_lines(runs: Sequence[ClipRun], segments: Sequence[Segment] = SEGMENT
         for run in runs:
             if run.clip != seg.clip:
                 continue
-            inside = [r for r in run.reports if seg.start <= r.stride.foot_strike.time <= seg.end]
-            verdicts = grade_of(inside) if seg.cue is None else cue_verdicts(inside, seg.cue)
+            verdicts = segment_verdicts(run, seg)
             s = judged_shares(verdicts)
             what = seg.cue or "stride grade"
             lines.append(
                 f"  {seg.clip} [{seg.start:g}-{seg.end:g} s] {seg.what}: {what} {run.engine} "
                 f"ok {pct(s[Verdict.OK])} warn {pct(s[Verdict.WARN])} fault "
-                f"{pct(s[Verdict.FAULT])} of {sum(v in JUDGED for v in verdicts)} judged"
+                f"{pct(s[Verdict.FAULT])} of {sum(v in JUDGED for v in verdicts)} judged, "
+                f"{sum(v is Verdict.UNRELIABLE for v in verdicts)} unreliable"
             )
     return lines
 
 
-def truth_gate_inputs(truth: Sequence[LabStride]) -> list[GateInput]:
-    """Gate inputs of the true strides: history per trial and camera, in stride order."""
-    out: list[GateInput] = [GateInput(s.stride) for s in truth]
+# --- the plausibility gates, as the product applied them -----------------------------------
+
+
+def run_gate_inputs(reports: Sequence[StrideReport]) -> list[GateInput]:
+    """What each gate read for the strides of one run, in order: the stride and the
+    durations of the strides before it (the front-view confidence is not kept here)."""
+    out, history = [], []
+    for report in reports:
+        out.append(GateInput(report.stride, tuple(history)))
+        history.append(report.stride.duration)
+    return out
+
+
+@dataclass
+class GatedRun:
+    """One run's reports (the gates the product applied) and what each gate could read."""
+
+    reports: list[StrideReport]
+    inputs: list[GateInput]
+
+
+def gated_run(reports: Sequence[StrideReport]) -> GatedRun:
+    return GatedRun(list(reports), run_gate_inputs(reports))
+
+
+def gated_cell(runs: Sequence[GatedRun], gate: Gate) -> str:
+    """``gated/checked``: strides the gate failed, of those where it could be checked."""
+    checked = gated = 0
+    for run in runs:
+        for report, inp in zip(run.reports, run.inputs, strict=True):
+            if gate.scope is GateScope.FRONT or math.isfinite(gate.measure(inp)):
+                checked += 1
+                gated += any(g.gate == gate.name for g in report.gates)
+    return f"{gated}/{checked}"
+
+
+def truth_runs(truth: Sequence[LabStride], reports: Sequence[StrideReport]) -> list[GatedRun]:
+    """The true strides' reports as runs: per trial and camera, in stride order."""
     groups: dict[tuple[str, str], list[int]] = {}
     for i, s in enumerate(truth):
         groups.setdefault((s.trial, s.camera_side), []).append(i)
-    for idx in groups.values():
-        idx.sort(key=lambda i: truth[i].stride.foot_strike.time)
-        history: list[float] = []
-        for i in idx:
-            s = truth[i]
-            out[i] = GateInput(s.stride, s.track, tuple(history), s.front_confidence)
-            history.append(s.stride.duration)
-    return out
+    runs = []
+    for index in groups.values():
+        index.sort(key=lambda i: truth[i].stride.foot_strike.time)
+        runs.append(gated_run([reports[i] for i in index]))
+    return runs
 
 
-def pipeline_gate_inputs(
-    strides: Sequence[PipelineStride], engine: str
-) -> list[tuple[PipelineStride, GateInput]]:
-    """Gate inputs of one engine's lab strides, each film's history of its own strides."""
+def true_range(gate: Gate, truth: Sequence[LabStride], runs: Sequence[GatedRun]) -> str:
+    """The range of the gated quantity over the true lab strides."""
+    if gate.scope is GateScope.FRONT:
+        values = [s.front_confidence for s in truth if s.view == "front"]
+    else:
+        values = [gate.measure(inp) for run in runs for inp in run.inputs]
+    finite = [v for v in values if math.isfinite(v)]
+    return f"{min(finite):.3g}..{max(finite):.3g}" if finite else "-"
+
+
+def pipeline_runs(strides: Sequence[PipelineStride], engine: str) -> list[GatedRun]:
     mine = [s for s in strides if s.engine == engine]
-    out = []
-    for trial, film_index in sorted({(s.trial, s.film) for s in mine}):
-        film_strides = [s for s in mine if (s.trial, s.film) == (trial, film_index)]
-        inputs = gate_inputs([s.report for s in film_strides], [s.track for s in film_strides])
-        out += list(zip(film_strides, inputs, strict=True))
-    return out
-
-
-def clip_gate_inputs(runs: Sequence[ClipRun], engine: str) -> list[GateInput]:
-    out = []
-    for run in runs:
-        if run.engine == engine:
-            out += gate_inputs(run.reports, run.tracks, run.front_confidence)
-    return out
-
-
-def gated_cell(inputs: Sequence[GateInput], gate: Gate) -> str:
-    measured = [inp for inp in inputs if math.isfinite(gate.measure(inp))]
-    gated = sum(gate.reason(inp) is not None for inp in measured)
-    return f"{gated}/{len(measured)}"
+    keys = sorted({(s.trial, s.film) for s in mine})
+    return [gated_run([s.report for s in mine if (s.trial, s.film) == key]) for key in keys]
 
 
 def gates_table(
     gates: Sequence[Gate],
-    truth: Sequence[GateInput],
-    lab: Mapping[str, Sequence[GateInput]],
-    clips: Mapping[str, Sequence[GateInput]],
+    truth: Sequence[LabStride],
+    truth_reports_: Sequence[StrideReport],
+    lab: Mapping[str, Sequence[GatedRun]],
+    clips: Mapping[str, Sequence[GatedRun]],
 ) -> str:
     """Per gate: bound, the true lab range, and gated/checked strides in each set."""
+    runs = truth_runs(truth, truth_reports_)
     rows = []
     for gate in gates:
-        values = [gate.measure(inp) for inp in truth]
-        finite = [v for v in values if math.isfinite(v)]
-        true_range = f"{min(finite):.3g}..{max(finite):.3g}" if finite else "-"
-        row = [gate.name, f"[{gate.low:g}, {gate.high:g}]", gate.scope, true_range]
-        row.append(gated_cell(truth, gate))
+        row = [gate.name, f"[{gate.low:g}, {gate.high:g}]", gate.scope.value]
+        row += [true_range(gate, truth, runs), gated_cell(runs, gate)]
         row += [gated_cell(lab[e], gate) for e in ("batch", "live")]
         row += [gated_cell(clips[e], gate) for e in ("batch", "live")]
         rows.append(row)
@@ -1373,29 +1262,31 @@ def gates_table(
 
 
 def clip_gate_table(gates: Sequence[Gate], runs: Sequence[ClipRun]) -> str:
-    """Per clip and path: strides, and how many each gate would gate."""
+    """Per clip and path: strides, how many were unreliable as a whole, and per gate."""
     rows = []
     for run in runs:
-        inputs = gate_inputs(run.reports, run.tracks, run.front_confidence)
-        whole = sum(unreliable_metrics(gate_reasons(inp))[0] is None for inp in inputs)
-        row = [run.clip, run.engine, len(inputs), whole]
-        row += [sum(g.reason(inp) is not None for inp in inputs) for g in gates]
+        row = [run.clip, run.engine, len(run.reports), sum(not r.reliable for r in run.reports)]
+        row += [
+            sum(any(g.gate == gate.name for g in r.gates) for r in run.reports) for gate in gates
+        ]
         rows.append(row)
     return table(["clip", "path", "strides", "whole stride"] + [g.name for g in gates], rows)
 
 
 def gate_reason_lines(runs: Sequence[ClipRun]) -> list[str]:
-    """Every gated clip stride with its reasons."""
+    """Every clip stride gated beyond its front-view metrics, with its reasons."""
     lines = []
     for run in runs:
-        inputs = gate_inputs(run.reports, run.tracks, run.front_confidence)
-        for inp in inputs:
-            failed = gate_reasons(inp)
+        for report in run.reports:
+            failed = [g for g in report.gates if g.metrics != GateScope.FRONT.metrics()]
             if failed:
-                start = inp.stride.foot_strike.time
+                s = report.stride
+                scope = "whole stride" if not report.reliable else "event readings"
+                if report.reliable and all(g.gate == "duty factor" for g in failed):
+                    scope = "toe-off readings"
                 lines.append(
-                    f"  {run.clip} {run.engine} stride at {start:.2f} s ({inp.stride.leg.value}): "
-                    + "; ".join(why for _, why in failed)
+                    f"  {run.clip} {run.engine} stride at {s.foot_strike.time:.2f} s "
+                    f"({s.leg.value}, {scope}): " + "; ".join(g.reason for g in failed)
                 )
     return lines
 
@@ -1430,20 +1321,6 @@ def load_cues(config_path: Path | None) -> tuple[CuesConfig, tuple]:
     return config.cues, config.athletes
 
 
-def truth_evaluator(cues: CuesConfig, athletes) -> Callable[[str], CueEvaluator]:
-    """Evaluators judging every cue (none switched off) in a forced view."""
-    made: dict[str, CueEvaluator] = {}
-
-    def evaluator_for(view: str) -> CueEvaluator:
-        if view not in made:
-            made[view] = CueEvaluator.from_config(
-                dataclasses.replace(cues, disabled=(), view=view), athletes
-            )
-        return made[view]
-
-    return evaluator_for
-
-
 def find_clips(media: Path, names: Sequence[str] | None) -> list[Path]:
     clips = sorted(p for p in media.iterdir() if p.suffix in CLIP_SUFFIXES)
     if names:
@@ -1459,6 +1336,7 @@ def find_clips(media: Path, names: Sequence[str] | None) -> list[Path]:
 class LabResults:
     trials: list[tuple[LabTrial, float]]
     truth: list[LabStride]
+    reports: list[StrideReport]  # the product's verdicts on the true strides
     pipeline: list[PipelineStride]
 
 
@@ -1478,12 +1356,13 @@ def print_lab(args: argparse.Namespace, cues: CuesConfig, athletes) -> LabResult
             raise SystemExit(f"error: no lab trial {', '.join(sorted(unknown))} (known: {known})")
         trials = [(t, v) for t, v in trials if t.name in args.trials]
     truth = lab_truth(trials) + lab_front_truth(trials)
-    reports = truth_reports(truth, truth_evaluator(cues, athletes))
+    reports = truth_reports(truth, cues, athletes)
     speeds = ", ".join(f"{t.name} {v:.2f} m/s" for t, v in trials)
-    print(f"== Lab truth under the current catalogue ({speeds})")
+    print(f"== Lab truth under the current catalogue ({speeds}, limits drawn at these speeds)")
     print(
         "   force-plate strides, noise-free joint centres filmed from both sides "
-        "(front: BMClab only); (off) = switched off in [cues].disabled"
+        "(front: BMClab only), gates applied, each stride on its own value; (off) = switched "
+        "off in [cues].disabled, (info) = information only"
     )
     print(lab_truth_table(judged_cues(), truth, reports, set(cues.disabled)))
     print()
@@ -1493,13 +1372,13 @@ def print_lab(args: argparse.Namespace, cues: CuesConfig, athletes) -> LabResult
     pipeline = lab_pipeline(trials, truth, dataclasses.replace(cues, view="side"), args.fps, seeds)
     print(
         f"== Pipeline against lab truth ({args.fps:g} fps, MoveNet-like spoiling, "
-        f"{args.seeds} films per trial, camera sides alternating)"
+        f"{args.seeds} films per trial, camera sides alternating, speed known)"
     )
     print(matching_table(pipeline, truth, seeds))
     print()
-    print(pipeline_table(judged_cues(), pipeline, tuple(CANDIDATE_METRICS)))
+    print(pipeline_table(judged_cues(), pipeline, SHOWN_METRICS))
     print()
-    return LabResults(trials, truth, pipeline)
+    return LabResults(trials, truth, reports, pipeline)
 
 
 def print_clips(args: argparse.Namespace, cues: CuesConfig) -> ClipResults:
@@ -1539,84 +1418,237 @@ def print_timing(lab: LabResults, clips: ClipResults | None, labels_dir: Path) -
 
 
 def print_gates(lab: LabResults, clips: ClipResults) -> None:
-    """Section 4: each proposed gate on the lab truth, the lab pipeline and the clips."""
-    print("== Proposed plausibility gates (gated/checked strides; must gate no true lab stride)")
-    lab_inputs = {
-        e: [i for _, i in pipeline_gate_inputs(lab.pipeline, e)] for e in ("batch", "live")
+    """Section 4: each gate on the lab truth, the lab pipeline and the clips."""
+    print(
+        "== Plausibility gates (edge.gait.gates): gated/checked strides; none may gate a true "
+        "lab stride.  Every side-view stride fails 'front view' (its front metrics are flagged)"
+    )
+    lab_runs = {e: pipeline_runs(lab.pipeline, e) for e in ("batch", "live")}
+    clip_runs = {
+        e: [gated_run(r.reports) for r in clips.runs if r.engine == e] for e in ("batch", "live")
     }
-    clips_inputs = {e: clip_gate_inputs(clips.runs, e) for e in ("batch", "live")}
-    print(gates_table(GATES, truth_gate_inputs(lab.truth), lab_inputs, clips_inputs))
+    print(gates_table(GATES, lab.truth, lab.reports, lab_runs, clip_runs))
     print()
     print(clip_gate_table(GATES, clips.runs))
-    print("  every gated clip stride with its reasons:")
+    print("  every clip stride gated beyond its front-view metrics, with its reasons:")
     print("\n".join(gate_reason_lines(clips.runs)))
     print("\n".join(quality_lines(clips.runs, judged_cues())))
     print()
 
 
-def print_proposed(lab: LabResults, clips: ClipResults, cues: CuesConfig) -> None:
-    """Section 6: the proposed bands on the lab truth, the lab pipeline and the clips."""
-    print("== Proposed bands (docs/cue-calibration.md), gates applied, only validated cues graded")
-    truth = lab.truth
-    judged_truth = judge_proposed(
-        truth_gate_inputs(truth),
-        [s.view for s in truth],
-        [s.speed for s in truth],
-        [s.trial for s in truth],
-        "truth",
-        cues.min_confidence,
+def print_smoothing(args: argparse.Namespace, cues: CuesConfig, clips: ClipResults) -> None:
+    """Section 6: the clips' flips with each stride judged alone vs the running median."""
+    print(
+        f"== Running median: each stride alone (smooth_strides 1) vs the median of "
+        f"{cues.smooth_strides} (the config)"
     )
-    print(proposed_lab_table(judged_truth))
-    print()
-    speed_of = {t.name: v for t, v in lab.trials}
+    alone = dataclasses.replace(cues, smooth_strides=1)
     rows = []
-    for engine in ("batch", "live"):
-        pairs = pipeline_gate_inputs(lab.pipeline, engine)
-        judged = judge_proposed(
-            [i for _, i in pairs],
-            ["side"] * len(pairs),
-            [speed_of[s.trial] for s, _ in pairs],
-            [s.trial for s, _ in pairs],
-            engine,
-            cues.min_confidence,
+    for name, poses in clips.poses.items():
+        runs = {(r.engine, "median"): r for r in clips.runs if r.clip == name}
+        runs.update({(r.engine, "alone"): r for r in run_clip(poses, alone)})
+        for engine in ("batch", "live"):
+            row: list[object] = [name, engine]
+            for how in ("alone", "median"):
+                reports = runs[(engine, how)].reports
+                row += [
+                    num(flip_rate(grade_of(reports))).lstrip("+"),
+                    num(worst_cue_flip(reports)).lstrip("+"),
+                ]
+            rows.append(row)
+    print(
+        table(
+            ["clip", "path", "grade flip alone", "worst cue", "grade flip median", "worst cue"],
+            rows,
         )
-        for band in PROPOSED_BANDS:
-            values = [j.cues[band.cue_id] for j in judged]
-            kept = [v for v in values if v in ("ok", "warn", "fault")]
-            ok = sum(v == "ok" for v in kept) / len(kept) if kept else float("nan")
-            rows.append(
-                [band.cue_id, engine, pct(ok), sum(v == UNRELIABLE for v in values), len(values)]
+    )
+    print()
+
+
+def worst_cue_flip(reports: Sequence[StrideReport]) -> float:
+    """The largest flip rate of any validated cue (nan when none has two judged strides)."""
+    flips = [flip_rate(cue_verdicts(reports, c.id)) for c in CATALOGUE if c.validated]
+    flips = [f for f in flips if math.isfinite(f)]
+    return max(flips) if flips else float("nan")
+
+
+# --- acceptance (issue 10) -------------------------------------------------------------------
+
+TREADMILL_CLIPS = ("movup_run_treadmill",)
+GRADE_OK_TARGET = 0.70
+LAB_OK_TARGET = 0.90
+GRADE_FLIP_TARGET = 0.15
+CUE_FLIP_TARGET = 0.20
+LIVE_BATCH_GAP_TARGET = 0.10
+
+
+def verdict_line(ok: bool, text: str) -> str:
+    return f"  [{'met' if ok else 'NOT met'}] {text}"
+
+
+def alert_raised_in(reports: Sequence[StrideReport], cue_id: str, seg: Segment) -> bool:
+    """Whether the default rolling policy holds ``cue_id``'s alert on any stride in ``seg``."""
+    rolling = RollingCues()
+    for report in reports:
+        rolling.update(report)
+        inside = seg.start <= report.stride.foot_strike.time <= seg.end
+        if inside and cue_id in rolling.state.active:
+            return True
+    return False
+
+
+def lab_lines(lab: LabResults) -> list[str]:
+    lines = []
+    for cue in (c for c in CATALOGUE if c.validated):
+        verdicts = [
+            cue_verdicts([r], cue.id)[0]
+            for s, r in zip(lab.truth, lab.reports, strict=True)
+            if s.view in cue.views
+        ]
+        per_trial = []
+        for trial, _ in lab.trials:
+            mine = [
+                cue_verdicts([r], cue.id)[0]
+                for s, r in zip(lab.truth, lab.reports, strict=True)
+                if s.trial == trial.name and s.view in cue.views
+            ]
+            if any(v in JUDGED for v in mine):
+                per_trial.append(f"{trial.name} {pct(judged_shares(mine)[Verdict.OK])}")
+        ok = judged_shares(verdicts)[Verdict.OK]
+        n = sum(v in JUDGED for v in verdicts)
+        lines.append(
+            verdict_line(
+                ok >= LAB_OK_TARGET,
+                f"lab truth {cue.id}: ok {pct(ok)} of {n} true strides (>= 90 %); "
+                + ", ".join(per_trial),
             )
-    print("  the same on the spoiled lab films (pipeline values, speed known):")
-    print(table(["cue", "path", "ok of judged", "unreliable", "strides"], rows))
-    print()
-    smoothed: dict[int, list[ProposedStride]] = {1: [], 3: []}
-    for name in clips.poses:
-        for smooth, collected in smoothed.items():
-            mine: list[ProposedStride] = []
-            for run in (r for r in clips.runs if r.clip == name):
-                inputs = gate_inputs(run.reports, run.tracks, run.front_confidence)
-                mine += judge_proposed(
-                    inputs,
-                    run.views,
-                    [None] * len(inputs),
-                    [name] * len(inputs),
-                    run.engine,
-                    cues.min_confidence,
-                    smooth,
+        )
+    return lines
+
+
+def clip_acceptance_lines(runs: Sequence[ClipRun]) -> list[str]:
+    lines = []
+    by = {(r.clip, r.engine): r for r in runs}
+    for seg in SEGMENTS:
+        for engine in ("batch", "live"):
+            run = by.get((seg.clip, engine))
+            if run is None:
+                continue
+            verdicts = segment_verdicts(run, seg)
+            s = judged_shares(verdicts)
+            n = sum(v in JUDGED for v in verdicts)
+            if seg.cue is None:
+                lines.append(
+                    verdict_line(
+                        s[Verdict.OK] >= GRADE_OK_TARGET,
+                        f"{seg.clip} {seg.what} {engine}: stride grade ok {pct(s[Verdict.OK])} "
+                        f"of {n} judged (>= 70 %)",
+                    )
                 )
-            collected += mine
-            if smooth == 1:
-                print(f"== {name} under the proposal (speed unknown: most lenient bands)")
-                print(proposed_clip_table(mine))
-                print()
-    print("== Acceptance segments under the proposal")
-    print("\n".join(proposed_segment_lines(smoothed[1])))
-    print()
-    print("== Flip rates judging each stride's own value vs a running median of 3 strides")
-    print(smoothing_table(smoothed))
-    print("  with the running median, acceptance segments:")
-    print("\n".join(proposed_segment_lines(smoothed[3])))
+            else:
+                flagged = s[Verdict.WARN] + s[Verdict.FAULT] if n else float("nan")
+                raised = alert_raised_in(run.reports, seg.cue, seg)
+                lines.append(
+                    verdict_line(
+                        raised,
+                        f"{seg.clip} [{seg.start:g}-{seg.end:g} s] {seg.what} {engine}: "
+                        f"{seg.cue} warn/fault on {pct(flagged)} of {n} judged strides, alert "
+                        f"{'raised' if raised else 'not raised'}",
+                    )
+                )
+    impossible = judged_wrong = whole_cycle_only = without_reason = 0
+    for run in runs:
+        for report, inp in zip(run.reports, run_gate_inputs(run.reports), strict=True):
+            # Recomputed here from the stride itself, independently of what the product did.
+            failed = [g for g in GATES if g.scope is not GateScope.FRONT and g.reason(inp)]
+            if not failed:
+                continue
+            impossible += 1
+            covered = [g.scope.metrics() for g in failed]
+            judged = [c for c in report.cues if c.verdict.judged]
+            judged_wrong += sum(
+                any(m is None or CUES_BY_ID[c.cue_id].metric in m for m in covered) for c in judged
+            )
+            whole_cycle_only += bool(judged)
+            without_reason += not all(g.reason for g in report.gates) or not report.gates
+    lines.append(
+        verdict_line(
+            judged_wrong == 0 and without_reason == 0,
+            f"clips, both paths: {impossible} strides with impossible geometry or timing; "
+            f"{judged_wrong} readings judged that a failed gate covers, {without_reason} "
+            f"without a reason; {whole_cycle_only} of them still judged on whole-cycle "
+            "readings (trunk lean)",
+        )
+    )
+    for clip in TREADMILL_CLIPS:
+        for engine in ("batch", "live"):
+            run = by.get((clip, engine))
+            if run is None:
+                continue
+            grade_flip = flip_rate(grade_of(run.reports))
+            cue_flip = worst_cue_flip(run.reports)
+            lines.append(
+                verdict_line(
+                    grade_flip <= GRADE_FLIP_TARGET and cue_flip <= CUE_FLIP_TARGET,
+                    f"{clip} {engine}: stride-grade flip {num(grade_flip).lstrip('+')} (<= 0.15), "
+                    f"worst cue flip {num(cue_flip).lstrip('+')} (<= 0.2)",
+                )
+            )
+    for clip in sorted({r.clip for r in runs}, key=[r.clip for r in runs].index):
+        batch, live = by.get((clip, "batch")), by.get((clip, "live"))
+        if batch is None or live is None or not batch.reports or not live.reports:
+            continue
+        worst, worst_judged, cue_at = 0.0, 0.0, ""
+        for cue in (c for c in CATALOGUE if c.judged):
+            shares = {
+                e: verdict_shares(cue_verdicts(r.reports, cue.id))
+                for e, r in (("batch", batch), ("live", live))
+            }
+            judged = {
+                e: judged_shares(cue_verdicts(r.reports, cue.id))
+                for e, r in (("batch", batch), ("live", live))
+            }
+            gap = share_gap(shares, VERDICTS)
+            if gap > worst:
+                worst, cue_at = gap, cue.id
+            jgap = share_gap(judged, JUDGED)
+            if math.isfinite(jgap):
+                worst_judged = max(worst_judged, jgap)
+        lines.append(
+            verdict_line(
+                worst <= LIVE_BATCH_GAP_TARGET,
+                f"{clip}: live vs batch, largest share gap {100 * worst:.0f} points "
+                f"({cue_at or '-'}; <= 10), of the judged verdicts only {100 * worst_judged:.0f}",
+            )
+        )
+    return lines
+
+
+def lab_flip_lines(lab: LabResults) -> list[str]:
+    """Flip rates on the spoiled lab films (treadmill runs of a normal runner)."""
+    lines = []
+    for engine in ("batch", "live"):
+        runs = pipeline_runs(lab.pipeline, engine)
+        grade = max((flip_rate(grade_of(r.reports)) for r in runs), default=float("nan"))
+        cue = max((worst_cue_flip(r.reports) for r in runs), default=float("nan"))
+        lines.append(
+            verdict_line(
+                grade <= GRADE_FLIP_TARGET and cue <= CUE_FLIP_TARGET,
+                f"lab films {engine} (worst film): stride-grade flip {num(grade).lstrip('+')}, "
+                f"worst cue flip {num(cue).lstrip('+')}",
+            )
+        )
+    return lines
+
+
+def print_acceptance(lab: LabResults | None, clips: ClipResults | None) -> None:
+    print("== Acceptance (issue 10)")
+    lines: list[str] = []
+    if lab is not None:
+        lines += lab_lines(lab) + lab_flip_lines(lab)
+    if clips is not None:
+        lines += clip_acceptance_lines(clips.runs)
+    print("\n".join(lines))
     print()
 
 
@@ -1631,9 +1663,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", nargs="*", help="lab trials (default: every normal runner)")
     parser.add_argument("--no-lab", action="store_true")
     parser.add_argument("--no-clips", action="store_true")
-    parser.add_argument("--gates", action="store_true", help="the proposed plausibility gates")
+    parser.add_argument("--gates", action="store_true", help="the plausibility gates")
     parser.add_argument("--timing", action="store_true", help="+-1 frame event-timing study")
-    parser.add_argument("--proposed", action="store_true", help="the proposed bands")
+    parser.add_argument("--smoothing", action="store_true", help="flips without the running median")
     parser.add_argument(
         "--cache",
         type=Path,
@@ -1652,8 +1684,9 @@ def main(argv: list[str] | None = None) -> int:
         print_timing(lab, clips, args.media / "labels")
     if args.gates and lab is not None and clips is not None:
         print_gates(lab, clips)
-    if args.proposed and lab is not None and clips is not None:
-        print_proposed(lab, clips, cues)
+    if args.smoothing and clips is not None:
+        print_smoothing(args, cues, clips)
+    print_acceptance(lab, clips)
     return 0
 
 

@@ -213,5 +213,5 @@ def test_replay_strides_prints_verdicts_beside_metric_values(tmp_path, media_dir
     assert count >= 5
     rows = [line for line in out.splitlines() if line[:6].strip().isdigit() and "|" in line]
     assert len(rows) == count
-    assert all(any(v in row for v in (" ok", " W", " F", " ?")) for row in rows)
+    assert all(any(v in row for v in (" ok", " W", " F", " ?", " i", " !")) for row in rows)
     assert "posture.run_tall" in out and "steps/min" in out

@@ -1,8 +1,9 @@
 """Every cue of the catalogue judged at each threshold boundary, on constructed strides.
 
 The expected verdicts are written out by hand per cue (just inside, at, and beyond each
-limit, in both directions for two-sided cues), so a change to a threshold that was not meant
-shows up here as well as in docs/cues.md.
+limit, in both directions for two-sided cues, at known speeds for the speed-scaled ones),
+so a change to a threshold that was not meant shows up here as well as in docs/cues.md.
+Information-only cues are checked never to judge, and validated ones to cite their basis.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ import pytest
 from edge.cues.catalogue import CATALOGUE, CUES_BY_ID, Measurability, Thresholds
 from edge.cues.evaluate import evaluate_stride
 from edge.cues.profiles import build_rules
-from edge.types import CueGroup, EventKind, GaitEvent, Leg, MetricValue, Stride, Verdict
+from edge.types import (
+    CueGroup,
+    EventKind,
+    GaitEvent,
+    Leg,
+    MetricValue,
+    RunningSpeed,
+    Stride,
+    Verdict,
+)
 
 OK, WARN, FAULT = Verdict.OK, Verdict.WARN, Verdict.FAULT
 
@@ -26,77 +36,53 @@ def stride_with(metrics: dict[str, float], quality: float = 0.9) -> Stride:
     return Stride(0, Leg.NEAR, fs, None, nfs, metrics=values)
 
 
+def at(cue_id: str, *rows: tuple) -> list[tuple]:
+    """``(cue_id, *row)`` for each row."""
+    return [(cue_id, *row) for row in rows]
+
+
 # (cue, value, verdict, threshold reported): each limit just inside, at and just beyond.
+# Speed-scaled cues are judged here with the speed unknown: the most lenient band.
+# fmt: off
 BOUNDARIES = [
-    # run tall: forward lean, two-sided
-    ("posture.run_tall", 7.0, OK, 13.0),
-    ("posture.run_tall", 12.99, OK, 13.0),
-    ("posture.run_tall", 13.0, WARN, 13.0),
-    ("posture.run_tall", 19.99, WARN, 13.0),
-    ("posture.run_tall", 20.0, FAULT, 20.0),
-    ("posture.run_tall", 35.0, FAULT, 20.0),
-    ("posture.run_tall", 0.01, OK, 0.0),
-    ("posture.run_tall", 0.0, WARN, 0.0),
-    ("posture.run_tall", -4.99, WARN, 0.0),
-    ("posture.run_tall", -5.0, FAULT, -5.0),
-    ("posture.run_tall", -12.0, FAULT, -5.0),
-    ("legs.overstride", 0.249, OK, 0.25),
-    ("legs.overstride", 0.25, WARN, 0.25),
-    ("legs.overstride", 0.319, WARN, 0.25),
-    ("legs.overstride", 0.32, FAULT, 0.32),
-    ("legs.overstride", -0.1, OK, 0.25),
-    ("posture.body_in_line", 0.0, OK, -0.08),
-    ("posture.body_in_line", 0.149, OK, 0.15),
-    ("posture.body_in_line", 0.15, WARN, 0.15),
-    ("posture.body_in_line", 0.249, WARN, 0.15),
-    ("posture.body_in_line", 0.25, FAULT, 0.25),
-    ("posture.body_in_line", -0.079, OK, -0.08),
-    ("posture.body_in_line", -0.08, WARN, -0.08),
-    ("posture.body_in_line", -0.149, WARN, -0.08),
-    ("posture.body_in_line", -0.15, FAULT, -0.15),
-    ("head.look_ahead", 8.0, OK, 20.0),
-    ("head.look_ahead", 19.9, OK, 20.0),
-    ("head.look_ahead", 20.0, WARN, 20.0),
-    ("head.look_ahead", 29.9, WARN, 20.0),
-    ("head.look_ahead", 30.0, FAULT, 30.0),
-    ("head.look_ahead", -4.9, OK, -5.0),
-    ("head.look_ahead", -5.0, WARN, -5.0),
-    ("head.look_ahead", -11.9, WARN, -5.0),
-    ("head.look_ahead", -12.0, FAULT, -12.0),
-    ("posture.square_shoulders", 7.9, OK, 8.0),
-    ("posture.square_shoulders", 8.0, WARN, 8.0),
-    ("posture.square_shoulders", 11.9, WARN, 8.0),
-    ("posture.square_shoulders", 12.0, FAULT, 12.0),
-    ("arms.no_cross_body", -0.3, OK, 0.05),
-    ("arms.no_cross_body", 0.049, OK, 0.05),
-    ("arms.no_cross_body", 0.05, WARN, 0.05),
-    ("arms.no_cross_body", 0.199, WARN, 0.05),
-    ("arms.no_cross_body", 0.2, FAULT, 0.2),
-    ("legs.push_off", 15.0, OK, 8.0),
-    ("legs.push_off", 8.01, OK, 8.0),
-    ("legs.push_off", 8.0, WARN, 8.0),
-    ("legs.push_off", 3.01, WARN, 8.0),
-    ("legs.push_off", 3.0, FAULT, 3.0),
-    ("arms.elbows_back", 0.05, OK, -0.02),
-    ("arms.elbows_back", -0.019, OK, -0.02),
-    ("arms.elbows_back", -0.02, WARN, -0.02),
-    ("arms.elbows_back", -0.079, WARN, -0.02),
-    ("arms.elbows_back", -0.08, FAULT, -0.08),
-    ("arms.hands_shoulder_height", -0.299, OK, -0.30),
-    ("arms.hands_shoulder_height", -0.30, WARN, -0.30),
-    ("arms.hands_shoulder_height", -0.499, WARN, -0.30),
-    ("arms.hands_shoulder_height", -0.50, FAULT, -0.50),
-    ("legs.knee_drive", 45.0, OK, 35.0),
-    ("legs.knee_drive", 35.01, OK, 35.0),
-    ("legs.knee_drive", 35.0, WARN, 35.0),
-    ("legs.knee_drive", 25.01, WARN, 35.0),
-    ("legs.knee_drive", 25.0, FAULT, 25.0),
-    ("legs.heel_to_hamstring", 110.0, OK, 85.0),
-    ("legs.heel_to_hamstring", 85.01, OK, 85.0),
-    ("legs.heel_to_hamstring", 85.0, WARN, 85.0),
-    ("legs.heel_to_hamstring", 70.01, WARN, 85.0),
-    ("legs.heel_to_hamstring", 70.0, FAULT, 70.0),
+    # run tall: trunk lean from the vertical, two-sided (Teng & Powers 2014: 7.3 +- 3.6)
+    *at("posture.run_tall",
+        (7.0, OK, 0.1), (14.49, OK, 14.5), (14.5, WARN, 14.5), (18.09, WARN, 14.5),
+        (18.1, FAULT, 18.1), (35.0, FAULT, 18.1), (0.11, OK, 0.1), (0.1, WARN, 0.1),
+        (-3.49, WARN, 0.1), (-3.5, FAULT, -3.5), (-12.0, FAULT, -3.5)),
+    # overstride: the shank's peak angle before the strike, not speed-scaled
+    *at("legs.overstride",
+        (10.0, OK, 18.0), (17.99, OK, 18.0), (18.0, WARN, 18.0), (24.99, WARN, 18.0),
+        (25.0, FAULT, 25.0), (-5.0, OK, 18.0)),
+    # knee drive at the slowest distance speed (2.0 m/s): 15.3 - 0.5 x 6.1 = 12.25
+    *at("legs.knee_drive",
+        (27.0, OK, 12.25), (12.26, OK, 12.25), (12.25, WARN, 12.25), (4.26, WARN, 12.25),
+        (4.25, FAULT, 4.25)),
+    # heel to hamstring at 2.0 m/s: 70.4 - 0.5 x 15.3 = 62.75
+    *at("legs.heel_to_hamstring",
+        (85.0, OK, 62.75), (62.76, OK, 62.75), (62.75, WARN, 62.75), (52.76, WARN, 62.75),
+        (52.75, FAULT, 52.75)),
 ]
+# (cue, speed m/s, value, verdict, threshold) for the speed-scaled cues at known speeds.
+AT_SPEED = [
+    *at("legs.heel_to_hamstring",
+        (3.5, 85.7, WARN, 85.7),  # 70.4 + 15.3 at 3.5 m/s
+        (3.5, 85.8, OK, 85.7), (2.5, 70.5, OK, 70.4),
+        (9.0, 108.65, WARN, 108.65)),  # clamped to 5.0 m/s
+    *at("legs.knee_drive",
+        (3.5, 21.4, WARN, 21.4), (3.5, 13.4, FAULT, 13.4),
+        (1.0, 12.25, WARN, 12.25)),  # clamped to 2.0 m/s
+]
+# fmt: on
+INFORMATION_ONLY = {
+    "posture.body_in_line",
+    "head.look_ahead",
+    "posture.square_shoulders",
+    "arms.no_cross_body",
+    "legs.push_off",
+    "arms.elbows_back",
+    "arms.hands_shoulder_height",
+}
 
 
 @pytest.mark.parametrize(("cue_id", "value", "verdict", "threshold"), BOUNDARIES)
@@ -112,15 +98,70 @@ def test_every_boundary_of_every_cue(cue_id, value, verdict, threshold):
     assert result.confidence == pytest.approx(0.9)
 
 
-def test_boundaries_cover_every_judged_cue_and_every_limit():
+def test_boundaries_cover_every_validated_cue_and_every_limit():
     covered: dict[str, set[float]] = {}
     for cue_id, _value, _verdict, threshold in BOUNDARIES:
         covered.setdefault(cue_id, set()).add(threshold)
-    judged = {c.id for c in CATALOGUE if c.judged}
-    assert set(covered) == judged
-    for cue_id in judged:
-        limits = set(CUES_BY_ID[cue_id].thresholds.limits().values())
-        assert limits <= covered[cue_id], cue_id
+    validated = {c.id for c in CATALOGUE if c.validated}
+    assert set(covered) == validated
+    for rule in build_rules():
+        if rule.cue.validated:
+            limits = sorted(rule.thresholds_at(None).limits().values())
+            assert limits == pytest.approx(sorted(covered[rule.cue.id])), rule.cue.id
+
+
+@pytest.mark.parametrize(("cue_id", "speed", "value", "verdict", "threshold"), AT_SPEED)
+def test_speed_scaled_limits_move_with_the_running_speed(cue_id, speed, value, verdict, threshold):
+    cue = CUES_BY_ID[cue_id]
+    report = evaluate_stride(
+        stride_with({cue.metric: value}),
+        build_rules(),
+        "side",
+        speed=RunningSpeed(speed, "session"),
+    )
+    result = next(r for r in report.cues if r.cue_id == cue_id)
+    assert result.verdict is verdict
+    assert result.threshold == pytest.approx(threshold)
+
+
+@pytest.mark.parametrize("cue_id", sorted(INFORMATION_ONLY))
+def test_information_only_cues_show_their_value_and_never_judge(cue_id):
+    cue = CUES_BY_ID[cue_id]
+    assert cue.information_only and cue.thresholds is None and not cue.validated
+    for value in (-100.0, 0.0, 0.5, 100.0):
+        report = evaluate_stride(stride_with({cue.metric: value}), build_rules(), cue.views[0])
+        result = next(r for r in report.cues if r.cue_id == cue_id)
+        assert result.verdict is Verdict.INFO and result.value == value
+        assert result.information_only and result.threshold is None
+        assert result.reason.startswith("information only: ")
+        assert report.grade is Verdict.UNKNOWN  # nothing validated was measured
+
+
+def test_every_validated_cue_cites_a_basis_with_population_and_speed():
+    validated = [c for c in CATALOGUE if c.validated]
+    assert {c.id for c in validated} == {
+        "posture.run_tall",
+        "legs.overstride",
+        "legs.knee_drive",
+        "legs.heel_to_hamstring",
+    }
+    for cue in validated:
+        assert cue.basis, cue.id
+        for basis in cue.basis:
+            assert basis.source and basis.population and basis.speed and basis.finding
+            assert any(ch.isdigit() for ch in basis.source), basis.source  # a year
+    assert {c.id for c in CATALOGUE if c.judged and not c.validated} == INFORMATION_ONLY
+
+
+def test_a_speed_scaled_cue_is_most_lenient_when_the_speed_is_unknown():
+    for cue in CATALOGUE:
+        if cue.speed is None:
+            continue
+        assert cue.thresholds is not None and cue.thresholds.direction != "outside", cue.id
+        unknown = cue.speed.at(cue.thresholds, None)
+        for v in (2.0, 2.5, 3.5, 5.0):
+            at = cue.speed.at(cue.thresholds, v)
+            assert unknown.low.warn <= at.low.warn and unknown.low.fault <= at.low.fault
 
 
 def test_catalogue_shape():
@@ -133,12 +174,14 @@ def test_catalogue_shape():
         assert cue.group in set(CueGroup) and cue.name.replace("_", "").isalnum()
         assert len(cue.message) <= 60, cue.id  # fits a phone notification line
         assert cue.measurability_note
-        if cue.judged:
+        if cue.validated:
             assert cue.metric and cue.unit and cue.views and cue.justification and cue.short
             assert cue.thresholds is not None and cue.thresholds.problem() is None
             assert set(cue.views) <= {"side", "front"}
             lo, hi = cue.limit_range
             assert all(lo <= v <= hi for v in cue.thresholds.limits().values())
+        elif cue.judged:
+            assert cue.metric and cue.unit and cue.views and cue.justification and cue.short
         else:
             assert cue.metric is None and cue.thresholds is None
 
@@ -168,18 +211,18 @@ def test_two_sided_messages_follow_the_side_crossed():
 
 def test_threshold_order_problems_are_named():
     base = CUES_BY_ID["legs.overstride"].thresholds
-    assert base.with_limits({"fault": 0.2}).problem()[0] == "fault"
+    assert base.with_limits({"fault": 15.0}).problem()[0] == "fault"
     two = CUES_BY_ID["posture.run_tall"].thresholds
     assert two.with_limits({"fault_low": 2.0}).problem()[0] == "fault_low"
-    assert two.with_limits({"warn_low": 14.0, "fault_low": 10.0}).problem()[0] == "warn_high"
+    assert two.with_limits({"warn_low": 15.0, "fault_low": 10.0}).problem()[0] == "warn_high"
     assert two.with_limits({"warn_high": 9.0}).problem() is None
     assert isinstance(two.with_limits({}), Thresholds) and two.with_limits({}) == two
 
 
 def test_nan_value_never_judges():
-    verdict, _ = CUES_BY_ID["legs.overstride"].thresholds.judge(0.4)
+    verdict, _ = CUES_BY_ID["legs.overstride"].thresholds.judge(30.0)
     assert verdict is FAULT
     report = evaluate_stride(
-        stride_with({"overstride_leg_length": math.nan}), build_rules(), "side"
+        stride_with({"peak_shank_angle_before_strike_deg": math.nan}), build_rules(), "side"
     )
     assert next(r for r in report.cues if r.cue_id == "legs.overstride").verdict is Verdict.UNKNOWN

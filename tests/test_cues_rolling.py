@@ -7,11 +7,18 @@ import json
 import pytest
 
 from edge.cues.profiles import REASON_OFF
-from edge.cues.rolling import RollingCues, RollingPolicy, RollingState, update
+from edge.cues.rolling import RollingCues, RollingPolicy, RollingState, held_level, update
 from edge.types import CueResult, EventKind, GaitEvent, Leg, Stride, StrideReport, Verdict
 
 CUE = "legs.overstride"
-V = {"o": Verdict.OK, "w": Verdict.WARN, "f": Verdict.FAULT, "u": Verdict.UNKNOWN}
+V = {
+    "o": Verdict.OK,
+    "w": Verdict.WARN,
+    "f": Verdict.FAULT,
+    "u": Verdict.UNKNOWN,
+    "x": Verdict.UNRELIABLE,
+    "i": Verdict.INFO,
+}
 
 
 def report(verdict: Verdict, index: int, reason: str = "") -> StrideReport:
@@ -50,6 +57,24 @@ def test_alternating_input_never_flickers():
     assert run("of" * 50, hold=3, window=4) == []
     assert run("fff" + "of" * 50, hold=3, window=4) == [(2, True)]  # stays raised, no flips
     assert run("fo" * 50, hold=4, window=6) == []
+
+
+def test_unreliable_and_information_only_strides_neither_raise_nor_clear():
+    assert run("fxfxxf", hold=3, window=4) == [(5, True)]  # the x strides are skipped
+    assert run("fff" + "xxxxxx" + "ooo", hold=3, window=4) == [(2, True), (11, False)]
+    assert run("iiiiii", hold=3, window=4) == []  # an information-only cue never alerts
+
+
+def test_held_level_moves_only_when_hold_strides_agree():
+    ok, warn, fault = Verdict.OK, Verdict.WARN, Verdict.FAULT
+    assert held_level(None, [fault, fault], 3) is None  # not enough strides yet
+    assert held_level(None, [ok, fault, ok], 3) is ok
+    assert held_level(ok, [ok, fault, fault, fault], 3) is fault
+    assert held_level(ok, [ok, warn, ok, warn], 3) is ok  # alternating: no change
+    assert held_level(warn, [ok, warn, ok, warn], 3) is warn
+    assert held_level(fault, [warn, warn, fault, warn], 3) is warn  # down one level
+    assert held_level(fault, [ok, ok, ok, warn], 3) is ok
+    assert held_level(ok, [Verdict.UNRELIABLE] * 4, 3) is ok  # nothing judged: it stays
 
 
 def test_warn_level_counts_warnings_as_bad():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from pathlib import Path
@@ -20,7 +21,7 @@ from edge.cues.table import (
     table_row,
     unjudged_reasons,
 )
-from edge.types import EventKind, GaitEvent, Leg, MetricValue, Stride, Verdict
+from edge.types import EventKind, GaitEvent, GateFailure, Leg, MetricValue, Stride, Verdict
 
 REPO = Path(__file__).resolve().parent.parent
 LEANS = [7.0, 14.0, 22.0, float("nan"), 9.0, 30.0]
@@ -33,7 +34,8 @@ def strides() -> list[Stride]:
         nfs = GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, 2.7 + 0.7 * i)
         metrics = {
             "trunk_lean_deg": MetricValue(lean, "deg", 0.8),
-            "overstride_leg_length": MetricValue(0.1 + 0.05 * i, "leg_length", 0.9),
+            "peak_shank_angle_before_strike_deg": MetricValue(8.0 + 4.0 * i, "deg", 0.9),
+            "head_pitch_deg": MetricValue(5.0 * i, "deg", 0.7),
         }
         out.append(Stride(i, Leg.NEAR, fs, None, nfs, metrics=metrics))
     return out
@@ -49,15 +51,32 @@ def test_shares_per_cue_add_up_and_match_the_verdicts():
     assert summary.strides == 6
     assert summary.start == pytest.approx(2.0) and summary.end == pytest.approx(2.7 + 3.5)
     tall = summary.cue("posture.run_tall")
-    # 7 ok, 14 warn, 22 fault, nan unknown, 9 ok, 30 fault
-    assert tall.counts == {"ok": 2, "warn": 1, "fault": 2, "unknown": 1}
+    # 7 ok, 14 ok (warn from 14.5), 22 fault, nan unknown, 9 ok, 30 fault
+    none = {"info": 0, "unreliable": 0}
+    assert tall.counts == {"ok": 3, "warn": 0, "fault": 2, "unknown": 1, **none}
     assert tall.share(Verdict.FAULT) == pytest.approx(2 / 6)
     for cue in summary.cues:
         assert sum(cue.share(v) for v in Verdict) == pytest.approx(1.0)
     assert summary.cue("arms.loose_hands").share(Verdict.UNKNOWN) == 1.0
-    # overstride 0.10..0.35: ok for 0.10-0.20, warn 0.25/0.30, fault at 0.35
-    assert summary.cue("legs.overstride").counts == {"ok": 3, "warn": 2, "fault": 1, "unknown": 0}
+    # shank reach 8..28 deg: ok below 18, warn 20/24, fault at 28
+    assert summary.cue("legs.overstride").counts == {
+        "ok": 3,
+        "warn": 2,
+        "fault": 1,
+        "unknown": 0,
+        **none,
+    }
+    assert summary.cue("head.look_ahead").share(Verdict.INFO) == 1.0  # information only
     assert sum(summary.grades.values()) == 6
+
+
+def test_metrics_a_gate_flagged_stay_out_of_the_statistics():
+    flagged = GateFailure("made-up", "why", frozenset({"trunk_lean_deg"}))
+    gated = [
+        dataclasses.replace(r, gates=(flagged,)) if i == 5 else r for i, r in enumerate(reports())
+    ]
+    lean = summarize(gated).metric("trunk_lean_deg")
+    assert lean.count == 4 and lean.high == 22.0  # the 30 of the flagged stride is left out
 
 
 def test_metric_mean_and_spread_skip_nan():
@@ -91,7 +110,7 @@ def test_stride_table_shows_values_and_verdicts_side_by_side():
     # Two-word names over two lines, units on the third.
     assert header[0].split("|")[1].split()[:2] == ["trunk", "over-"]
     assert header[1].split("|")[1].split()[:2] == ["lean", "stride"]
-    assert header[2].split("|")[1].split()[:2] == ["deg", "×"]  # "× leg"
+    assert header[2].split("|")[1].split()[:2] == ["deg", "deg"]  # overstride: shank angle
     assert header[1].split("|")[0].split() == [
         "stride",
         "time",
@@ -101,7 +120,8 @@ def test_stride_table_shows_values_and_verdicts_side_by_side():
         "contact",
     ]
     assert header[2].split("|")[0].split() == ["s", "spm", "ms"]
-    assert "22.0 F" in rows[2] and "14.0 W" in rows[1] and "7.00 ok" in rows[0]
+    assert "22.0 F" in rows[2] and "14.0 ok" in rows[1] and "7.00 ok" in rows[0]
+    assert "20.0 W" in rows[3] and "25.0 i" in rows[5]  # head pitch: information only
     # Lean unknown on stride 3: a "?" and no number.
     assert rows[3].split("|")[1].split()[0] == "?"
     assert all(len(r) == len(header[1]) for r in rows)
@@ -115,11 +135,13 @@ def test_stride_table_shows_values_and_verdicts_side_by_side():
 def test_stride_table_gives_cues_judged_on_no_stride_no_column_but_a_reason():
     text = format_stride_table(reports())
     header = text.splitlines()[1]
-    # Only lean and overstride have metrics here: every other cue is unknown everywhere.
-    assert header.split("|")[1].split() == ["lean", "stride"]
+    # Only lean, overstride and head pitch (information only: shown, not judged) have metrics
+    # here: every other cue is unknown everywhere.
+    shown = {"posture.run_tall", "legs.overstride", "head.look_ahead"}
+    assert header.split("|")[1].split() == ["lean", "stride", "pitch"]
     tail = text.split("not judged on any stride:\n", 1)[1].splitlines()
     reasons = dict(line.split(None, 1) for line in tail)
-    assert set(reasons) == {c.id for c in judged_cues()} - {"posture.run_tall", "legs.overstride"}
+    assert set(reasons) == {c.id for c in judged_cues()} - shown
     assert reasons["legs.knee_drive"] == "metric peak_thigh_angle_swing_deg not computed"
 
 

@@ -37,6 +37,17 @@ path = "{tmp_path / "results.sqlite3"}"
 pin_factory = "mock"
 [service]
 status_interval = 1.0
+[cues]
+athlete = "strict"
+# A coach's own strict limits for this runner, so the first strides already warn and the
+# test sees a keyframe (with the catalogue's limits this clip starts with ok strides).
+[[athletes]]
+name = "strict"
+[athletes.overrides.posture.run_tall]
+warn_low = -30.0
+fault_low = -40.0
+warn_high = 1.0
+fault_high = 60.0
 """
     )
     return config

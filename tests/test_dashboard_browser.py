@@ -138,12 +138,14 @@ def test_page_shows_real_results_and_sends_commands(tmp_path, browser, media_dir
                 )
             )
             assert active[0].message in tile.text
-        # Every judged cue has a tile coloured by its latest verdict.
+        # Every judged cue has a tile coloured by its latest verdict; an information-only
+        # cue says so.
         for result in last.cues:
             tile = driver.find_element(
                 By.CSS_SELECTOR, f'{card} .cue-tile[data-cue="{result.cue_id}"]'
             )
             assert tile.get_attribute("data-verdict") == result.verdict.value
+            assert ("info only" in tile.text) == result.information_only, result.cue_id
 
         # The keyframe picture is shown and decoded by the browser.
         image = wait.until(
@@ -179,6 +181,16 @@ def test_page_shows_real_results_and_sends_commands(tmp_path, browser, media_dir
                 (By.CSS_SELECTOR, f"{card} .cmd-result"), "start_session: done"
             )
         )
+        # The coach picks the runner's focus cue: set_focus reaches the device.
+        from selenium.webdriver.support.ui import Select
+
+        first = driver.find_elements(By.CSS_SELECTOR, f"{card} select.focus")[0]
+        Select(first).select_by_value("legs.overstride")
+        driver.find_element(By.CSS_SELECTOR, f'{card} button[data-cmd="set_focus"]').click()
+        topic = "trackside/pi-track3/cmd/set_focus"
+        messages = commands.wait_for(lambda ms: any(t == topic for t, _p, _r in ms))
+        payload = json.loads(next(p for t, p, _r in messages if t == topic))
+        assert payload["cue_ids"] == ["legs.overstride"]
         laptop = _screenshot(driver, "dashboard-laptop-1366x768.png", 1366, 768)
         assert phone.stat().st_size > 10_000 and laptop.stat().st_size > 10_000
     finally:

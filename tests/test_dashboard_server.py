@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import urllib.error
 import urllib.request
@@ -12,12 +13,13 @@ import pytest
 
 from edge.dashboard import DashboardConfig, resolve_dashboard
 from edge.dashboard.auth import Auth
-from edge.dashboard.state import DashboardState
+from edge.dashboard.state import TABLE_COLUMNS, DashboardState
 from edge.errors import ConfigError
 from edge.outputs.mqtt import MqttPublisher
 from edge.outputs.mqtt.payloads import Envelope, encode, status_payload, stride_payload
 from edge.testing.dashboard import SseClient, publisher_config, start_dashboard
 from edge.testing.mqtt import Subscriber, alert, stride_report
+from edge.types import GateFailure, Verdict
 
 # --- settings ------------------------------------------------------------------------------
 
@@ -78,12 +80,41 @@ def test_state_follows_each_device_and_colours_metrics_by_their_cue():
     assert row["values"]["stride.cadence_spm"] == pytest.approx(171.43)
     assert row["values"]["trunk_lean_deg"] == pytest.approx(6.7)
     assert row["verdicts"]["trunk_lean_deg"] == "ok"  # posture.run_tall judged it
-    assert a["counts"]["arms.elbows_back"]["fault"] == 8
-    assert {c["cue_id"]: c["verdict"] for c in a["cues"]}["legs.overstride"] == "unknown"
+    assert a["counts"]["legs.knee_drive"]["fault"] == 8
+    assert a["counts"]["arms.elbows_back"]["info"] == 8
+    tiles = {c["cue_id"]: c for c in a["cues"]}
+    assert tiles["legs.overstride"]["verdict"] == "unknown"
+    assert tiles["arms.elbows_back"]["information_only"] is True
+    assert row["reliable"] is True and row["unreliable"] == []
     assert len(snap) == 2
     # A new session starts the counts afresh.
     state.apply("trackside/pi-a/stride", _stride("pi-a", 9, session="s2"))
-    assert state.snapshot()["devices"][0]["counts"]["arms.elbows_back"]["fault"] == 1
+    assert state.snapshot()["devices"][0]["counts"]["legs.knee_drive"]["fault"] == 1
+
+
+def test_a_gated_stride_reaches_the_page_flagged_never_as_plain_numbers():
+    report = stride_report(0)
+    failure = GateFailure("knee at strike", "knee at strike: 85 outside [-10, 50]")
+    gated = dataclasses.replace(report, gates=(failure,), grade=Verdict.UNRELIABLE)
+    payload = stride_payload(Envelope("pi-a", f"{0:026d}", 0.0, "s1", "ana"), gated)
+    state = DashboardState("trackside/+")
+    (event,) = [
+        e for e in state.apply("trackside/pi-a/stride", encode(payload)) if e["type"] == "stride"
+    ]
+    row = event["row"]
+    assert row["grade"] == "unreliable" and row["reliable"] is False
+    assert set(row["unreliable"]) == {key for key, *_ in TABLE_COLUMNS}
+    assert row["gate_reasons"] == [failure.reason]
+    partial = dataclasses.replace(
+        report,
+        gates=(GateFailure("made-up gate", "why", frozenset({"trunk_lean_deg"})),),
+    )
+    payload = stride_payload(Envelope("pi-a", f"{1:026d}", 0.0, "s1", "ana"), partial)
+    (event,) = [
+        e for e in state.apply("trackside/pi-a/stride", encode(payload)) if e["type"] == "stride"
+    ]
+    assert event["row"]["reliable"] is True
+    assert event["row"]["unreliable"] == ["trunk_lean_deg"]
 
 
 def test_state_ignores_what_it_does_not_understand_and_forgets_the_stalest_device():
@@ -164,7 +195,7 @@ def test_live_events_state_and_commands(tmp_path, broker):
         status, _, body = _request(dashboard.url + "api/state")
         device = json.loads(body)["devices"][0]
         assert device["key"] == "trackside/pi-a" and device["availability"] == "online"
-        assert device["active_alerts"][0]["message"] == "Drive the elbows back to the hip"
+        assert device["active_alerts"][0]["message"] == "Lift your knee in front."
 
         status, _, body = _request(
             dashboard.url + "api/command",

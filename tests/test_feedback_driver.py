@@ -23,8 +23,14 @@ PINS = {"green": 17, "amber": 27, "red": 22, "head": 5, "posture": 6, "arms": 13
         "buzzer": 18}  # fmt: skip
 
 
+# One stride moves the stride light (no hysteresis), so a test sees each flash it sends;
+# the hysteresis itself is tested with the patterns and in test_hysteresis_... below.
+NO_HYSTERESIS = {"hold_strides": 1, "window_strides": 1}
+
+
 def make(factory: MockFactory, **options) -> FeedbackDriver:
-    return FeedbackDriver(FeedbackConfig(**{**GROUP_PINS, **options}), pin_factory=factory)
+    settings = {**GROUP_PINS, **NO_HYSTERESIS, **options}
+    return FeedbackDriver(FeedbackConfig(**settings), pin_factory=factory)
 
 
 def high(factory: MockFactory) -> set[str]:
@@ -81,6 +87,23 @@ def test_stride_flash_per_grade(factory, grade, worst, lights):
     for name in lights:
         assert history(factory, name) == [False, True, False]
     driver.close()
+
+
+def test_hysteresis_from_the_config_needs_hold_strides_that_agree(factory):
+    driver = FeedbackDriver(FeedbackConfig(**GROUP_PINS), pin_factory=factory)  # 3 of 4
+    for k in range(2):
+        driver.on_stride(demo_report(Verdict.FAULT, "legs.x", k), now=float(k))
+        assert driver.tick(k + 0.05).lit == frozenset(), k  # not yet three that agree
+    driver.on_stride(demo_report(Verdict.FAULT, "legs.x", 2), now=2.0)
+    assert driver.tick(2.05).lit == {"red", "legs"}
+    driver.on_stride(demo_report(Verdict.OK, None, 3), now=3.0)  # one good stride
+    assert driver.tick(3.05).lit == {"red", "legs"}
+    driver.close()
+
+
+def test_hold_must_be_more_than_half_the_window(factory):
+    with pytest.raises(ConfigError, match=r"feedback\.hold_strides: expected more than half"):
+        make(factory, hold_strides=2, window_strides=4)
 
 
 def test_unknown_stride_lights_nothing(factory):
@@ -261,7 +284,8 @@ def test_no_pin_library_is_a_clear_error(monkeypatch):
 
 
 def test_mock_pin_factory_from_config_drives_simulated_pins():
-    with FeedbackDriver(FeedbackConfig(pin_factory="mock", buzzer_kind="tonal")) as driver:
+    config = FeedbackConfig(pin_factory="mock", buzzer_kind="tonal", **NO_HYSTERESIS)
+    with FeedbackDriver(config) as driver:
         driver.on_stride(demo_report(Verdict.OK, None, 0), now=0.0)
         assert driver.tick(0.01).lit == {"green"}
         assert driver.pin_factory.pin(17).state == 1

@@ -17,10 +17,12 @@ from edge.outputs.feedback.patterns import (
     stride_flash,
 )
 from edge.outputs.feedback.selftest import demo_report
-from edge.types import CueAlert, CueGroup, Verdict
+from edge.types import CueAlert, CueGroup, CueResult, StrideReport, Verdict
 
 T = Timings()  # 150 ms flash, 100 ms clear blinks, 80/120 ms beeps, 500 ms long beep
 TONE = T.tone_hz
+# A plan whose stride light follows every stride (hysteresis tested separately below).
+INSTANT = FeedbackPlan(hold=1, window=1)
 
 
 def lit(*names: str) -> frozenset[str]:
@@ -103,13 +105,78 @@ def test_cue_group_follows_the_id_convention():
     ]  # fmt: skip
 
 
-def test_stride_flash_ends_and_unknown_stride_clears_nothing_else():
-    plan = FeedbackPlan().with_stride(demo_report(Verdict.WARN, "legs.x", 1), 5.0)
+def test_stride_flash_ends_and_a_newer_stride_replaces_it():
+    plan = INSTANT.with_stride(demo_report(Verdict.WARN, "legs.x", 1), 5.0)
     assert plan.output(5.1).lit == lit("amber", "legs")
     assert plan.output(5.16) == OFF
     # A newer stride replaces the running flash at once.
     plan = plan.with_stride(demo_report(Verdict.OK, None, 2), 5.05)
     assert plan.output(5.1).lit == lit("green")
+
+
+@pytest.mark.parametrize("grade", [Verdict.UNKNOWN, Verdict.UNRELIABLE])
+def test_a_stride_that_judged_nothing_flashes_nothing(grade):
+    plan = INSTANT.with_stride(demo_report(Verdict.OK, None, 1), 1.0)
+    plan = plan.with_stride(demo_report(grade, None, 2), 2.0)
+    assert plan.output(2.05) == OFF
+    plan = plan.with_stride(demo_report(Verdict.OK, None, 3), 3.0)
+    assert plan.output(3.05).lit == lit("green")
+
+
+def flash_after(plan: FeedbackPlan, grades: list[Verdict]) -> tuple[FeedbackPlan, list]:
+    """The plan after one stride per grade (0.7 s apart), and what each stride flashed."""
+    shown = []
+    for k, grade in enumerate(grades):
+        worst = None if grade is Verdict.OK else "legs.x"
+        plan = plan.with_stride(demo_report(grade, worst, k), 0.7 * k)
+        shown.append(plan.output(0.7 * k + 0.05).lit)
+    return plan, shown
+
+
+def test_the_stride_light_changes_only_when_hold_of_window_strides_agree():
+    ok, warn, fault = Verdict.OK, Verdict.WARN, Verdict.FAULT
+    plan = FeedbackPlan(hold=3, window=4)
+    green, amber, red = lit("green"), lit("amber", "legs"), lit("red", "legs")
+    _, shown = flash_after(plan, [ok, ok, ok, fault, ok, fault, fault, fault, ok])
+    # Nothing until three agree; one fault among oks changes nothing; three faults of the
+    # last four turn it red; one ok then does not turn it back.
+    assert shown == [frozenset(), frozenset(), green, green, green, green, red, red, red]
+    _, shown = flash_after(plan, [ok, ok, ok, warn, ok, warn, ok, warn, ok, warn])
+    assert set(shown[2:]) == {green}  # alternating never reaches three of four: steady
+    _, shown = flash_after(plan, [warn, ok, warn, warn])
+    assert shown == [frozenset(), frozenset(), green, amber]
+
+
+def focus_report(index: int, verdicts: dict[str, Verdict], focus: tuple[str, ...]):
+    """A stride graded by the worst of ``verdicts`` with the runner's ``focus`` cues."""
+    order = (Verdict.OK, Verdict.WARN, Verdict.FAULT)
+    cues = tuple(CueResult(cue, v, 1.0, "deg", "m") for cue, v in verdicts.items())
+    grade = max(verdicts.values(), key=order.index)
+    worst = max(verdicts, key=lambda c: order.index(verdicts[c]))
+    report = demo_report(grade, None if grade is Verdict.OK else worst, index)
+    return StrideReport(report.stride, cues, grade, report.worst_cue, focus=focus)
+
+
+def test_with_a_focus_cue_the_light_follows_it_and_not_the_grade():
+    focus = ("posture.run_tall",)
+    verdicts = {"posture.run_tall": Verdict.OK, "legs.overstride": Verdict.FAULT}
+    plan = INSTANT.with_stride(focus_report(0, verdicts, focus), 0.0)
+    assert plan.output(0.05).lit == lit("green")  # the grade is a fault, the focus is ok
+    verdicts["posture.run_tall"] = Verdict.WARN
+    plan = plan.with_stride(focus_report(1, verdicts, focus), 1.0)
+    assert plan.output(1.05).lit == lit("amber", "posture")
+    # An alert of a cue outside the focus is not the runner's business.
+    assert plan.with_alert(alert("legs.overstride"), 1.1) is plan
+    held = plan.with_alert(alert("posture.run_tall"), 1.1)
+    assert held.output(5.0).lit == lit("red", "posture")
+
+
+def test_changing_the_focus_drops_the_other_cues_held_alerts():
+    plan = INSTANT.with_alert(alert("legs.overstride"), 0.0)
+    assert plan.output(0.5).lit == lit("red", "legs")
+    report = focus_report(0, {"posture.run_tall": Verdict.OK}, ("posture.run_tall",))
+    plan = plan.with_stride(report, 1.0)
+    assert plan.alerts == () and plan.output(1.05).lit == lit("green")
 
 
 def test_alert_holds_worst_colour_and_every_active_group():
@@ -135,7 +202,7 @@ def test_clearing_the_last_alert_blinks_green_twice():
 
 
 def test_clearing_an_alert_that_is_not_active_changes_nothing():
-    plan = FeedbackPlan().with_stride(demo_report(Verdict.FAULT, None, 0), 0.0)
+    plan = INSTANT.with_stride(demo_report(Verdict.FAULT, None, 0), 0.0)
     assert plan.with_alert(alert("head.x", active=False), 0.01) is plan
 
 

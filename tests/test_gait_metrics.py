@@ -199,6 +199,54 @@ def test_foot_strike_angles_match_the_geometry(runner, sampled):
     assert sampled["trunk_lean_at_foot_strike_deg"].value == pytest.approx(runner.lean(p), abs=0.3)
 
 
+def test_reach_before_strike_is_the_peak_of_the_last_100_ms(runner, sampled):
+    s = runner.stride()
+    t = dense(runner, s.foot_strike.time - 0.1, s.foot_strike.time)
+    hip, _, ankle = runner.leg(t)
+    shank = runner.thigh(runner.phase(t)) - runner.knee_flexion(runner.phase(t))
+    assert sampled["peak_shank_angle_before_strike_deg"].value == pytest.approx(
+        shank.max(), abs=0.5
+    )
+    assert sampled["peak_reach_before_strike_leg_length"].value == pytest.approx(
+        forward_px(runner, hip, ankle).max() / LEG_PX, abs=0.005
+    )
+
+
+@pytest.mark.parametrize("fps", [18.0, 25.0, 30.0])
+def test_reach_before_strike_hardly_moves_when_the_strike_is_a_frame_late(fps):
+    """The at-strike shank angle moves by degrees per frame; the peak before it does not."""
+    runner = Runner()
+    track = runner.track(irregular_times(0.0, 1.3, fps, seed=5))
+    exact = stride_metrics(track, runner.stride(), [])
+    s = runner.stride()
+    late = Stride(
+        0,
+        Leg.NEAR,
+        GaitEvent(EventKind.FOOT_STRIKE, Leg.NEAR, s.foot_strike.time + 1 / fps),
+        s.toe_off,
+        s.next_foot_strike,
+    )
+    moved = stride_metrics(track, late, [])
+    peak = "peak_shank_angle_before_strike_deg"
+    at = "shank_angle_at_foot_strike_deg"
+    assert abs(moved[peak].value - exact[peak].value) < 0.25 * abs(
+        moved[at].value - exact[at].value
+    )
+    assert abs(moved[peak].value - exact[peak].value) < 1.5
+
+
+def test_segment_length_change_is_small_for_rigid_bones_and_sees_a_misplaced_knee():
+    runner = Runner()
+    t = irregular_times(0.0, 1.3, 30.0, seed=2)
+    track = runner.track(t)
+    rigid = stride_metrics(track, runner.stride(), [])["leg_segment_length_change"]
+    assert rigid.value < 0.01 and rigid.unit == "ratio"
+    at_strike = int(np.argmin(np.abs(t - runner.t0)))
+    track.near[at_strike - 1 : at_strike + 2, 4, 1] += 60.0  # the knee 60 px low at the strike
+    moved = stride_metrics(track, runner.stride(), [])["leg_segment_length_change"]
+    assert moved.value > 0.3  # the thigh or shank reads 30 % longer than its median
+
+
 def test_phase_peaks_match_the_geometry(runner, sampled):
     s = runner.stride()
     fs, to, nfs = s.foot_strike.time, s.toe_off.time, s.next_foot_strike.time

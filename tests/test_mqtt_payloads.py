@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -17,6 +18,8 @@ from edge.outputs.mqtt.commands import (
     CommandRouter,
     SelectAthlete,
     SetCue,
+    SetFocus,
+    SetSpeed,
     StartSession,
     parse_command,
 )
@@ -33,7 +36,7 @@ from edge.outputs.mqtt.payloads import (
 )
 from edge.outputs.mqtt.topics import Topics
 from edge.testing.mqtt import alert, stride_report
-from edge.types import CueGroup, Verdict
+from edge.types import CueGroup, GateFailure, MetricValue, RunningSpeed, Verdict
 
 ENV = Envelope("pi-1", "01HZX3K9Q4V6T8W2Y5A7C9E1G3", 1_746_091_800.125, "s1", "ana")
 
@@ -107,14 +110,57 @@ def test_stride_payload_validates_and_carries_units_and_timing() -> None:
         "unit": "deg",
         "quality": 0.9,
         "note": "",
+        "reliable": True,
     }
     # NaN is not JSON: unmeasured values become null with the reason kept.
     assert data["metrics"]["overstride_cm"]["value"] is None
     assert data["metrics"]["overstride_cm"]["note"] == "no scale"
     overstride = data["cues"][1]
     assert overstride["verdict"] == "unknown" and overstride["value"] is None
-    assert data["cues"][2]["group"] == "arms"
-    assert data["worst_cue"] == "arms.elbows_back"
+    elbows = data["cues"][2]
+    assert elbows["group"] == "arms" and elbows["verdict"] == "info"
+    assert elbows["information_only"] is True and elbows["judged_value"] is None
+    assert data["cues"][3]["judged_value"] == 4.0
+    assert data["worst_cue"] == "legs.knee_drive"
+    assert data["reliable"] is True and data["gates"] == [] and data["focus"] == []
+    assert data["speed"] == {"mps": None, "source": "unknown"}
+
+
+def test_unreliable_strides_and_metrics_are_flagged_with_their_reason() -> None:
+    base = stride_report(1)
+    metrics = {
+        **base.stride.metrics,
+        "knee_flexion_at_foot_strike_deg": MetricValue(85.3, "deg", 0.8),
+        "shoulder_tilt_max_deg": MetricValue(84.0, "deg", 0.8),
+    }
+    front = GateFailure(
+        "front view", "front view: 0 outside [0.5, 1]", frozenset({"shoulder_tilt_max_deg"})
+    )
+    knee = GateFailure("knee at strike", "knee at strike: 85.3 outside [-10, 50]")
+    partial = dataclasses.replace(
+        base,
+        stride=dataclasses.replace(base.stride, metrics=metrics),
+        gates=(front,),
+        speed=RunningSpeed(3.4, "session"),
+        focus=("posture.run_tall",),
+    )
+    data = roundtrip(stride_payload(ENV, partial))
+    validator("stride").validate(data)
+    assert data["reliable"] is True
+    assert data["metrics"]["shoulder_tilt_max_deg"]["reliable"] is False
+    assert data["metrics"]["knee_flexion_at_foot_strike_deg"]["reliable"] is True
+    assert data["gates"] == [
+        {"gate": "front view", "reason": front.reason, "metrics": ["shoulder_tilt_max_deg"]}
+    ]
+    assert data["speed"] == {"mps": 3.4, "source": "session"} and data["focus"] == [
+        "posture.run_tall"
+    ]
+    whole = dataclasses.replace(partial, gates=(front, knee), grade=Verdict.UNRELIABLE)
+    data = roundtrip(stride_payload(ENV, whole))
+    validator("stride").validate(data)
+    assert data["reliable"] is False and data["grade"] == "unreliable"
+    assert not any(m["reliable"] for m in data["metrics"].values())
+    assert data["gates"][1] == {"gate": "knee at strike", "reason": knee.reason, "metrics": None}
 
 
 def test_schema_rejects_what_it_should() -> None:
@@ -159,7 +205,14 @@ def test_alert_status_summary_and_result_payloads_validate() -> None:
     )
     pass_data = roundtrip(summary_payload(ENV, "pass", pass_index=2, **summary))
     validator("pass").validate(pass_data)
-    assert pass_data["cues"]["posture.run_tall"] == {"ok": 10, "warn": 2, "fault": 0, "unknown": 0}
+    assert pass_data["cues"]["posture.run_tall"] == {
+        "ok": 10,
+        "warn": 2,
+        "fault": 0,
+        "unknown": 0,
+        "info": 0,
+        "unreliable": 0,
+    }
     validator("session").validate(roundtrip(summary_payload(ENV, "session", passes=3, **summary)))
     validator("cmd_result").validate(
         roundtrip(
@@ -201,6 +254,16 @@ VALID_COMMANDS = [
         b'{"cue_id": "posture.run_tall", "enabled": false}',
         SetCue("posture.run_tall", False),
     ),
+    ("set_speed", b'{"speed_mps": 3.4}', SetSpeed(3.4)),
+    ("set_speed", b'{"speed_mps": null, "request_id": "s1"}', SetSpeed(None, "s1")),
+    ("set_focus", b'{"cue_ids": ["legs.overstride"]}', SetFocus(("legs.overstride",))),
+    (
+        "set_focus",
+        b'{"cue_ids": ["posture.run_tall", "legs.overstride"]}',
+        SetFocus(("posture.run_tall", "legs.overstride")),
+    ),
+    ("set_focus", b'{"cue_ids": []}', SetFocus(())),
+    ("set_focus", b'{"cue_ids": null}', SetFocus(None)),
 ]
 INVALID_COMMANDS = [
     ("start_session", b"{not json", "not valid JSON"),
@@ -211,6 +274,17 @@ INVALID_COMMANDS = [
     ("select_athlete", b'{"athlete": "a/b"}', "athlete: expected"),
     ("set_cue", b'{"cue_id": "posture.run_tall", "enabled": "no"}', "enabled: expected true"),
     ("set_cue", b'{"cue_id": "feet.toes", "enabled": true}', "cue_id: expected"),
+    ("set_speed", b'{"speed_mps": 40}', "speed_mps: expected a speed of 1-12 m/s"),
+    ("set_speed", b'{"speed_mps": "fast"}', "speed_mps: expected a speed"),
+    ("set_speed", b"{}", "speed_mps: missing"),
+    ("set_focus", b'{"cue_ids": "legs.overstride"}', "cue_ids: expected a list"),
+    ("set_focus", b'{"cue_ids": ["a.b", "c.d", "e.f"]}', "cue_ids: expected a list of at most 2"),
+    ("set_focus", b'{"cue_ids": ["feet.toes"]}', r"cue_ids\[0\]: expected"),
+    (
+        "set_focus",
+        b'{"cue_ids": ["legs.overstride", "legs.overstride"]}',
+        "cue_ids: expected different cue ids",
+    ),
     ("stop_session", b'{"now": true}', "unknown field 'now'"),
     ("reboot", b"{}", "unknown command 'reboot'"),
     ("start_session", b'{"athlete": "' + b"a" * MAX_COMMAND_BYTES + b'"}', "too large"),

@@ -42,7 +42,7 @@ def test_a_sink_that_raises_is_logged_and_counted_and_the_next_sink_still_gets_e
         fan_out.publish_session_summary(summarize(reports), passes=1)
 
     assert [s.index for s in good.strides("am")] == [0, 1, 2]
-    assert [a["cue_id"] for a in good.alerts("am")] == ["arms.elbows_back"]
+    assert [a["cue_id"] for a in good.alerts("am")] == ["legs.knee_drive"]
     assert good.keyframes("am")[0].stride_index == 1
     assert good.passes("am")[0]["strides"] == 3
     assert good.session("am").summary["passes"] == 1

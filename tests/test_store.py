@@ -49,21 +49,24 @@ def test_strides_alerts_and_summaries_round_trip_per_session(tmp_path):
     first = strides[0].payload
     assert first["stride"]["cadence_spm"] == pytest.approx(171.43)
     assert first["metrics"]["overstride_cm"]["value"] is None  # NaN stored as null
-    assert first["grade"] == "fault" and first["worst_cue"] == "arms.elbows_back"
+    assert first["grade"] == "fault" and first["worst_cue"] == "legs.knee_drive"
     assert {c["cue_id"] for c in first["cues"]} == {c.cue_id for c in reports[0].cues}
-    assert [a["cue_id"] for a in store.alerts("am")] == ["arms.elbows_back"]
+    assert [a["cue_id"] for a in store.alerts("am")] == ["legs.knee_drive"]
     assert store.passes("am")[0]["pass_index"] == 1
     info = store.session("am")
     assert info is not None and info.athlete == "ana" and info.strides == 5
     assert info.ended is not None and info.summary["strides"] == 5
     # Summaries are kept as the MQTT payloads are: counts per verdict, sd and n per metric.
     assert info.summary["passes"] == 1 and info.summary["duration_s"] == pytest.approx(3.5)
-    assert info.summary["cues"]["arms.elbows_back"] == {
+    assert info.summary["cues"]["legs.knee_drive"] == {
         "ok": 0,
         "warn": 0,
         "fault": 5,
         "unknown": 0,
+        "info": 0,
+        "unreliable": 0,
     }
+    assert info.summary["cues"]["arms.elbows_back"]["info"] == 5  # information only
     assert info.summary["metrics"]["trunk_lean_deg"] == {
         "unit": "deg",
         "mean": pytest.approx(6.2),

@@ -1,9 +1,10 @@
 """What the cue validation harness (scripts/validate_cues.py) computes.
 
 Synthetic inputs with known answers for the statistics (verdict shares, flip rate, bias and
-error, stride matching), the lab-stride bookkeeping, the event-timing rules, the candidate
-readings, the plausibility gates and the proposed judgement; then one end-to-end run on a
-real lab trial and a real clip.
+error, stride matching, gate counts), the lab-stride bookkeeping and the event-timing rules;
+then the product's gates and limits on the real lab truth (every true stride of the shared
+normal runners admitted and graded ok), and one end-to-end run on a real lab trial and a
+real clip.
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
-import cue_proposal as proposal
 import validate_cues as vc
 from gait_groundtruth import LabEvent, LabTrial, load_fukuchi
 
-from edge.gait.timing import TOE_OFF_METRICS
-from edge.gait.track import SideViewTrack
-from edge.types import EventKind, GaitEvent, Leg, MetricValue, Stride, StrideReport, Verdict
+from edge.cues.catalogue import CATALOGUE
+from edge.cues.settings import CuesConfig
+from edge.types import EventKind, GaitEvent, GateFailure, Leg, Stride, StrideReport, Verdict
 
 OK, WARN, FAULT, UNKNOWN = Verdict.OK, Verdict.WARN, Verdict.FAULT, Verdict.UNKNOWN
 
@@ -40,8 +40,15 @@ def test_flip_rate_counts_changes_between_judged_strides_only():
 
 
 def test_shares_with_and_without_unknown():
-    verdicts = [OK, WARN, WARN, UNKNOWN]
-    assert vc.verdict_shares(verdicts) == {OK: 0.25, WARN: 0.5, FAULT: 0.0, UNKNOWN: 0.25}
+    verdicts = [OK, WARN, WARN, UNKNOWN, Verdict.UNRELIABLE]
+    assert vc.verdict_shares(verdicts) == {
+        OK: 0.2,
+        WARN: 0.4,
+        FAULT: 0.0,
+        UNKNOWN: 0.2,
+        Verdict.INFO: 0.0,
+        Verdict.UNRELIABLE: 0.2,
+    }
     judged = vc.judged_shares(verdicts)
     assert judged[OK] == pytest.approx(1 / 3) and judged[WARN] == pytest.approx(2 / 3)
     assert all(math.isnan(v) for v in vc.judged_shares([UNKNOWN]).values())
@@ -150,46 +157,17 @@ def test_interpolated_rule_moves_sub_frame_events_by_frame_intervals():
     assert late.next_foot_strike.time == pytest.approx(1.03)
 
 
-def swinging_leg_track(peak_deg: float = 20.0, peak_time: float = 0.95) -> SideViewTrack:
-    """Hip fixed, thigh vertical (100 px), shank (100 px) swinging forward to ``peak_deg``
-    at ``peak_time`` and back: the ankle reaches 100 sin(peak) px ahead of the hip."""
-    t = np.arange(0.0, 2.0, 0.01)
-    shank = np.radians(peak_deg * np.exp(-(((t - peak_time) / 0.08) ** 2)))
-    near = np.zeros((len(t), 6, 3))
-    near[:, :, 2] = 0.9
-    near[:, 3, :2] = [300.0, 100.0]  # hip
-    near[:, 4, :2] = [300.0, 200.0]  # knee
-    near[:, 5, 0] = 300.0 + 100.0 * np.sin(shank)
-    near[:, 5, 1] = 200.0 + 100.0 * np.cos(shank)
-    head = np.zeros((len(t), 5, 3))
-    return SideViewTrack(t, near, near.copy(), head, 1)
+# --- gate bookkeeping -----------------------------------------------------------------------
 
 
-def test_candidate_readings_find_the_reach_before_the_strike_whatever_frame_it_is_read_at():
-    track = swinging_leg_track()
-    for fs in (1.0, 1.01, 0.99):  # the strike read a frame late or early
-        s = stride(fs, None, fs + 0.7)
-        assert proposal.peak_shank_before_strike(track, s) == pytest.approx(20.0, abs=0.05)
-        assert proposal.peak_reach(track, s) == pytest.approx(
-            100 * math.sin(math.radians(20)) / 200, abs=0.002
-        )
+def report_for(s: Stride, *gates: GateFailure) -> StrideReport:
+    grade = Verdict.UNRELIABLE if any(g.metrics is None for g in gates) else Verdict.UNKNOWN
+    return StrideReport(s, (), grade, gates=gates)
 
 
-def test_candidate_readings_only_look_at_the_100_ms_before_the_strike():
-    track = swinging_leg_track(peak_time=0.5)  # reach long before the strike at 1.0 s
-    assert proposal.peak_shank_before_strike(track, stride(1.0, None, 1.7)) < 1.0
-
-
-# --- gates ----------------------------------------------------------------------------------
-
-
-def report_for(s: Stride) -> StrideReport:
-    return StrideReport(s, (), UNKNOWN)
-
-
-def test_gate_inputs_carry_only_the_earlier_strides_durations():
+def test_run_gate_inputs_carry_only_the_earlier_strides_durations():
     strides = [stride(0.0, None, 0.7), stride(0.35, None, 1.05), stride(0.7, None, 1.5)]
-    inputs = proposal.gate_inputs([report_for(s) for s in strides], [None] * 3)
+    inputs = vc.run_gate_inputs([report_for(s) for s in strides])
     assert [i.previous_stride_times for i in inputs] == [
         (),
         (pytest.approx(0.7),),
@@ -197,78 +175,24 @@ def test_gate_inputs_carry_only_the_earlier_strides_durations():
     ]
 
 
-def test_stride_time_gate_needs_history_and_fires_beyond_a_quarter():
-    gate = next(g for g in proposal.GATES if g.name == "stride time")
-    long = stride(0.0, None, 0.9)
-    assert gate.reason(proposal.GateInput(long, previous_stride_times=(0.7, 0.7))) is None
-    why = gate.reason(proposal.GateInput(long, previous_stride_times=(0.7, 0.7, 0.72)))
-    assert why is not None and "1.29" in why
-    steady = stride(0.0, None, 0.71)
-    assert gate.reason(proposal.GateInput(steady, previous_stride_times=(0.7, 0.7, 0.72))) is None
+def test_gated_cell_counts_what_the_product_gated_of_what_could_be_checked():
+    gates = {g.name: g for g in vc.GATES}
+    steady = [stride(0.7 * k, None, 0.7 * (k + 1)) for k in range(4)]
+    missed = stride(2.8, None, 4.2)
+    why = GateFailure("stride time", "stride time: 2 outside [0.75, 1.25]")
+    run = vc.gated_run([*(report_for(s) for s in steady), report_for(missed, why)])
+    # The first three strides have too little history to be checked.
+    assert vc.gated_cell([run], gates["stride time"]) == "1/2"
+    # The front-view gate can always be checked; nothing failed it here.
+    assert vc.gated_cell([run], gates["front view"]) == "0/5"
 
 
-def test_segment_length_gate_sees_a_misplaced_knee_at_the_strike():
-    track = swinging_leg_track()
-    s = stride(1.0, None, 1.7)
-    assert proposal.segment_length_change(proposal.GateInput(s, track)) < 0.01
-    track.near[100, 4, 1] += 60.0  # the knee keypoint 60 px low in the strike frame
-    change = proposal.segment_length_change(proposal.GateInput(s, track))
-    assert change == pytest.approx(0.6, abs=0.01)  # thigh 160 px against 100
-
-
-def test_gate_scopes_combine_to_what_becomes_unreliable():
-    by_name = {g.name: g for g in proposal.GATES}
-    keys, reasons = proposal.unreliable_metrics([(by_name["duty factor"], "duty factor: x")])
-    assert keys == set(TOE_OFF_METRICS) and reasons == ["duty factor: x"]
-    keys, _ = proposal.unreliable_metrics(
-        [(by_name["duty factor"], "a"), (by_name["knee at strike"], "b")]
-    )
-    assert keys is None  # a stride-wide gate makes everything unreliable
-
-
-# --- proposed judgement --------------------------------------------------------------------
-
-
-def metrics(**values: float) -> dict[str, MetricValue]:
-    return {k: MetricValue(v, "", 1.0) for k, v in values.items()}
-
-
-def test_proposed_judgement_grades_only_validated_cues_and_marks_info_and_gated():
-    m = metrics(
-        trunk_lean_deg=25.0,  # fault (above 7.3 + 3 x 3.6)
-        peak_shank_angle_before_strike_deg=10.0,  # ok
-        peak_knee_flexion_swing_deg=98.0,  # ok at 3.5 m/s (fault at or below 75.7)
-        peak_thigh_angle_swing_deg=33.0,
-        head_pitch_deg=40.0,  # information only, however far out
-    )
-    cues, grade = proposal.proposed_judgement(m, 3.5, "side", set(), 0.25)
-    assert cues["posture.run_tall"] == "fault"
-    assert cues["legs.overstride"] == "ok"
-    assert cues["legs.heel_to_hamstring"] == "ok"
-    assert cues["head.look_ahead"] == proposal.INFO
-    assert cues["posture.body_in_line"] == "unknown"  # not measured
-    assert grade == "fault"
-    cues, grade = proposal.proposed_judgement(m, 3.5, "side", {"trunk_lean_deg"}, 0.25)
-    assert cues["posture.run_tall"] == proposal.UNRELIABLE and grade == "ok"
-    cues, grade = proposal.proposed_judgement(m, 3.5, "side", None, 0.25)
-    assert set(cues.values()) == {proposal.UNRELIABLE} and grade == proposal.UNRELIABLE
-
-
-def test_speed_scaled_bands_are_most_lenient_without_a_speed():
-    slow, fast, unknown = (proposal.knee_flexion_swing_band(v) for v in (2.5, 4.5, None))
-    assert fast.low.warn - slow.low.warn == pytest.approx(2 * 15.3)
-    assert unknown.low.warn < slow.low.warn  # drawn at the slowest running speed
-    assert proposal.knee_flexion_swing_band(9.0).low.warn == fast.low.warn + 0.5 * 15.3
-
-
-def test_running_median_judges_the_last_few_values():
-    history: list[float] = []
-    assert [proposal.running_median(history, v, 3) for v in (1.0, 9.0, 2.0, 3.0)] == [
-        1.0,
-        5.0,
-        2.0,
-        3.0,
-    ]
+def test_share_gap_is_the_largest_difference_of_any_verdict():
+    shares = {
+        "batch": vc.verdict_shares([OK, OK, Verdict.UNRELIABLE, FAULT]),
+        "live": vc.verdict_shares([OK, Verdict.UNRELIABLE, Verdict.UNRELIABLE, FAULT]),
+    }
+    assert vc.share_gap(shares, vc.VERDICTS) == pytest.approx(0.25)
 
 
 # --- real data, end to end ------------------------------------------------------------------
@@ -287,6 +211,27 @@ def lab_overstride_at_strikes(groundtruth_dir: Path, side: str) -> np.ndarray:
     ahead = data[f"{side}_AJC_X"] - data[f"{side}_HJC_X"]
     ok = np.isfinite(ahead)
     return np.interp(strikes, data["time_s"][ok], ahead[ok]) / 1000.0 / trial.leg_length()
+
+
+def test_every_true_lab_stride_passes_the_gates_and_grades_ok(groundtruth_dir):
+    """The product's gates and limits on real recorded lab data: no gate may fire on a true
+    stride of a normal runner, and every validated cue grades >= 90 % of them ok."""
+    trials = vc.lab_trials(groundtruth_dir)
+    truth = vc.lab_truth(trials) + vc.lab_front_truth(trials)
+    reports = vc.truth_reports(truth, CuesConfig(), ())
+    assert len(reports) == len(truth) >= 300
+    for s, report in zip(truth, reports, strict=True):
+        side_view = s.view == "side"
+        assert [g.gate for g in report.gates] == (["front view"] if side_view else []), s.key
+    for cue in (c for c in CATALOGUE if c.validated):
+        verdicts = [
+            next(r.verdict for r in rep.cues if r.cue_id == cue.id)
+            for s, rep in zip(truth, reports, strict=True)
+            if s.view in cue.views
+        ]
+        judged = [v for v in verdicts if v.judged]
+        assert judged, cue.id
+        assert sum(v is OK for v in judged) / len(judged) >= 0.9, cue.id
 
 
 @pytest.mark.media
@@ -314,7 +259,7 @@ def test_end_to_end_on_a_lab_trial_and_a_clip(
         "--trials", "fukuchi_T25",
         "--clips", "eliud_kipchoge_sub2_marathon",
         "--seeds", "1",
-        "--gates", "--proposed",
+        "--gates",
         "--cache", str(tmp_path),
     ]  # fmt: skip
     assert vc.main(args) == 0
@@ -323,8 +268,8 @@ def test_end_to_end_on_a_lab_trial_and_a_clip(
         "== Lab truth under the current catalogue",
         "== Pipeline against lab truth",
         "== eliud_kipchoge_sub2_marathon.gif",
-        "== Proposed plausibility gates",
-        "== Proposed bands",
+        "== Plausibility gates",
+        "== Acceptance (issue 10)",
     ):
         assert section in out
     matching = next(
@@ -333,6 +278,8 @@ def test_end_to_end_on_a_lab_trial_and_a_clip(
     found, matched, true = (int(x) for x in matching.split()[2:5])
     assert matched >= 0.95 * true and matched <= found  # one film: one camera side
     assert list(tmp_path.glob("eliud_kipchoge_sub2_marathon-*.npz"))
+    lab_line = next(ln for ln in out.splitlines() if "lab truth legs.heel_to_hamstring" in ln)
+    assert lab_line.startswith("  [met]")
 
     # The second run reads the cached poses and prints the same clip verdicts.
     assert vc.main([*args, "--no-lab"]) == 0

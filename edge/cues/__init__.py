@@ -1,4 +1,5 @@
-"""Cue stage: per-stride metrics → the coach's cues judged ok / warn / fault / unknown.
+"""Cue stage: per-stride metrics → plausibility gates → the coach's cues judged ok / warn /
+fault, or shown as information only, or flagged unreliable, or unknown with the reason.
 
 The daemon's calls::
 
@@ -9,12 +10,16 @@ The daemon's calls::
     views = ViewTracker(config.cues.view)
     session = SummaryAccumulator()
 
-    view = views.update(classify_view(stride_keypoints))      # edge.gait.frontview
-    report = evaluator.evaluate(stride, view)                 # a StrideReport
+    estimate = classify_view(stride_keypoints)                # edge.gait.frontview
+    view = views.update(estimate)
+    report = evaluator.evaluate(                              # a StrideReport
+        stride, view, front_confidence=front_confidence_of(estimate)
+    )
     alerts = rolling.update(report)                           # CueAlerts raised / cleared
     session.add(report)
 
     evaluator.select_athlete("Ana"); rolling.reset(now)       # run-time athlete switch
+    evaluator.set_speed(3.4); evaluator.set_focus(("legs.overstride",))  # coach's commands
     session.summary()                                         # pass / session summary
 
 The catalogue (:mod:`edge.cues.catalogue`) is data; ``python -m edge.cues.docs`` prints it

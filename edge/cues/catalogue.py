@@ -6,13 +6,20 @@ something, and its :class:`Thresholds`.  Cues the 17 COCO keypoints cannot see a
 marked :attr:`Measurability.NOT_MEASURABLE` with the reason, so a coach reading the table
 knows they are *not* being judged rather than wondering why they are always fine.
 
-Thresholds are inclusive: a value *at* a limit counts as having crossed it.  They are
-starting points drawn from running-biomechanics norms, to be tuned per athlete with
-profiles (see :mod:`edge.cues.profiles`), and every one says where it comes from.
+**Every judged threshold has a published basis** (:class:`Basis`: author, year, population,
+speed, and the finding in the metric's own reference frame; the research behind them is
+``docs/cue-calibration.md``).  Where the literature or the lab data give a speed relation
+the limits move with running speed (:class:`SpeedScaling`); with the speed unknown they are
+drawn at the most lenient end of :data:`SPEED_RANGE_MPS`.  A cue with no basis yet is
+**information only** (``information_only`` says why): its value is shown, it never alerts
+and never counts in the stride grade.
+
+Thresholds are inclusive: a value *at* a limit counts as having crossed it; athletes'
+profiles (see :mod:`edge.cues.profiles`) may replace them for one runner.
 
     >>> from edge.cues.catalogue import CUES_BY_ID
-    >>> CUES_BY_ID["legs.overstride"].thresholds.judge(0.28)
-    (<Verdict.WARN: 'warn'>, 0.25)
+    >>> CUES_BY_ID["legs.overstride"].thresholds.judge(20.0)
+    (<Verdict.WARN: 'warn'>, 18.0)
 """
 
 from __future__ import annotations
@@ -88,6 +95,17 @@ class Thresholds:
         band = Band(merged["warn"], merged["fault"])
         return Thresholds(high=band) if self.high else Thresholds(low=band)
 
+    def shifted(self, delta: float) -> Thresholds:
+        """Every limit moved by ``delta`` (metric units), rounded to 1e-6 so that float noise
+        (7.3 + 6.1 = 13.399999...) never moves a value across a limit."""
+
+        def move(band: Band | None) -> Band | None:
+            if band is None:
+                return None
+            return Band(round(band.warn + delta, 6), round(band.fault + delta, 6))
+
+        return Thresholds(high=move(self.high), low=move(self.low))
+
     def problem(self) -> tuple[str, str] | None:
         """``(limit name, what is wrong)`` when the limits are out of order, else ``None``."""
         named = self.limits()
@@ -132,6 +150,57 @@ class Thresholds:
         return "; ".join(parts) + f" {unit}"
 
 
+#: Distance-running speeds the speed-scaled limits are drawn for (Fukuchi et al. 2017 ran
+#: 2.5-4.5 m/s; recreational self-selected speeds are ~2.5-3.5 m/s).  A known speed is
+#: clamped into it; with the speed unknown the most lenient end is used.
+SPEED_RANGE_MPS = (2.0, 5.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Basis:
+    """A published (or lab-measured) source for a cue's limits.
+
+    ``finding`` is stated in the metric's own reference frame (a published joint angle
+    measured against another segment says how it converts).
+    """
+
+    source: str  # authors and year
+    population: str  # who was measured
+    speed: str  # how fast, on what
+    finding: str  # the number, in the metric's frame
+
+    def cite(self) -> str:
+        return f"{self.source} ({self.population}; {self.speed}): {self.finding}"
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedScaling:
+    """Limits that move with running speed.
+
+    The cue's :class:`Thresholds` hold at ``reference_mps``; every limit moves ``per_mps``
+    metric units per m/s (the slope of the metric's expected value, ``source``).
+    """
+
+    reference_mps: float
+    per_mps: float
+    source: str
+
+    def speed_for(self, thresholds: Thresholds, speed_mps: float | None) -> float:
+        """The speed the limits are drawn at: ``speed_mps`` clamped into
+        :data:`SPEED_RANGE_MPS`, or, when unknown, the end of it where they are most lenient
+        (lowest limits for a too-low-is-bad cue whose values rise with speed)."""
+        lo, hi = SPEED_RANGE_MPS
+        if speed_mps is not None:
+            return min(max(speed_mps, lo), hi)
+        lower_is_lenient = thresholds.direction == "below"
+        return lo if lower_is_lenient == (self.per_mps > 0) else hi
+
+    def at(self, thresholds: Thresholds, speed_mps: float | None) -> Thresholds:
+        """``thresholds`` (at the reference speed) moved to ``speed_mps``."""
+        v = self.speed_for(thresholds, speed_mps)
+        return thresholds.shifted(self.per_mps * (v - self.reference_mps))
+
+
 @dataclass(frozen=True, slots=True)
 class Cue:
     """One coaching point of the sheet.
@@ -140,7 +209,9 @@ class Cue:
     ``message_low`` is used when a two-sided cue is too low.  ``short`` heads the column in
     the stride table: two words of at most 8 letters, one per header line.  ``limit_range``
     bounds any threshold an athlete override may set, to catch unit mistakes (degrees typed
-    as leg lengths).
+    as leg lengths).  ``basis`` are the sources of the limits; ``speed`` moves them with
+    running speed; ``information_only`` (non-empty: why) marks a measured cue without a
+    validated basis: shown, never judged.
     """
 
     id: str
@@ -156,6 +227,9 @@ class Cue:
     short: str = ""
     message_low: str = ""
     limit_range: tuple[float, float] = (-math.inf, math.inf)
+    basis: tuple[Basis, ...] = ()
+    speed: SpeedScaling | None = None
+    information_only: str = ""
 
     @property
     def group(self) -> CueGroup:
@@ -171,6 +245,12 @@ class Cue:
     def judged(self) -> bool:
         """``True`` when the cue reads a metric (measurable or proxy)."""
         return self.measurability is not Measurability.NOT_MEASURABLE
+
+    @property
+    def validated(self) -> bool:
+        """``True`` when the cue is judged against thresholds with a basis (it may alert
+        and counts in the stride grade)."""
+        return self.judged and not self.information_only and self.thresholds is not None
 
     def message_for(self, threshold: float | None) -> str:
         """The coaching message, picking the low-side wording when that side was crossed."""
@@ -189,6 +269,14 @@ class Cue:
 _ANGLE = (-180.0, 180.0)
 _RATIO = (-2.0, 2.0)
 
+# The lab runner every speed relation and lab range below comes from: Fukuchi et al. 2017
+# (PeerJ 5:e3298), subject RBDS001, true joint centres projected to a side camera and
+# measured with this product's own metric code (docs/cue-calibration.md, section 1).
+_RBDS001 = "Fukuchi et al. 2017, subject RBDS001"
+_RBDS001_WHO = "1 competitive 5-km runner, 22 y, 181 cm"
+_RBDS001_SPEEDS = "treadmill, 2.5 and 3.5 m/s (3D curves to 4.5 m/s)"
+_NO_BASIS = "no published basis for a limit"
+
 #: Every cue of the sheet, highest priority first ("run tall" is the single most important).
 CATALOGUE: tuple[Cue, ...] = (
     Cue(
@@ -203,30 +291,75 @@ CATALOGUE: tuple[Cue, ...] = (
         unit="deg",
         views=("side",),
         short="trunk lean",
-        thresholds=Thresholds(high=Band(13.0, 20.0), low=Band(0.0, -5.0)),
-        justification="A forward trunk lean of ~5-10° is typical of good distance running; "
-        "≥13° starts to fold at the waist, ≥20° is bent over; ≤0° is upright to "
-        "leaning back, which brakes. Starting point, tune per athlete.",
+        # Teng & Powers 2014: 7.3 +- 3.6 deg; warn beyond 2 SD, fault beyond 3 SD.
+        thresholds=Thresholds(high=Band(14.5, 18.1), low=Band(0.1, -3.5)),
+        justification="Self-selected trunk flexion from the global vertical (the metric's "
+        "frame) is 7.3 ± 3.6°; warn beyond 2 SD (≤0.1° or ≥14.5°), fault beyond 3 SD "
+        "(≤-3.5° or ≥18.1°). Their value is a stance mean, ours a stride mean (the BMClab "
+        "runner: 4.4° over the stride). No speed relation was found, so none is applied.",
+        basis=(
+            Basis(
+                "Teng & Powers 2014",
+                "24 asymptomatic recreational runners",
+                "overground, 3.4 m/s",
+                "trunk flexion from the global vertical 7.3 ± 3.6° self-selected "
+                "(instructed 'flexed' 14.1 ± 4.8°, 'extended' 4.0 ± 3.9°)",
+            ),
+            Basis(
+                "Teng & Powers 2015",
+                "40 runners",
+                "overground, 3.4 m/s",
+                "high- and low-flexion halves 10.8 ± 2.2° and 3.6 ± 2.8°",
+            ),
+        ),
         limit_range=_ANGLE,
     ),
     Cue(
         id="legs.overstride",
         title="Land under the body",
-        message="Land under your body: shorter step, foot under the hip.",
+        message="Land under your body: shorter step, foot under the knee.",
         measurability=Measurability.MEASURABLE,
-        measurability_note="Ankle and hip keypoints at foot strike, side view.",
-        metric="overstride_leg_length",
-        unit="leg_length",
+        measurability_note="The shank (knee to ankle) reaching forward as the foot lands: its "
+        "largest forward angle in the 100 ms before foot strike, side view (read at its peak "
+        "so a strike found a frame late does not change it). The foot's reach ahead of the "
+        "hip is shown as peak_reach_before_strike_leg_length.",
+        metric="peak_shank_angle_before_strike_deg",
+        unit="deg",
         views=("side",),
         short="over- stride",
-        thresholds=Thresholds(high=Band(0.25, 0.32)),
-        justification="Coaching texts put overstriding at the ankle >~0.15-0.2 leg lengths "
-        "ahead of the hip, but a vertical shank under a thigh 20-30° forward "
-        "(normal at touchdown) already puts it 0.17-0.25 ahead, and a coach's "
-        "demo clip reads 0.21-0.27; so warn ≥0.25 (shank starting to reach), "
-        "fault ≥0.32 (shank ~10-15° forward). Starting point, tune per athlete "
-        "and speed.",
-        limit_range=_RATIO,
+        # 18 = the lab runner's largest true value (14.7 deg over 318 strides) + the
+        # pipeline's median error on the spoiled lab films (2.5-2.6 deg), rounded up;
+        # 25 = 7 deg (~2.5 median errors) further (data: Fukuchi RBDS001, 2.5 and 3.5 m/s).
+        thresholds=Thresholds(high=Band(18.0, 25.0)),
+        justification="Land with a near-vertical shank. The lab runner's peak shank angle "
+        "before the strike is 8.7 ± 1.3° at 2.5 m/s and 10.5 ± 2.5° at 3.5 m/s (largest "
+        "14.7°); warn ≥18° (that largest value + the pipeline's median error of 2.5°: the "
+        "ankle ~0.3 shank lengths, a shoe, ahead of the knee), fault ≥25° (7° further, past "
+        "a straight-legged landing reaching 0.37 leg lengths ahead of the hip, 22.4°). The "
+        "trend with speed (+1.8° per m/s) is small against the band, so it is not scaled.",
+        basis=(
+            Basis(
+                "Lieberman et al. 2015",
+                "14 runners",
+                "treadmill, 3.0 m/s",
+                "braking force grows with the foot's landing position ahead of the hip; "
+                "land 'with a relatively vertical tibia'",
+            ),
+            Basis(
+                "Souza 2016",
+                "clinical review of video running analysis",
+                "any speed",
+                "judge the tibia angle at loading response: ideally vertical",
+            ),
+            Basis(
+                _RBDS001,
+                _RBDS001_WHO,
+                _RBDS001_SPEEDS,
+                "peak shank angle from the vertical in the 100 ms before strike 8.7 ± 1.3° "
+                "(2.5 m/s), 10.5 ± 2.5° (3.5 m/s), max 14.7° (318 strides)",
+            ),
+        ),
+        limit_range=_ANGLE,
     ),
     Cue(
         id="posture.body_in_line",
@@ -240,11 +373,10 @@ CATALOGUE: tuple[Cue, ...] = (
         unit="leg_length",
         views=("side",),
         short="body in line",
-        thresholds=Thresholds(high=Band(0.15, 0.25), low=Band(-0.08, -0.15)),
-        justification="The sheet asks for the hip directly above the foot at mid-stance (0); "
-        "the hip normally passes the ankle near mid-stance, so a hip ≥0.08 leg "
-        "lengths behind it means sitting back, ≥0.15 ahead means falling forward "
-        "past the foot. Starting point, tune on footage.",
+        justification="Normal runners are not 'stacked' at mid-stance: the hip is 0.12-0.13 "
+        "leg lengths ahead of the ankle (lab runner at 2.5 and 3.5 m/s), and one frame of "
+        "event timing moves the reading 0.11-0.19 leg lengths.",
+        information_only=_NO_BASIS + "; one frame of timing moves it more than the normal range",
         limit_range=_RATIO,
     ),
     Cue(
@@ -259,11 +391,10 @@ CATALOGUE: tuple[Cue, ...] = (
         unit="deg",
         views=("side",),
         short="head pitch",
-        thresholds=Thresholds(high=Band(20.0, 30.0), low=Band(-5.0, -12.0)),
-        justification="The ear-eye line is near the Frankfort plane, level when looking "
-        "ahead; 'chin slightly down' is ~0-15° below level; ≥20° looks at the "
-        "ground, ≤-5° tips the chin up. Starting point: eye and ear are a few "
-        "pixels apart, so this is noisy.",
+        justification="No study of running sets gaze or head-pitch limits, and the ear-eye "
+        "line is not validated as the Frankfort plane from 2D keypoints: eye and ear are "
+        "7-29 px apart on the clips, so one pixel of keypoint error is 2-8° of pitch.",
+        information_only=_NO_BASIS + "; eye and ear are a few pixels apart",
         limit_range=_ANGLE,
     ),
     Cue(
@@ -276,10 +407,9 @@ CATALOGUE: tuple[Cue, ...] = (
         unit="deg",
         views=("front",),
         short="shoulder tilt",
-        thresholds=Thresholds(high=Band(8.0, 12.0)),
-        justification="The shoulder line rocks only a few degrees in efficient running; a "
-        "largest tilt ≥8° is visible rocking, ≥12° a clear side-to-side sway. "
-        "Starting point (keypoint noise adds ~2°).",
+        justification="No limit on shoulder-line tilt in running was found; a normal lab "
+        "runner seen from the front tilts up to 11.9° over a stride.",
+        information_only=_NO_BASIS,
         limit_range=(0.0, 90.0),
     ),
     Cue(
@@ -293,10 +423,9 @@ CATALOGUE: tuple[Cue, ...] = (
         unit="shoulder_width",
         views=("front",),
         short="arms cross",
-        thresholds=Thresholds(high=Band(0.05, 0.20)),
-        justification="The sheet says no cross-body motion: a wrist reaching the midline "
-        "(≥0.05 shoulder widths past it, above keypoint noise) warns; ≥0.2 "
-        "(~8 cm) across is a fault. Starting point.",
+        justification="Coaching advice only; a normal lab runner's wrist stays 0.26 shoulder "
+        "widths short of the midline.",
+        information_only=_NO_BASIS,
         limit_range=_RATIO,
     ),
     Cue(
@@ -304,15 +433,16 @@ CATALOGUE: tuple[Cue, ...] = (
         title="Active push-off",
         message="Push off actively: drive the ground away behind you.",
         measurability=Measurability.PROXY,
-        measurability_note="Push-off force is invisible; judged by how far the thigh extends "
-        "behind the body at toe-off (hip extension).",
+        measurability_note="Push-off force is invisible; shown as how far the thigh extends "
+        "behind the vertical at toe-off.",
         metric="hip_extension_at_toe_off_deg",
         unit="deg",
         views=("side",),
         short="push off",
-        thresholds=Thresholds(low=Band(8.0, 3.0)),
-        justification="The thigh is typically ~10-20° behind vertical at toe-off in distance "
-        "running; ≤8° is a short push-off, ≤3° barely any. Starting point.",
+        justification="Souza 2016: the optimal hip extension 'remains elusive'. The metric "
+        "is the thigh behind the vertical, published hip extension is against the pelvis "
+        "(~16° apart in running); one frame of toe-off timing moves it 8-15°.",
+        information_only=_NO_BASIS + " (Souza 2016); timing-bound",
         limit_range=_ANGLE,
     ),
     Cue(
@@ -326,10 +456,9 @@ CATALOGUE: tuple[Cue, ...] = (
         unit="leg_length",
         views=("side",),
         short="elbows back",
-        thresholds=Thresholds(low=Band(-0.02, -0.08)),
-        justification="The sheet asks the elbow to reach the hip on the back swing (≥0); "
-        "falling short by ≥0.02 leg lengths (beyond keypoint noise) warns, by "
-        "≥0.08 (~7 cm) is a fault. Starting point.",
+        justification="No basis found; a normal lab runner's elbow reaches 0.31 leg lengths "
+        "behind the hip.",
+        information_only=_NO_BASIS,
         limit_range=_RATIO,
     ),
     Cue(
@@ -343,10 +472,9 @@ CATALOGUE: tuple[Cue, ...] = (
         unit="arm_length",
         views=("side",),
         short="hands height",
-        thresholds=Thresholds(low=Band(-0.30, -0.50)),
-        justification="Shoulder height is 0; hands ≤0.3 arm lengths below it (~chest) warn, "
-        "≤0.5 (~lower ribs) is a fault. The sheet asks more than many distance "
-        "runners do; starting point, tune per athlete.",
+        justification="The sheet's own demand; a normal lab runner's hands stay 0.57 arm "
+        "lengths below the shoulder.",
+        information_only=_NO_BASIS,
         limit_range=_RATIO,
     ),
     Cue(
@@ -354,16 +482,37 @@ CATALOGUE: tuple[Cue, ...] = (
         title="Knee and toe up",
         message="Lift your knee in front.",
         measurability=Measurability.MEASURABLE,
-        measurability_note="Knee drive from the peak thigh angle in swing; the 'toe up' "
-        "(ankle dorsiflexion) part needs foot keypoints and is not judged.",
+        measurability_note="Knee drive from the peak thigh angle in swing (from the vertical, "
+        "not from the pelvis); the 'toe up' (ankle dorsiflexion) part needs foot keypoints "
+        "and is not judged.",
         metric="peak_thigh_angle_swing_deg",
         unit="deg",
         views=("side",),
         short="knee drive",
-        thresholds=Thresholds(low=Band(35.0, 25.0)),
-        justification="Peak thigh angle in swing is ~40-55° forward of vertical in distance "
-        "running (more in sprinting); ≤35° is a low knee, ≤25° a shuffle. "
-        "Starting point.",
+        # At 2.5 m/s: expected 27.3 deg (RBDS001), warn 12 deg and fault 20 deg below.
+        thresholds=Thresholds(low=Band(15.3, 7.3)),
+        speed=SpeedScaling(2.5, 6.1, f"{_RBDS001}: 27.3° at 2.5 m/s, 33.4° at 3.5 m/s"),
+        justification="The thigh from the vertical peaks at 27.3 ± 1.1° (2.5 m/s) and "
+        "33.4 ± 1.4° (3.5 m/s), +6.1° per m/s; the 'typical 40-55°' of coaching texts is "
+        "hip flexion against the pelvis, which the pelvis' forward tilt puts ~20° higher. "
+        "Warn 12°, fault 20° below the expected value (~2 and ~3.5 population SDs; the SD "
+        "of hip flexion in loading, 5.5-6.0°, stands in for the swing peak's: provisional).",
+        basis=(
+            Basis(
+                _RBDS001,
+                _RBDS001_WHO,
+                _RBDS001_SPEEDS,
+                "peak thigh angle from the vertical in swing 27.3 ± 1.1° (2.5 m/s), "
+                "33.4 ± 1.4° (3.5 m/s); 3D hip flexion against the pelvis 46 / 53-57 / "
+                "62-65° at 2.5 / 3.5 / 4.5 m/s",
+            ),
+            Basis(
+                "Heiderscheit et al. 2011",
+                "45 recreational runners",
+                "treadmill, self-selected speed",
+                "between-runner SD of hip flexion in loading 5.5-6.0° (stand-in spread)",
+            ),
+        ),
         limit_range=_ANGLE,
     ),
     Cue(
@@ -376,10 +525,28 @@ CATALOGUE: tuple[Cue, ...] = (
         unit="deg",
         views=("side",),
         short="heel up",
-        thresholds=Thresholds(low=Band(85.0, 70.0)),
-        justification="Peak swing knee flexion is ~90-120° in distance running and >120° in "
-        "sprinting (Novacheck 1998); ≤85° is a low heel recovery, ≤70° a "
-        "shuffle. Starting point.",
+        # At 2.5 m/s: expected 85.4 deg (RBDS001), warn 15 deg and fault 25 deg below.
+        thresholds=Thresholds(low=Band(70.4, 60.4)),
+        speed=SpeedScaling(2.5, 15.3, f"{_RBDS001}: 85.4° at 2.5 m/s, 100.7° at 3.5 m/s"),
+        justification="Peak swing knee flexion (a joint angle: 2D and 3D agree) rises with "
+        "speed: 85.4 ± 2.8° at 2.5 m/s, 100.7 ± 2.4° at 3.5 m/s, ~116° at 4.5 m/s, +15.3° per "
+        "m/s. Warn 15°, fault 25° below the expected value (~3 and ~5 population SDs; the SD "
+        "of the stance knee peak, 4.5°, stands in for the swing peak's: provisional).",
+        basis=(
+            Basis(
+                _RBDS001,
+                _RBDS001_WHO,
+                _RBDS001_SPEEDS,
+                "peak swing knee flexion 85.4 ± 2.8° (2.5 m/s), 100.7 ± 2.4° (3.5 m/s); 3D "
+                "85-90 / 100-106 / 116° at 2.5 / 3.5 / 4.5 m/s",
+            ),
+            Basis(
+                "Heiderscheit et al. 2011",
+                "45 recreational runners",
+                "treadmill, self-selected speed",
+                "between-runner SD of the stance knee flexion peak 4.5° (stand-in spread)",
+            ),
+        ),
         limit_range=_ANGLE,
     ),
     Cue(

@@ -7,8 +7,13 @@ over time, ``hold`` is more than half of ``window``, so raising and clearing can
 hold and input alternating good/bad reaches neither; over values, a fault alert does not
 clear on warn strides, so the warn band is a dead band and a value hovering at the fault
 limit does not toggle it (on the real clips this removed the re-raises).  Strides where
-the cue is unknown are skipped (they neither raise nor clear), except a cue switched off,
-which clears at once.
+the cue was not judged (unknown, unreliable, or an information-only cue, which therefore
+never alerts) are skipped: they neither raise nor clear, except a cue switched off, which
+clears at once.
+
+:func:`held_level` is the same k-of-n rule for a level that is always shown (the runner's
+LED following the focus cues): it moves up or down only when ``hold`` of the last strides
+agree.
 
 The state is plain immutable data (:class:`RollingState`), so it can be snapshotted,
 logged or restored; :func:`update` is pure.  :class:`RollingCues` wraps it for callers that
@@ -21,7 +26,7 @@ prefer an object::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,7 +108,7 @@ def update(
     alerts: list[CueAlert] = []
     for result in report.cues:
         track = tracks.get(result.cue_id, CueTrack())
-        if result.verdict is Verdict.UNKNOWN:
+        if not result.verdict.judged:
             if result.reason == REASON_OFF and (track.active or track.recent):
                 if track.active:
                     alerts.append(_cleared(result.cue_id, time, report.stride.index))
@@ -131,6 +136,28 @@ def update(
             alerts.append(_cleared(result.cue_id, time, report.stride.index))
         tracks[result.cue_id] = CueTrack(recent, active)
     return RollingState(tracks), tuple(alerts)
+
+
+def held_level(current: Verdict | None, recent: Sequence[Verdict], hold: int) -> Verdict | None:
+    """The level shown after ``recent`` judged verdicts (oldest first, at most a window),
+    starting from ``current`` (``None``: nothing shown yet).
+
+    The level rises to the worst verdict that ``hold`` of them reach or pass, and falls to
+    the best verdict that ``hold`` of them stay at or under; otherwise it stays.  With
+    ``hold`` more than half the window the two cannot disagree, so a verdict alternating
+    stride by stride moves nothing: the hysteresis that keeps the LED steady.
+    """
+    levels = (Verdict.OK, Verdict.WARN, Verdict.FAULT)
+    rank = [_SEVERITY[v] for v in recent if v in _SEVERITY]
+    up = [v for v in levels if sum(r >= _SEVERITY[v] for r in rank) >= hold]
+    down = [v for v in levels if sum(r <= _SEVERITY[v] for r in rank) >= hold]
+    if current is None:
+        return up[-1] if up else None  # the first level: the worst that holds
+    if up and _SEVERITY[up[-1]] > _SEVERITY[current]:
+        return up[-1]
+    if down and _SEVERITY[down[0]] < _SEVERITY[current]:
+        return down[0]
+    return current
 
 
 def clear_all(state: RollingState, time: float) -> tuple[RollingState, tuple[CueAlert, ...]]:

@@ -21,7 +21,11 @@ from edge.types import CueGroup
 
 VIEW_CHOICES = ("auto", "side", "front")
 ALERT_LEVELS = ("fault", "warn")
-ATHLETE_KEYS = ("name", "height_cm", "disabled", "overrides")
+ATHLETE_KEYS = ("name", "height_cm", "speed_mps", "focus", "disabled", "overrides")
+#: A runner acts on one thing at a time: one or two focus cues.
+MAX_FOCUS_CUES = 2
+#: Running speeds a speed setting accepts (m/s): a walk-jog to a sprint.
+SPEED_LIMITS_MPS = (1.0, 12.0)
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,39 @@ class CueIdList(Check):
                 raise Invalid(
                     f"expected cue ids (one of: {', '.join(CUE_IDS)}), got {show_value(item)}"
                 )
+        return tuple(value)
+
+
+def focus_problem(cue_ids: Sequence[str]) -> str | None:
+    """What is wrong with ``cue_ids`` as focus cues (``None``: nothing): at most
+    :data:`MAX_FOCUS_CUES`, no repeats, each a validated cue (one that can alert)."""
+    if len(cue_ids) > MAX_FOCUS_CUES:
+        return f"expected at most {MAX_FOCUS_CUES} focus cues, got {len(cue_ids)}"
+    if len(set(cue_ids)) != len(cue_ids):
+        return "expected different cue ids, got a repeat"
+    validated = [c.id for c in CUES_BY_ID.values() if c.validated]
+    for cue_id in cue_ids:
+        cue = CUES_BY_ID.get(cue_id)
+        if cue is None or not cue.validated:
+            why = "information only" if cue is not None and cue.information_only else "unknown"
+            return f"{cue_id!r} cannot be a focus cue ({why}); expected one of: " + ", ".join(
+                validated
+            )
+    return None
+
+
+@dataclass(frozen=True)
+class FocusList(Check):
+    """One or two validated cue ids (e.g. ``["posture.run_tall"]``); ``[]``: none."""
+
+    expected = f"a list of at most {MAX_FOCUS_CUES} validated cue ids"
+
+    def __call__(self, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(value)
+        problem = focus_problem(value)
+        if problem is not None:
+            raise Invalid(problem)
         return tuple(value)
 
 
@@ -75,13 +112,26 @@ class CuesConfig:
     athlete: str = setting(
         "", Text(), "Name of the [[athletes]] profile active at start (empty: catalogue defaults)."
     )
-    # legs.push_off ships switched off: on real footage its hip extension at toe-off still
-    # reads implausibly low (median -6° on the treadmill clip), so its faults are not yet
-    # trustworthy; switch it on with disabled = [] to try it.
-    disabled: tuple[str, ...] = setting(
-        ("legs.push_off",),
-        CueIdList(),
-        "Cue ids switched off for everyone (push-off is off until it proves reliable).",
+    disabled: tuple[str, ...] = setting((), CueIdList(), "Cue ids switched off for everyone.")
+    speed_mps: float = setting(
+        0.0,
+        Number(0.0, SPEED_LIMITS_MPS[1]),
+        "Running speed in m/s when known, e.g. the treadmill's belt speed (0: not known); "
+        "speed-scaled limits use it. Set per session with the MQTT command set_speed.",
+    )
+    focus: tuple[str, ...] = setting(
+        (),
+        FocusList(),
+        "One or two cue ids the runner's LED and buzzer follow ([]: the stride grade); per "
+        "athlete with [[athletes]] focus, per session with the MQTT command set_focus.",
+    )
+    # 3: the smallest median that outvotes a single odd stride (it brought the per-cue flip
+    # rate on the movup treadmill clip from 0.25 to 0.12, docs/cue-calibration.md section 6).
+    smooth_strides: int = setting(
+        3,
+        Int(1, 9),
+        "Each cue is judged on the median of its last n reliable readings (1: each stride "
+        "alone), so one odd stride does not flip the verdict.",
     )
 
 
@@ -108,6 +158,11 @@ def _parse_overrides(raw: Any, index: int) -> dict[str, dict[str, float]]:
             if cue is None:
                 names = [c.split(".", 1)[1] for c in CUE_IDS if c.startswith(group + ".")]
                 raise Invalid(f"{at}: unknown cue (expected one of: {', '.join(names)})")
+            if cue.information_only:
+                raise Invalid(
+                    f"{at}: this cue is information only ({cue.information_only}): it has "
+                    "no thresholds to override"
+                )
             if cue.thresholds is None:
                 raise Invalid(f"{at}: this cue is not measurable and has no thresholds")
             if not isinstance(limits, dict):
@@ -148,6 +203,8 @@ def parse_athlete(raw: Any, index: int) -> AthleteProfile:
     checks: dict[str, Check] = {
         "name": Text(allow_empty=False),
         "height_cm": Number(50, 250),
+        "speed_mps": Number(*SPEED_LIMITS_MPS),
+        "focus": FocusList(),
         "disabled": CueIdList(),
     }
     values: dict[str, Any] = {}
@@ -162,6 +219,8 @@ def parse_athlete(raw: Any, index: int) -> AthleteProfile:
         height_cm=values.get("height_cm"),
         overrides=_parse_overrides(raw.get("overrides", {}), index),
         disabled=frozenset(values.get("disabled", ())),
+        speed_mps=values.get("speed_mps"),
+        focus=values.get("focus", ()),
     )
 
 
@@ -205,6 +264,11 @@ def check_cues_settings(cues: CuesConfig, athletes: Sequence[AthleteProfile] = (
             f"cues.hold_strides: expected more than half of window_strides "
             f"({cues.window_strides}) so raising and clearing cannot both hold, "
             f"got {cues.hold_strides}"
+        )
+    if 0.0 < cues.speed_mps < SPEED_LIMITS_MPS[0]:
+        raise Invalid(
+            f"cues.speed_mps: expected 0 (not known) or a running speed of "
+            f"{SPEED_LIMITS_MPS[0]:g}-{SPEED_LIMITS_MPS[1]:g} m/s, got {cues.speed_mps:g}"
         )
     names = [a.name for a in athletes]
     if cues.athlete and cues.athlete not in names:

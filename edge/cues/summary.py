@@ -1,11 +1,12 @@
-"""Pass and session summaries: how often each cue was ok/warn/fault/unknown, and metric spread.
+"""Pass and session summaries: how often each cue got each verdict, and metric spread.
 
 :func:`summarize` turns a list of :class:`~edge.types.StrideReport` into a
 :class:`Summary`.  For long sessions :class:`SummaryAccumulator` folds reports in one at a
 time in constant memory (Welford's running mean and variance), so a whole day's running
-never has to be kept.  Shares are of *all* strides (unknown included), so the four shares of
-a cue add up to 1; ``spread`` is the sample standard deviation (n - 1), ``nan`` below two
-values.
+never has to be kept.  Shares are of *all* strides (unknown, information-only and
+unreliable included), so the shares of a cue add up to 1.  The metric statistics leave out
+values a plausibility gate made unreliable (an impossible reading must not move a mean);
+``spread`` is the sample standard deviation (n - 1), ``nan`` below two values.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from edge.types import StrideReport, Verdict
 
-_VERDICTS = (Verdict.OK, Verdict.WARN, Verdict.FAULT, Verdict.UNKNOWN)
+_VERDICTS = tuple(Verdict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +138,7 @@ class SummaryAccumulator:
             counts[str(result.verdict)] += 1
         for key, metric in stride.metrics.items():
             stats = self.metric_stats.setdefault(key, _Running(metric.unit))
-            if math.isfinite(metric.value):
+            if math.isfinite(metric.value) and not report.unreliable_reason(key):
                 stats.add(metric.value)
 
     def summary(self) -> Summary:

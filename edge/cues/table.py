@@ -3,9 +3,11 @@ and a pass summary.
 
 Each stride is a row: its time, leg, grade, cadence and ground contact, then one column per
 cue with the value it read and its verdict side by side (``0.21 F``): ``ok``, ``W`` warn,
-``F`` fault.  A cue not judged on a stride shows ``?`` and no number, since a number beside
-no verdict would read as one.  The header names each column over two lines and gives its
-unit on a third; a cue judged on no stride at all gets no column, only a line under the
+``F`` fault, ``i`` information only (shown, never judged), ``!`` unreliable (a plausibility
+gate failed: the value is shown only with that flag).  A cue not judged on a stride shows
+``?`` and no number, since a number beside no verdict would read as one.  The header
+names each column over two lines and gives its unit on a third; a cue judged on no stride at
+all gets no column, only a line under the
 table saying why (e.g. "needs a front view").
 
     print(format_stride_table(reports))
@@ -22,7 +24,14 @@ from edge.cues.summary import Summary
 from edge.text import plural
 from edge.types import CueResult, StrideReport, Verdict
 
-MARK = {Verdict.OK: "ok", Verdict.WARN: "W", Verdict.FAULT: "F", Verdict.UNKNOWN: "?"}
+MARK = {
+    Verdict.OK: "ok",
+    Verdict.WARN: "W",
+    Verdict.FAULT: "F",
+    Verdict.UNKNOWN: "?",
+    Verdict.INFO: "i",
+    Verdict.UNRELIABLE: "!",
+}
 #: How a cue unit is written in a column header, and what it means (for the legend).
 UNIT_LABELS = {
     "deg": ("deg", "degrees"),
@@ -33,7 +42,7 @@ UNIT_LABELS = {
 _CELL = 8  # "-15.5 F", "0.24 ok", "1234 ok" with room to spare
 _LEAD_NAMES = ("stride", "time", "leg", "grade", "cadence", "contact")
 _LEAD_UNITS = ("", "s", "", "", "spm", "ms")
-_LEAD_FORMAT = "{:>6} {:>6} {:<4} {:<7} {:>7} {:>7}"
+_LEAD_FORMAT = "{:>6} {:>6} {:<4} {:<10} {:>7} {:>7}"  # grade: "unreliable"
 
 
 def judged_cues(catalogue: Sequence[Cue] = CATALOGUE) -> tuple[Cue, ...]:
@@ -130,7 +139,8 @@ def table_legend(cues: Sequence[Cue] | None = None) -> str:
     cues = judged_cues() if cues is None else cues
     units = dict.fromkeys(c.unit for c in cues if c.unit in UNIT_LABELS and c.unit != "deg")
     lines = [
-        "ok, W warn, F fault; ? not judged on that stride.",
+        "ok, W warn, F fault; i information only (shown, never judged); ! unreliable (a",
+        "plausibility gate failed; never judged); ? not judged on that stride.",
         "cadence: steps per minute over the stride; contact: foot strike to toe-off.",
     ]
     if units:
@@ -176,7 +186,8 @@ def format_summary(
     lines = [
         f"{plural(summary.strides, 'stride')}{span}; grades: "
         + ", ".join(f"{k} {v}" for k, v in sorted(summary.grades.items())),
-        f"{'cue':<27} {'ok':>5} {'warn':>5} {'fault':>5} {'unknown':>8}  metric mean ± spread",
+        f"{'cue':<27} {'ok':>5} {'warn':>5} {'fault':>5} {'unk':>5} {'info':>5} {'unrel':>5}"
+        "  metric mean ± spread",
     ]
     known = {c.cue_id: c for c in summary.cues}
     metrics = {m.key: m for m in summary.metrics}
@@ -190,8 +201,7 @@ def format_summary(
                 why = "not measurable from the keypoints (trackside cues says why)"
             lines.append(f"{cue.id:<27} not judged" + (f": {why}" if why else ""))
             continue
-        shares = " ".join(f"{100 * c.share(v):>4.0f}%" for v in (Verdict.OK, Verdict.WARN))
-        shares += f" {100 * c.share(Verdict.FAULT):>4.0f}% {100 * c.share(Verdict.UNKNOWN):>7.0f}%"
+        shares = " ".join(f"{100 * c.share(v):>4.0f}%" for v in Verdict)
         m = metrics.get(cue.metric or "")
         stat = ""
         if m is not None and m.count:

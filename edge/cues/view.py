@@ -30,6 +30,15 @@ def view_name(
     return _NAMES.get(str(estimate))
 
 
+def front_confidence_of(estimate: ViewEstimate | CameraView | str | None) -> float:
+    """How sure the stride's own classifier answer is of a front/rear view (0: it saw a
+    side view, or nothing); a view *name* is taken as certain.  The front-view gate of
+    :mod:`edge.gait.gates` reads it."""
+    if isinstance(estimate, ViewEstimate):
+        return float(estimate.confidence) if estimate.view is CameraView.FRONT_OR_REAR else 0.0
+    return 1.0 if view_name(estimate) == "front" else 0.0
+
+
 def resolve_view(setting: str, detected: ViewEstimate | CameraView | str | None) -> str | None:
     """The view cues are judged in: a forced ``setting`` wins over what was ``detected``."""
     if setting in ("side", "front"):

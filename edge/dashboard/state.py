@@ -45,7 +45,8 @@ _RECENT_RESULTS = 10
 TABLE_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
     ("stride.cadence_spm", "Cadence", "spm", 0),
     ("stride.ground_contact_ms", "Contact", "ms", 0),
-    ("overstride_leg_length", "Overstride", "leg", 2),
+    ("peak_shank_angle_before_strike_deg", "Shank reach", "°", 0),
+    ("overstride_leg_length", "Foot ahead", "leg", 2),
     ("trunk_lean_deg", "Trunk lean", "°", 1),
     ("knee_flexion_at_foot_strike_deg", "Knee at strike", "°", 0),
     ("peak_knee_flexion_swing_deg", "Knee swing", "°", 0),
@@ -58,7 +59,11 @@ CHART_KEYS: tuple[str, ...] = (
     "stride.cadence_spm",
     "stride.ground_contact_ms",
     "trunk_lean_deg",
-    "overstride_leg_length",
+    "peak_shank_angle_before_strike_deg",
+)
+#: The cues a coach may pick as the runner's focus (validated ones), for the page's control.
+FOCUSABLE: tuple[dict[str, str], ...] = tuple(
+    {"cue_id": c.id, "title": c.title} for c in CATALOGUE if c.validated
 )
 # metric key -> the cue that judges it (for ok/warn/fault colouring of table cells)
 _CUE_OF_METRIC = {c.metric: c.id for c in CATALOGUE if c.metric}
@@ -83,20 +88,32 @@ def _finite(value: Any) -> float | None:
 
 
 def stride_row(payload: dict[str, Any]) -> dict[str, Any]:
-    """The compact form of a ``…/stride`` payload kept for the table and charts."""
+    """The compact form of a ``…/stride`` payload kept for the table and charts.
+
+    ``unreliable`` lists the columns whose value a plausibility gate flagged (every column
+    of a stride that is unreliable as a whole): the page shows them marked, never plain,
+    and leaves them out of the charts.
+    """
     stride = payload["stride"]
     metrics = payload.get("metrics") or {}
     verdict_of_cue = {c["cue_id"]: c["verdict"] for c in payload.get("cues") or []}
+    reliable = payload.get("reliable", True) is not False
     values: dict[str, float | None] = {}
     verdicts: dict[str, str] = {}
+    unreliable: list[str] = []
     for key, *_ in TABLE_COLUMNS:
         if key.startswith("stride."):
             values[key] = _finite(stride.get(key[7:]))
+            flagged = not reliable
         else:
-            values[key] = _finite((metrics.get(key) or {}).get("value"))
+            metric = metrics.get(key) or {}
+            values[key] = _finite(metric.get("value"))
+            flagged = not reliable or metric.get("reliable", True) is False
             cue_id = _CUE_OF_METRIC.get(key)
             if cue_id in verdict_of_cue:
                 verdicts[key] = verdict_of_cue[cue_id]
+        if flagged:
+            unreliable.append(key)
     return {
         "message_id": payload.get("message_id"),
         "index": int(stride["index"]),
@@ -104,6 +121,9 @@ def stride_row(payload: dict[str, Any]) -> dict[str, Any]:
         "t": _finite(stride.get("foot_strike_s")),
         "grade": payload.get("grade"),
         "worst_cue": payload.get("worst_cue"),
+        "reliable": reliable,
+        "unreliable": unreliable,
+        "gate_reasons": [str(g.get("reason", "")) for g in payload.get("gates") or []],
         "values": values,
         "verdicts": verdicts,
     }
@@ -120,6 +140,7 @@ def cue_tile(cue: dict[str, Any]) -> dict[str, Any]:
         "threshold": _finite(cue.get("threshold")),
         "message": cue.get("message", ""),
         "reason": cue.get("reason", ""),
+        "information_only": bool(cue.get("information_only", False)),
     }
 
 
@@ -164,6 +185,8 @@ class DeviceState:
     status: dict[str, Any] | None = None
     session_id: str | None = None
     athlete: str | None = None
+    focus: list[str] = field(default_factory=list)
+    speed: dict[str, Any] | None = None
     strides: deque[dict[str, Any]] = field(default_factory=deque)
     cues: dict[str, dict[str, Any]] = field(default_factory=dict)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -193,6 +216,8 @@ class DeviceState:
             "status": self.status,
             "session_id": self.session_id,
             "athlete": self.athlete,
+            "focus": self.focus,
+            "speed": self.speed,
             "strides": list(self.strides),
             "cues": list(self.cues.values()),
             "counts": self.counts,
@@ -263,6 +288,7 @@ class DashboardState:
                 for k, label, u, d in TABLE_COLUMNS
             ],
             "charts": list(CHART_KEYS),
+            "focusable": list(FOCUSABLE),
         }
 
     def keyframe(self, key: str) -> bytes | None:
@@ -363,6 +389,9 @@ class DashboardState:
         if suffix == "stride":
             row = stride_row(data)
             device.strides.append(row)
+            device.focus = [str(c) for c in data.get("focus") or []]
+            speed = data.get("speed")
+            device.speed = speed if isinstance(speed, dict) else None
             for cue in data.get("cues") or []:
                 tile = cue_tile(cue)
                 device.cues[tile["cue_id"]] = tile
@@ -375,6 +404,8 @@ class DashboardState:
                 "row": row,
                 "cues": list(device.cues.values()),
                 "counts": device.counts,
+                "focus": device.focus,
+                "speed": device.speed,
                 **context,
             }
         if suffix == "alert":

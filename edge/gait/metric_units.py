@@ -8,6 +8,8 @@ Every key :func:`edge.gait.metrics.stride_metrics` returns is listed here with i
 METRIC_UNITS: dict[str, str] = {
     "overstride_leg_length": "leg_length",
     "overstride_cm": "cm",
+    "peak_shank_angle_before_strike_deg": "deg",
+    "peak_reach_before_strike_leg_length": "leg_length",
     "shank_angle_at_foot_strike_deg": "deg",
     "knee_flexion_at_foot_strike_deg": "deg",
     "peak_knee_flexion_stance_deg": "deg",
@@ -21,6 +23,7 @@ METRIC_UNITS: dict[str, str] = {
     "stride_length_cm": "cm",
     "vertical_ratio_percent": "percent",
     "hip_ahead_of_ankle_midstance_leg_length": "leg_length",
+    "leg_segment_length_change": "ratio",
     "head_pitch_deg": "deg",
     "head_forward_leg_length": "leg_length",
     "wrist_height_forward_arm_length": "arm_length",

@@ -1,5 +1,6 @@
-"""Leg metrics of one stride: overstride, shank and knee angles, knee and thigh peaks, hip
-extension at toe-off, hip over ankle at mid-stance (definitions in ``docs/metrics.md``)."""
+"""Leg metrics of one stride: overstride, shank and knee angles, the reach before the strike,
+knee and thigh peaks, hip extension at toe-off, hip over ankle at mid-stance, and how much
+the leg's segments changed length (definitions in ``docs/metrics.md``)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ import math
 
 import numpy as np
 
-from edge.gait.angles import segment_angle_down, wrap_degrees
+from edge.gait.angles import interp_at, segment_angle_down, segment_lengths, wrap_degrees
+from edge.gait.metric_units import METRIC_UNITS
 from edge.gait.scale import Scale
-from edge.gait.stride_reader import StrideReader, joint_quality, nan_metric
+from edge.gait.stride_reader import StrideReader, joint_quality, nan_metric, round_quality
 from edge.gait.track import LimbJoint
 from edge.types import MetricValue
+
+#: The reach readings take the peak over the last 100 ms before the strike: terminal swing
+#: ends with the foot retracting, so the peak sits just before touchdown and is read where
+#: it changes slowest; a strike detected one frame late at 18 fps moves it <= 0.8 deg /
+#: 0.005 leg lengths instead of 18 deg / 0.16 (docs/cue-calibration.md, sections 3 and 5).
+REACH_WINDOW_S = 0.1
 
 
 def leg_metrics(r: StrideReader, scale: Scale | None) -> dict[str, MetricValue]:
@@ -54,6 +62,28 @@ def leg_metrics(r: StrideReader, scale: Scale | None) -> dict[str, MetricValue]:
             "overstride",
             scale.cm_per_px,
             note=f"scale from {scale.source}",
+        )
+    out["peak_shank_angle_before_strike_deg"] = r.over(
+        "peak_shank_angle_before_strike_deg",
+        shank,
+        q_shank,
+        fs - REACH_WINDOW_S,
+        fs,
+        "shank reach before strike",
+    )
+    if math.isfinite(inv_leg):
+        out["peak_reach_before_strike_leg_length"] = r.over(
+            "peak_reach_before_strike_leg_length",
+            ahead_px,
+            q_ahead,
+            fs - REACH_WINDOW_S,
+            fs,
+            "foot reach before strike",
+            scale=inv_leg,
+        )
+    else:
+        out["peak_reach_before_strike_leg_length"] = nan_metric(
+            "peak_reach_before_strike_leg_length", "leg length not measurable"
         )
     out["shank_angle_at_foot_strike_deg"] = r.at(
         "shank_angle_at_foot_strike_deg", shank, q_shank, fs, "shank angle"
@@ -108,4 +138,37 @@ def leg_metrics(r: StrideReader, scale: Scale | None) -> dict[str, MetricValue]:
         out["hip_ahead_of_ankle_midstance_leg_length"] = nan_metric(
             "hip_ahead_of_ankle_midstance_leg_length", "leg length not measurable"
         )
+    events = [fs] if to is None or mid_stance is None else [fs, mid_stance, to]
+    q_at_strike = interp_at(r.t, q_leg, fs, r.max_gap)
+    out["leg_segment_length_change"] = segment_length_change(r, events, q_at_strike)
     return out
+
+
+def segment_length_change(r: StrideReader, events: list[float], quality: float) -> MetricValue:
+    """Largest relative change of the stride leg's thigh or shank at the given events (the
+    strike, mid-stance, toe-off) against that segment's median over the whole track.
+
+    Bones keep their length, and a side camera sees the leg nearly in its plane (the lab's
+    2D thigh and shank change by 1.5-7.4 %), so a large change means a keypoint is on the
+    wrong joint at that event: the plausibility gate of :mod:`edge.gait.gates` reads it.
+    """
+    key = "leg_segment_length_change"
+    # The leg's own joints only: a hip borrowed from the other leg is not this thigh's end.
+    hip, knee, ankle = (r.own_xy[:, j] for j in (LimbJoint.HIP, LimbJoint.KNEE, LimbJoint.ANKLE))
+    worst, measured = 0.0, False
+    for top, bottom in ((hip, knee), (knee, ankle)):
+        length = segment_lengths(top, bottom)
+        finite = length[np.isfinite(length)]
+        if not finite.size:
+            continue
+        median = float(np.median(finite))
+        if median <= 0:
+            continue
+        for t in events:
+            value = interp_at(r.t, length, t, r.max_gap)
+            if math.isfinite(value):
+                worst = max(worst, abs(value / median - 1.0))
+                measured = True
+    if not measured:
+        return nan_metric(key, "thigh and shank unseen at the stride's events")
+    return MetricValue(worst, METRIC_UNITS[key], round_quality(quality))

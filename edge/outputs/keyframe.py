@@ -32,12 +32,15 @@ import numpy as np
 from edge.cues.catalogue import CUES_BY_ID
 from edge.types import SKELETON_EDGES, CueResult, Keypoint, Pose, StrideReport, Verdict
 
-# RGB colours per verdict (traffic light; grey when the cue could not be judged).
+# RGB colours per verdict (traffic light; grey when the cue was not judged).
+_GREY = (170, 170, 170)
 VERDICT_COLOURS: dict[Verdict, tuple[int, int, int]] = {
     Verdict.OK: (40, 200, 90),
     Verdict.WARN: (255, 180, 0),
     Verdict.FAULT: (235, 50, 50),
-    Verdict.UNKNOWN: (170, 170, 170),
+    Verdict.UNKNOWN: _GREY,
+    Verdict.INFO: _GREY,
+    Verdict.UNRELIABLE: _GREY,
 }
 _SKELETON = (210, 210, 210)
 _REFERENCE = (90, 200, 255)
@@ -57,6 +60,8 @@ METRIC_SEGMENTS: dict[str, tuple[tuple[str, ...], str | None, str]] = {
     "overstride_leg_length": (("HIP", "ANKLE"), "vertical", "strike"),
     "overstride_cm": (("HIP", "ANKLE"), "vertical", "strike"),
     "shank_angle_at_foot_strike_deg": (("KNEE", "ANKLE"), "vertical", "strike"),
+    "peak_shank_angle_before_strike_deg": (("KNEE", "ANKLE"), "vertical", "strike"),
+    "peak_reach_before_strike_leg_length": (("HIP", "ANKLE"), "vertical", "strike"),
     "hip_ahead_of_ankle_midstance_leg_length": (("ANKLE", "HIP"), "vertical", "strike"),
     "knee_flexion_at_foot_strike_deg": (_LEG, None, "strike"),
     "peak_knee_flexion_stance_deg": (_LEG, None, "strike"),

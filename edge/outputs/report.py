@@ -3,13 +3,15 @@
 ``trackside report [SESSION]`` (and the dashboard's report link) read the results store
 (:mod:`edge.outputs.store`) and write a page a coach can e-mail or open offline: inline CSS,
 inline SVG plots, keyframes embedded as base64 — nothing fetched from anywhere.  It shows the
-athlete and date, the share of ok/warn/fault/unknown strides per cue, the key metrics over
-the session with the cue limits drawn in, the worst and best strides (with their keyframes
-when one was kept), every keyframe, and the alerts.
+athlete and date, the share of strides per verdict per cue (information-only cues and
+strides a plausibility gate made unreliable say so), the key metrics over the session with
+the cue limits drawn in (unreliable values left out), the worst and best strides (with
+their keyframes when one was kept), every keyframe, and the alerts.
 
 The CSV has one row per stride; its columns are :data:`CSV_FIXED_COLUMNS`, then one column
 per metric (the metric key, its unit in the name), then ``cue:<cue_id>`` with each cue's
-verdict.  ``docs/dashboard.md`` documents them.
+verdict.  ``reliable``, ``unreliable_metrics`` and ``gate_reasons`` flag the values a
+plausibility gate found impossible.  ``docs/dashboard.md`` documents them.
 
 ``trackside sessions`` lists what the store holds (:func:`format_sessions`).
 
@@ -24,6 +26,7 @@ import csv
 import html
 import io
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.cues.catalogue import CATALOGUE, CUES_BY_ID
+from edge.cues.profiles import build_rules
 from edge.errors import ConfigError
 from edge.gait.metrics import METRIC_UNITS
 from edge.outputs.store import (
@@ -41,10 +45,10 @@ from edge.outputs.store import (
     StoredStride,
     default_results_path,
 )
-from edge.types import Verdict
+from edge.types import GRADE_VERDICTS, Verdict
 
 VERDICTS = tuple(Verdict)
-SEVERITY = {Verdict.OK: 0, Verdict.UNKNOWN: 0, Verdict.WARN: 1, Verdict.FAULT: 3}
+SEVERITY = {Verdict.WARN: 1, Verdict.FAULT: 3}  # every other verdict weighs 0
 _JUDGED = (Verdict.OK, Verdict.WARN, Verdict.FAULT)
 _FLAGGED = (Verdict.WARN, Verdict.FAULT)
 
@@ -66,6 +70,9 @@ CSV_FIXED_COLUMNS: tuple[str, ...] = (
     "emitted_at_s",
     "grade",
     "worst_cue",
+    "reliable",
+    "unreliable_metrics",
+    "gate_reasons",
 )
 
 # Metrics plotted in the report, in this order, when the session measured them.
@@ -74,7 +81,8 @@ PLOTTED: tuple[tuple[str, str, str], ...] = (
     ("stride.cadence_spm", "Cadence", "steps/min"),
     ("stride.ground_contact_ms", "Ground contact", "ms"),
     ("trunk_lean_deg", "Trunk lean", "deg"),
-    ("overstride_leg_length", "Overstride", "leg lengths"),
+    ("peak_shank_angle_before_strike_deg", "Shank reach before strike (overstride)", "deg"),
+    ("overstride_leg_length", "Foot ahead of hip at strike", "leg lengths"),
     ("knee_flexion_at_foot_strike_deg", "Knee flexion at foot strike", "deg"),
     ("peak_knee_flexion_swing_deg", "Peak knee flexion, swing", "deg"),
     ("peak_thigh_angle_swing_deg", "Knee drive (thigh angle)", "deg"),
@@ -92,11 +100,19 @@ def _iso(unix_time: float | None) -> str:
 
 
 def _value(payload: dict[str, Any], key: str) -> float | None:
+    """A stride's value of ``key``; ``None`` when not measured or flagged unreliable."""
     if key.startswith("stride."):
-        v = payload["stride"].get(key[7:])
+        v = payload["stride"].get(key[7:]) if payload.get("reliable", True) else None
     else:
-        v = payload["metrics"].get(key, {}).get("value")
+        metric = payload["metrics"].get(key, {})
+        v = metric.get("value") if metric.get("reliable", True) else None
     return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
+
+
+def _unreliable_metrics(payload: dict[str, Any]) -> str:
+    if not payload.get("reliable", True):
+        return "all"
+    return " ".join(k for k, m in payload["metrics"].items() if not m.get("reliable", True))
 
 
 # --- CSV ----------------------------------------------------------------------------------
@@ -132,6 +148,9 @@ def csv_rows(session_id: str, strides: Sequence[StoredStride]) -> tuple[list[str
             "side": st["side"] or "",
             "grade": p["grade"],
             "worst_cue": p["worst_cue"] or "",
+            "reliable": "true" if p.get("reliable", True) else "false",
+            "unreliable_metrics": _unreliable_metrics(p),
+            "gate_reasons": "; ".join(g["reason"] for g in p.get("gates", [])),
         }
         for key in (
             "foot_strike_s",
@@ -238,16 +257,28 @@ def svg_plot(
     return "".join(parts)
 
 
-def metric_limits(key: str) -> list[tuple[float, str]]:
-    """The warn/fault limits of the cue that reads ``key``, as plot lines."""
-    for cue in CATALOGUE:
-        if cue.metric == key and cue.thresholds is not None:
+def metric_limits(key: str, speed_mps: float | None = None) -> list[tuple[float, str]]:
+    """The warn/fault limits of the validated cue that reads ``key``, as plot lines, drawn
+    at ``speed_mps`` (``None``: unknown, the most lenient) when they move with speed."""
+    for rule in build_rules():
+        thresholds = rule.thresholds_at(speed_mps)
+        if rule.cue.metric == key and rule.cue.validated and thresholds is not None:
             out = []
-            for band in (cue.thresholds.high, cue.thresholds.low):
+            for band in (thresholds.high, thresholds.low):
                 if band is not None:
                     out += [(band.warn, "warn"), (band.fault, "fault")]
             return out
     return []
+
+
+def session_speed(strides: Sequence[StoredStride]) -> float | None:
+    """The median running speed the session's strides were judged at (``None``: unknown)."""
+    speeds = [
+        s.payload["speed"]["mps"]
+        for s in strides
+        if isinstance(s.payload.get("speed", {}).get("mps"), int | float)
+    ]
+    return float(statistics.median(speeds)) if speeds else None
 
 
 # --- the page -----------------------------------------------------------------------------
@@ -260,9 +291,10 @@ th,td{padding:4px 6px;border-bottom:1px solid #e4e6ea;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .bar{display:flex;height:14px;min-width:160px;border-radius:3px;overflow:hidden}
 .bar span{display:block}.ok{background:#2fb868}.warn{background:#f5b400}
-.fault{background:#e53935}.unknown{background:#b8bcc4}
+.fault{background:#e53935}.unknown{background:#b8bcc4}.info{background:#8fb3e8}
+.unreliable{background:repeating-linear-gradient(45deg,#b8bcc4 0 4px,#e4e6ea 4px 8px)}
 .v-ok{color:#1d7f45}.v-warn{color:#a66f00}.v-fault{color:#c62828;font-weight:600}
-.v-unknown{color:#889}
+.v-unknown{color:#889}.v-info{color:#3b6db5}.v-unreliable{color:#889;font-style:italic}
 .plot{width:100%;height:auto;background:#fafbfc;margin:6px 0}
 .plot .title{font-size:13px;font-weight:600;fill:#333}.plot .tick{font-size:10px;fill:#667}
 .plot .frame{fill:none;stroke:#dde}.plot .line{fill:none;stroke:#2563eb;stroke-width:1.5}
@@ -302,7 +334,9 @@ def stride_severity(stride: StoredStride) -> tuple[int, int]:
 def worst_and_best(
     strides: Sequence[StoredStride], n: int = 3
 ) -> tuple[list[StoredStride], list[StoredStride]]:
-    """The ``n`` worst strides (most faults) and ``n`` best (fewest, most cues judged)."""
+    """The ``n`` worst strides (most faults) and ``n`` best (fewest, most cues judged);
+    a stride a plausibility gate made unreliable is neither."""
+    strides = [s for s in strides if s.payload.get("reliable", True)]
     ranked = sorted(strides, key=lambda s: (-stride_severity(s)[0], s.index))
     worst = [s for s in ranked[:n] if stride_severity(s)[0] > 0]
     best = sorted(strides, key=lambda s: (stride_severity(s)[0], -stride_severity(s)[1], s.index))[
@@ -361,7 +395,7 @@ def render_report(
 ) -> str:
     """The whole self-contained HTML page for one session."""
     counts = _cue_counts(strides)
-    grades = dict.fromkeys(VERDICTS, 0)
+    grades = dict.fromkeys(GRADE_VERDICTS, 0)
     for s in strides:
         grades[s.payload["grade"]] = grades.get(s.payload["grade"], 0) + 1
     n = len(strides)
@@ -382,23 +416,26 @@ def render_report(
         f'<p>Strides: <strong id="stride-count">{n}</strong>'
         + (f" over {max(times) - min(times):.0f} s of running" if len(times) > 1 else "")
         + " · grades: "
-        + ", ".join(f'<span class="v-{v}">{grades[v]} {v}</span>' for v in VERDICTS)
+        + ", ".join(f'<span class="v-{v}">{grades[v]} {v}</span>' for v in GRADE_VERDICTS)
         + "</p>",
         "<h2>Cues</h2>",
-        '<table id="cues"><tr><th>cue</th><th>what it asks</th><th>ok</th><th>warn</th>'
-        "<th>fault</th><th>unknown</th><th>share</th></tr>",
+        '<p class="meta">info: information only (no validated basis yet: shown, never '
+        "judged); unreliable: a plausibility gate found the stride physically impossible.</p>",
+        '<table id="cues"><tr><th>cue</th><th>what it asks</th>'
+        + "".join(f"<th>{v}</th>" for v in VERDICTS)
+        + "<th>share</th></tr>",
     ]
     for cue_id, c in counts.items():
         total = sum(c.values()) or 1
         cue = CUES_BY_ID.get(cue_id)
+        title = (cue.title + (" (information only)" if cue.information_only else "")) if cue else ""
         bar = "".join(
             f'<span class="{v}" style="width:{100 * c[v] / total:.1f}%"></span>'
             for v in VERDICTS
             if c[v]
         )
         out.append(
-            f'<tr data-cue="{_e(cue_id)}"><td>{_e(cue_id)}</td><td>{_e(cue.title if cue else "")}'
-            "</td>"
+            f'<tr data-cue="{_e(cue_id)}"><td>{_e(cue_id)}</td><td>{_e(title)}</td>'
             + "".join(
                 f'<td class="num" data-verdict="{v}">{100 * c[v] / total:.0f}%</td>'
                 for v in VERDICTS
@@ -409,9 +446,10 @@ def render_report(
 
     out.append("<h2>Over the session</h2>")
     xs = [float(s.index) for s in strides]
+    speed = session_speed(strides)
     for key, title, unit in PLOTTED:
         ys = [_value(s.payload, key) for s in strides]
-        svg = svg_plot(xs, ys, title=title, unit=unit, limits=metric_limits(key))
+        svg = svg_plot(xs, ys, title=title, unit=unit, limits=metric_limits(key, speed))
         if svg:
             out.append(svg)
 

@@ -1,4 +1,5 @@
-"""Sessions and coaches' commands: start, stop, choose the athlete, switch a cue on or off.
+"""Sessions and coaches' commands: start, stop, choose the athlete, switch a cue on or off,
+set the running speed and the runner's focus cues.
 
 Commands arrive on paho's network thread (:func:`route_commands`).  Their ``request_*``
 handlers only validate and queue; the analysis thread calls :meth:`SessionControl.apply_commands`
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from edge.analysis import RunAnalyzer
 from edge.config import Config
 from edge.cues.catalogue import CUES_BY_ID
+from edge.cues.settings import focus_problem
 from edge.cues.summary import Summary
 from edge.errors import ConfigError, TracksideError
 from edge.outputs.mqtt.commands import (
@@ -25,6 +27,8 @@ from edge.outputs.mqtt.commands import (
     Handler,
     SelectAthlete,
     SetCue,
+    SetFocus,
+    SetSpeed,
     StartSession,
     StopSession,
 )
@@ -60,6 +64,7 @@ class SessionControl:
         self.session_summary = session_summary
         self.session_id: str | None = None
         self.athlete: str | None = config.cues.athlete or None
+        self.configured_speed_mps = config.cues.speed_mps or None
         self._passes_before = 0  # stats.passes when the session started
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
 
@@ -80,6 +85,15 @@ class SessionControl:
         if cue_id not in CUES_BY_ID:  # refused now, so the coach is not told "ok"
             raise ConfigError(f'cue_id: no cue "{cue_id}" (see `trackside cues` for the list)')
         self._commands.put(lambda: self.analyzer.set_cue_enabled(cue_id, enabled))
+
+    def request_set_speed(self, speed_mps: float | None) -> None:
+        self._commands.put(lambda: self.analyzer.set_speed(speed_mps))
+
+    def request_set_focus(self, cue_ids: tuple[str, ...] | None) -> None:
+        problem = focus_problem(cue_ids) if cue_ids is not None else None
+        if problem is not None:
+            raise ConfigError(f"cue_ids: {problem}")
+        self._commands.put(lambda: self.analyzer.set_focus(cue_ids))
 
     def _check_athlete(self, athlete: str | None) -> None:
         if athlete and athlete not in self.athlete_names:
@@ -120,6 +134,9 @@ class SessionControl:
             self.outputs.results.publish_session_summary(
                 summary, passes=self.stats.passes - self._passes_before
             )
+        # What the coach set for the session ends with it.
+        self.analyzer.set_speed(self.configured_speed_mps)
+        self.analyzer.set_focus(None)
         log.info("session %s stopped", self.session_id)
         self.session_id = None
         self.outputs.results.set_session(None, athlete=self.athlete)
@@ -161,4 +178,13 @@ def route_commands(router: CommandRouter, sessions: SessionControl) -> None:
     router.on("start_session", _refusing(start))
     router.on("stop_session", _refusing(stop))
     router.on("select_athlete", _refusing(select))
+
+    def set_speed(c: SetSpeed) -> None:
+        sessions.request_set_speed(c.speed_mps)
+
+    def set_focus(c: SetFocus) -> None:
+        sessions.request_set_focus(c.cue_ids)
+
     router.on("set_cue", _refusing(set_cue))
+    router.on("set_speed", _refusing(set_speed))
+    router.on("set_focus", _refusing(set_focus))

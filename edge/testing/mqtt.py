@@ -48,27 +48,46 @@ def stride_report(index: int, *, period_s: float = 0.7) -> StrideReport:
         emitted_at=start + period_s + 0.1,
     )
     cues = (
-        CueResult("posture.run_tall", Verdict.OK, 6.0 + 0.1 * index, "deg", "Run tall", 10.0),
+        CueResult("posture.run_tall", Verdict.OK, 6.0 + 0.1 * index, "deg", "Run tall", 14.5),
         CueResult(
             "legs.overstride",
             Verdict.UNKNOWN,
             float("nan"),
-            "cm",
+            "deg",
             "Land under you",
-            reason="no scale",
+            reason="not measured: shank unseen",
         ),
-        CueResult("arms.elbows_back", Verdict.FAULT, 0.02, "leg_length", "Elbows back", 0.05, 0.7),
+        CueResult(
+            "arms.elbows_back",
+            Verdict.INFO,
+            0.31,
+            "leg_length",
+            "Elbows back",
+            confidence=0.7,
+            reason="information only: no published basis for a limit",
+            information_only=True,
+        ),
+        CueResult(
+            "legs.knee_drive",
+            Verdict.FAULT,
+            4.0,
+            "deg",
+            "Lift your knee",
+            4.25,
+            0.8,
+            judged_value=4.0,
+        ),
     )
-    return StrideReport(stride, cues, Verdict.FAULT, "arms.elbows_back")
+    return StrideReport(stride, cues, Verdict.FAULT, "legs.knee_drive")
 
 
-def alert(active: bool = True, cue_id: str = "arms.elbows_back") -> CueAlert:
+def alert(active: bool = True, cue_id: str = "legs.knee_drive") -> CueAlert:
     return CueAlert(
         cue_id,
         active,
         Verdict.FAULT if active else Verdict.OK,
         12.5,
-        "Drive the elbows back to the hip",
+        "Lift your knee in front.",
         7,
     )
 

@@ -2,7 +2,8 @@
 // Plain JavaScript, no build step and no library: the page must load from a Pi offline.
 "use strict";
 
-const VERDICT_RANK = { fault: 0, warn: 1, ok: 2, unknown: 3 };
+const VERDICT_RANK = { fault: 0, warn: 1, ok: 2, info: 3, unknown: 4, unreliable: 5 };
+const SHARE_ORDER = ["ok", "warn", "fault", "info", "unknown", "unreliable"];
 const TABLE_ROWS = 12;
 const CHART_POINTS = 120;
 
@@ -11,6 +12,7 @@ const app = {
   cards: new Map(),     // key -> DOM nodes of the device's card
   columns: [],
   charts: [],
+  focusable: [],  // [{cue_id, title}]: the cues a coach may pick as the runner's focus
   athletes: [],
   sessions: new Map(),  // session_id -> true when this machine has its report
   auth: { password_set: false, view_needs_login: false, logged_in: false, may_command: true },
@@ -55,6 +57,8 @@ function connect() {
 function onSnapshot(snap) {
   app.columns = snap.columns;
   app.charts = snap.charts;
+  app.focusable = snap.focusable || [];
+  for (const c of app.cards.values()) fillFocusChoices(c);
   app.athletes = snap.athletes || [];
   $("#athlete-names").innerHTML = app.athletes.map((a) => `<option value="${esc(a)}">`).join("");
   const keys = new Set(snap.devices.map((d) => d.key));
@@ -69,7 +73,8 @@ function onSnapshot(snap) {
 
 function blankDevice(key) {
   return { key, device_id: key.split("/").pop(), availability: null, status: null, session_id: null,
-           athlete: null, strides: [], cues: [], counts: {}, active_alerts: [], recent_alerts: [],
+           athlete: null, focus: [], speed: null, strides: [], cues: [], counts: {},
+           active_alerts: [], recent_alerts: [],
            keyframe: null, pass_summary: null, session_summary: null, cmd_results: [] };
 }
 
@@ -90,6 +95,7 @@ function onEvent(ev) {
       d.strides.push(ev.row);
       if (d.strides.length > CHART_POINTS * 3) d.strides.splice(0, d.strides.length - CHART_POINTS * 3);
       d.cues = ev.cues; d.counts = ev.counts;
+      d.focus = ev.focus || []; d.speed = ev.speed || null;
       break;
     case "alert":
       d.recent_alerts.push(ev.alert);
@@ -168,6 +174,15 @@ function card(d) {
           <button data-cmd="stop_session">Stop session</button>
           <button data-cmd="select_athlete">Select athlete</button>
         </div>
+        <div class="controls">
+          <label class="field">Runner's focus
+            <select class="focus" aria-label="First focus cue"></select>
+            <select class="focus" aria-label="Second focus cue"></select></label>
+          <button data-cmd="set_focus">Set focus</button>
+          <label class="field">Speed <input class="speed" type="number" min="1" max="12" step="0.1"
+                 placeholder="m/s" aria-label="Running speed in m/s"></label>
+          <button data-cmd="set_speed">Set speed</button>
+        </div>
         <p class="cmd-result" aria-live="polite"></p>
       </section>
     </div>`;
@@ -177,8 +192,19 @@ function card(d) {
     btn.addEventListener("click", () => sendCommand(d.key, btn.dataset.cmd, c));
   }
   app.cards.set(d.key, c);
+  fillFocusChoices(c);
   updateControlsLock(c);
   return c;
+}
+
+function fillFocusChoices(c) {
+  const options = `<option value="">—</option>` + app.focusable
+    .map((f) => `<option value="${esc(f.cue_id)}">${esc(f.title)}</option>`).join("");
+  for (const sel of c.root.querySelectorAll("select.focus")) {
+    const keep = sel.value;
+    sel.innerHTML = options;
+    sel.value = keep;
+  }
 }
 
 function updateControlsLock(c) {
@@ -199,7 +225,10 @@ function render(d, types) {
     av.textContent = d.availability || "unknown";
     av.className = "pill availability " + (d.availability || "");
     r.classList.toggle("offline", d.availability === "offline");
-    $(".who", r).innerHTML = `athlete <b>${esc(d.athlete || "–")}</b> · session <b>${esc(d.session_id || "none")}</b>`;
+    const focus = (d.focus || []).map((id) => (app.focusable.find((f) => f.cue_id === id) || { title: id }).title);
+    const speed = d.speed && d.speed.mps != null ? `${fmt(d.speed.mps, 1)} m/s (${d.speed.source})` : "unknown";
+    $(".who", r).innerHTML = `athlete <b>${esc(d.athlete || "–")}</b> · session <b>${esc(d.session_id || "none")}</b>`
+      + ` · focus <b class="focus-now">${esc(focus.join(", ") || "stride grade")}</b> · speed <b>${esc(speed)}</b>`;
     renderHealth(d, $(".health", r));
     renderReportLink(d, $(".report-link", r));
   }
@@ -245,15 +274,20 @@ function renderAlerts(d, el) {
 
 function renderTiles(d, el) {
   const alerting = new Set(d.active_alerts.map((a) => a.cue_id));
+  const focus = new Set(d.focus || []);
   el.innerHTML = d.cues.map((c) => {
     const n = d.counts[c.cue_id] || {};
-    const total = (n.ok || 0) + (n.warn || 0) + (n.fault || 0) + (n.unknown || 0);
-    const share = total ? ["ok", "warn", "fault", "unknown"].filter((v) => n[v])
+    const total = SHARE_ORDER.reduce((sum, v) => sum + (n[v] || 0), 0);
+    const share = total ? SHARE_ORDER.filter((v) => n[v])
       .map((v) => `<span class="${v}" style="width:${(100 * n[v] / total).toFixed(1)}%"></span>`).join("") : "";
-    const value = c.value === null ? (c.reason || "not measured") : `${fmt(c.value, 2)} ${c.unit}`;
-    return `<div class="cue-tile ${esc(c.verdict)}${alerting.has(c.cue_id) ? " alerting" : ""}"
-                 data-cue="${esc(c.cue_id)}" data-verdict="${esc(c.verdict)}" title="${esc(c.message)}">
-      <div class="t">${esc(c.title)}</div><div class="v">${esc(c.verdict)} · ${esc(value)}</div>
+    // An unreliable value is never shown as a plain number: the flag and the gate come first.
+    let value = c.value === null ? (c.reason || "not measured") : `${fmt(c.value, 2)} ${c.unit}`;
+    if (c.verdict === "unreliable") value = `${value} — ${c.reason}`;
+    const tag = c.information_only ? `<span class="tag" title="No validated basis yet: shown, never judged">info only</span>` : "";
+    const star = focus.has(c.cue_id) ? `<span class="tag focus-tag" title="The runner's focus cue">focus</span>` : "";
+    return `<div class="cue-tile ${esc(c.verdict)}${alerting.has(c.cue_id) ? " alerting" : ""}${focus.has(c.cue_id) ? " focused" : ""}"
+                 data-cue="${esc(c.cue_id)}" data-verdict="${esc(c.verdict)}" title="${esc(c.reason || c.message)}">
+      <div class="t">${esc(c.title)} ${tag}${star}</div><div class="v">${esc(c.verdict)} · ${esc(value)}</div>
       <div class="share" title="session: ${total} strides">${share}</div></div>`;
   }).join("");
 }
@@ -264,7 +298,9 @@ function renderCharts(d, el) {
   const rows = d.strides.slice(-CHART_POINTS);
   el.innerHTML = app.charts.map((key) => {
     const col = columnOf(key) || { label: key, unit: "", digits: 1 };
-    const pts = rows.map((r, i) => [i, r.values[key]]).filter(([, v]) => v !== null && v !== undefined);
+    // Values a plausibility gate flagged stay out of the trend.
+    const pts = rows.map((r, i) => [i, (r.unreliable || []).includes(key) ? null : r.values[key]])
+      .filter(([, v]) => v !== null && v !== undefined);
     const last = pts.length ? pts[pts.length - 1][1] : null;
     let poly = "";
     if (pts.length > 1) {
@@ -289,10 +325,18 @@ function renderTable(d, table) {
     thead.innerHTML = head; thead.dataset.cols = String(app.columns.length);
   }
   const rows = d.strides.slice(-TABLE_ROWS).reverse();
-  $("tbody", table).innerHTML = rows.map((r) => `<tr data-index="${r.index}">
-    <td>${r.index}</td><td class="grade-${esc(r.grade)}">${esc(r.grade)}</td>
-    ${app.columns.map((c) => `<td class="${esc(r.verdicts[c.key] || "")}" data-key="${esc(c.key)}">${fmt(r.values[c.key], c.digits)}</td>`).join("")}
-  </tr>`).join("") || `<tr><td colspan="${app.columns.length + 2}" class="muted">No stride yet.</td></tr>`;
+  $("tbody", table).innerHTML = rows.map((r) => {
+    const why = esc((r.gate_reasons || []).join("; "));
+    return `<tr data-index="${r.index}" class="${r.reliable === false ? "unreliable-row" : ""}">
+    <td>${r.index}</td><td class="grade-${esc(r.grade)}" title="${r.reliable === false ? why : ""}">${esc(r.grade)}</td>
+    ${app.columns.map((c) => {
+      const flagged = (r.unreliable || []).includes(c.key);
+      const cls = flagged ? "unreliable" : (r.verdicts[c.key] || "");
+      const text = fmt(r.values[c.key], c.digits) + (flagged && r.values[c.key] != null ? " ⚠" : "");
+      return `<td class="${esc(cls)}" data-key="${esc(c.key)}"${flagged ? ` title="unreliable: ${why}"` : ""}>${text}</td>`;
+    }).join("")}
+  </tr>`;
+  }).join("") || `<tr><td colspan="${app.columns.length + 2}" class="muted">No stride yet.</td></tr>`;
 }
 
 function renderKeyframe(d, el) {
@@ -331,6 +375,17 @@ async function sendCommand(key, command, c) {
   if (command === "select_athlete") {
     if (!athlete) { showCmd(c, "Type the athlete's name first.", false); return; }
     args.athlete = athlete;
+  }
+  if (command === "set_focus") {
+    const ids = [...c.root.querySelectorAll("select.focus")].map((s) => s.value).filter(Boolean);
+    args.cue_ids = [...new Set(ids)];
+  }
+  if (command === "set_speed") {
+    const text = $(".speed", c.root).value.trim();
+    args.speed_mps = text === "" ? null : Number(text);
+    if (args.speed_mps !== null && !(args.speed_mps >= 1 && args.speed_mps <= 12)) {
+      showCmd(c, "Speed: 1-12 m/s, or empty for unknown.", false); return;
+    }
   }
   if (!app.auth.may_command) { openLogin("Commands need the dashboard password."); return; }
   showCmd(c, `${command}: sending…`, null);

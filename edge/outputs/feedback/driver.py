@@ -117,7 +117,12 @@ class FeedbackDriver:
         check_feedback(config, origin="feedback settings")
         self.config = config
         self._clock = clock
-        self._plan = FeedbackPlan(timings=Timings.from_config(config), quiet=config.quiet)
+        self._plan = FeedbackPlan(
+            timings=Timings.from_config(config),
+            quiet=config.quiet,
+            hold=config.hold_strides,
+            window=config.window_strides,
+        )
         self._plan_lock = threading.Lock()
         self._pin_lock = threading.Lock()
         self._applied = OFF
@@ -166,7 +171,8 @@ class FeedbackDriver:
     # --- events (never block on a pin) ----------------------------------------------------
 
     def on_stride(self, report: StrideReport, now: float | None = None) -> None:
-        """Flash ``report.grade`` (unless an alert holds the light)."""
+        """Flash the held level of the stride's focus cues, or of its grade (unless an
+        alert holds the light)."""
         self._update(lambda plan, t: plan.with_stride(report, t), now)
 
     def on_alert(self, alert: CueAlert, now: float | None = None) -> None:

@@ -13,14 +13,23 @@ times always give the same output::
 
 :class:`FeedbackPlan` combines the events of a run (stride reports, alerts raised and
 cleared, quiet mode) into one immutable value whose :meth:`~FeedbackPlan.output` the driver
-applies to the pins.  Precedence, from strongest:
+applies to the pins.
 
-1. **A raised alert holds the light.**  While any alert is active the traffic light shows
-   the worst active alert's colour (red for a fault, amber otherwise) and each active
-   alert's group LED is lit; stride flashes and clear blinks are not shown, so the held
-   colour never flickers.
-2. **Otherwise the newest flash wins**: a stride's grade flash, or the double green blink
-   of an alert that cleared (only when it was the last active alert).
+**The runner acts on one thing at a time.**  When the coach picked focus cues (one or two;
+:attr:`~edge.types.StrideReport.focus`), the lights and buzzer follow only them: each
+stride flashes the focus cues' *held* level, and only their alerts hold the light and
+sound.  Without focus cues they follow the stride grade (the worst validated cue).  The
+held level changes only when ``hold`` of the last ``window`` strides that judged it agree
+(:func:`edge.cues.rolling.held_level`), so one odd stride never changes the colour;
+a stride that judged nothing (unknown, unreliable) flashes nothing.  Precedence, from
+strongest:
+
+1. **A raised alert holds the light.**  While any (focus) alert is active the traffic
+   light shows the worst active alert's colour (red for a fault, amber otherwise) and each
+   active alert's group LED is lit; stride flashes and clear blinks are not shown, so the
+   held colour never flickers.
+2. **Otherwise the newest flash wins**: a stride's held-level flash, or the double green
+   blink of an alert that cleared (only when it was the last active alert).
 3. Otherwise everything is off.
 
 The buzzer is independent of the lights: each raised alert (or a change of its verdict)
@@ -32,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from edge.cues.rolling import held_level
 from edge.outputs.feedback.settings import FeedbackConfig
 from edge.types import CueAlert, CueGroup, StrideReport, Verdict
 
@@ -122,7 +132,8 @@ def play(timeline: Timeline, start: float, now: float) -> Output | None:
 
 
 def grade_colour(verdict: Verdict) -> str | None:
-    """The traffic-light colour of a verdict; ``None`` for ``UNKNOWN`` (nothing to say)."""
+    """The traffic-light colour of a verdict; ``None`` when nothing was judged (unknown,
+    information only, unreliable: nothing to say)."""
     return {Verdict.OK: "green", Verdict.WARN: "amber", Verdict.FAULT: "red"}.get(verdict)
 
 
@@ -132,8 +143,8 @@ def hold_colour(verdict: Verdict) -> str:
 
 
 def stride_flash(grade: Verdict, worst_cue: str | None, timings: Timings) -> Timeline:
-    """One flash of the stride's grade colour; a warn or fault also lights the worst cue's
-    group LED.  An ``UNKNOWN`` stride shows nothing (empty timeline)."""
+    """One flash of a grade's colour; a warn or fault also lights the worst cue's group
+    LED.  A verdict that is no judgement shows nothing (empty timeline)."""
     colour = grade_colour(grade)
     if colour is None:
         return ()
@@ -176,13 +187,29 @@ class Scheduled:
         return self.start + length(self.timeline)
 
 
+#: The held-level track of the stride grade (no focus cues chosen).
+GRADE = "grade"
+
+
+@dataclass(frozen=True, slots=True)
+class LevelTrack:
+    """One followed signal (a focus cue, or the stride grade): its recent judged verdicts
+    (oldest first), the level the light holds for it, and the cue it names."""
+
+    recent: tuple[Verdict, ...] = ()
+    level: Verdict | None = None
+    cue_id: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class FeedbackPlan:
     """Everything the lights and buzzer should be doing, built from events.
 
     Immutable: each event returns a new plan, so a driver can swap it in atomically while
     another thread reads the current one.  ``alerts`` holds the active ``(cue_id, verdict)``
-    pairs in the order they were raised.
+    pairs in the order they were raised; ``focus`` the focus cues of the latest stride and
+    ``tracks`` the held level of each followed signal; ``hold`` of ``window`` strides move a
+    level.
     """
 
     timings: Timings = Timings()
@@ -190,15 +217,49 @@ class FeedbackPlan:
     alerts: tuple[tuple[str, Verdict], ...] = ()
     flash: Scheduled | None = None
     sounds: tuple[Scheduled, ...] = ()
+    focus: tuple[str, ...] = ()
+    tracks: tuple[tuple[str, LevelTrack], ...] = ()
+    hold: int = 3
+    window: int = 4
 
     def with_stride(self, report: StrideReport, now: float) -> FeedbackPlan:
-        """Flash the stride's grade from ``now`` (hidden while an alert holds the light)."""
-        timeline = stride_flash(report.grade, report.worst_cue, self.timings)
-        return replace(self, flash=Scheduled(now, timeline), sounds=self._live_sounds(now))
+        """Fold the stride into the followed levels and flash the held colour from ``now``
+        (hidden while an alert holds the light).  A change of focus starts the levels
+        afresh and drops the held alerts of cues no longer in focus."""
+        plan = self if report.focus == self.focus else self._refocused(report.focus)
+        tracks = dict(plan.tracks)
+        verdicts = {c.cue_id: c.verdict for c in report.cues}
+        judged = False
+        for key in report.focus or (GRADE,):
+            verdict = report.grade if key == GRADE else verdicts.get(key, Verdict.UNKNOWN)
+            track = tracks.get(key, LevelTrack(cue_id=None if key == GRADE else key))
+            if not verdict.judged:
+                continue
+            judged = True
+            recent = (*track.recent, verdict)[-plan.window :]
+            cue_id = report.worst_cue if key == GRADE and verdict.flagged else track.cue_id
+            level = held_level(track.level, recent, plan.hold)
+            tracks[key] = LevelTrack(recent, level, cue_id)
+        timeline: Timeline = ()
+        held = [(t.level, t.cue_id) for t in tracks.values() if t.level is not None]
+        if judged and held:
+            level, cue_id = max(held, key=lambda lc: _SEVERITY[lc[0]])
+            timeline = stride_flash(level, cue_id, plan.timings)
+        return replace(
+            plan,
+            tracks=tuple(tracks.items()),
+            flash=Scheduled(now, timeline),
+            sounds=plan._live_sounds(now),
+        )
+
+    def _refocused(self, focus: tuple[str, ...]) -> FeedbackPlan:
+        kept = tuple((c, v) for c, v in self.alerts if not focus or c in focus)
+        return replace(self, focus=focus, tracks=(), alerts=kept)
 
     def with_alert(self, alert: CueAlert, now: float) -> FeedbackPlan:
         """Raise or clear an alert at ``now``.
 
+        With focus cues, an alert of another cue is not the runner's business: ignored.
         Raising a cue already active with the same verdict changes nothing (no second code);
         a changed verdict updates the colour and sounds the code again.  Clearing the last
         active alert blinks green twice.
@@ -206,6 +267,8 @@ class FeedbackPlan:
         active = dict(self.alerts)
         sounds = self._live_sounds(now)
         if alert.active:
+            if self.focus and alert.cue_id not in self.focus:
+                return self
             if active.get(alert.cue_id) == alert.verdict:
                 return self
             active[alert.cue_id] = alert.verdict
@@ -255,9 +318,16 @@ class FeedbackPlan:
         return tuple(s for s in self.sounds if s.end > now)
 
 
-_SEVERITY = {Verdict.OK: 0, Verdict.UNKNOWN: 1, Verdict.WARN: 2, Verdict.FAULT: 3}
+_SEVERITY = {
+    Verdict.OK: 0,
+    Verdict.INFO: 1,
+    Verdict.UNKNOWN: 1,
+    Verdict.UNRELIABLE: 1,
+    Verdict.WARN: 2,
+    Verdict.FAULT: 3,
+}
 
 
 def worst(verdicts: Iterable[Verdict]) -> Verdict:
-    """The most severe of some verdicts (fault > warn > unknown > ok)."""
+    """The most severe of some verdicts (fault > warn > not judged > ok)."""
     return max(verdicts, key=_SEVERITY.__getitem__)

@@ -49,7 +49,8 @@ class InstallerStep:
 
 
 def demo_report(grade: Verdict, worst_cue: str | None, index: int) -> StrideReport:
-    """A made-up stride graded ``grade``: the patterns only read the grade and worst cue."""
+    """A made-up stride graded ``grade`` (no focus cues): the patterns then follow the grade
+    and worst cue."""
     t = float(index)
     stride = Stride(
         index=index,
@@ -109,17 +110,21 @@ def installer_steps(config: FeedbackConfig, driver: FeedbackDriver) -> list[Inst
             )
     steps.append(step("all off", 0.5, ((0.0, _show(OFF)),), direct=True))
 
+    # The stride light changes colour only after hold_strides strides agree (hysteresis),
+    # so each colour is shown with that many strides in a row.
     flashes = [(Verdict.OK, None), (Verdict.WARN, "arms.demo"), (Verdict.FAULT, "legs.demo")]
-    for index, (grade, cue) in enumerate(flashes):
+    n = config.hold_strides
+    for k, (grade, cue) in enumerate(flashes):
         group = cue.split(".")[0] if cue else ""
         extra = f" with the {group} LED" if group in driver.leds else ""
-        text = f"stride graded {grade}: {COLOURS[grade]} flashes {config.stride_flash_ms} ms"
-        steps.append(step(text + extra, PATTERN_SECONDS, ((0.0, _stride(grade, cue, index)),)))
+        text = f"{n} strides graded {grade}: {COLOURS[grade]} flashes {config.stride_flash_ms} ms"
+        run = tuple((0.1 * i, _stride(grade, cue, k * n + i)) for i in range(n))
+        steps.append(step(text + extra, PATTERN_SECONDS, run))
     steps.append(
         step(
-            "stride graded unknown: nothing lights",
+            "stride not judged (unknown): nothing lights",
             PATTERN_SECONDS,
-            ((0.0, _stride(Verdict.UNKNOWN, None, 3)),),
+            ((0.0, _stride(Verdict.UNKNOWN, None, 3 * n)),),
         )
     )
 

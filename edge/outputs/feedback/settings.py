@@ -137,6 +137,17 @@ class FeedbackConfig:
     code_gap_ms: int = setting(
         400, Int(20, 5000), "Silence between two alert codes raised at the same time."
     )
+    # 3 of 4: a colour change needs three strides (~2 s of running) that agree, one odd
+    # stride never changes it, and the first colour shows after three judged strides.
+    hold_strides: int = setting(
+        3,
+        Int(1, 20),
+        "The stride light's colour (the focus cues' level, or the stride grade) changes only "
+        "when this many of the last window_strides judged strides agree.",
+    )
+    window_strides: int = setting(
+        4, Int(1, 20), "How many recent judged strides the stride light looks at."
+    )
 
 
 # Config key of each light, in the order the installer test walks through them.
@@ -153,14 +164,20 @@ PIN_KEYS: tuple[str, ...] = (*LED_KEYS.values(), "buzzer_pin")
 
 
 def check_feedback(config: FeedbackConfig, origin: str = "<config>") -> None:
-    """Cross-field checks :mod:`edge.config` cannot do key by key: no two devices may share
-    a pin, however each one spells it.
+    """Cross-field checks :mod:`edge.config` cannot do key by key: the stride light's
+    hysteresis (hold more than half the window), and no two devices may share a pin,
+    however each one spells it.
 
     Raises :class:`~edge.errors.ConfigError` naming both keys::
 
         trackside.toml: feedback.green_pin/buzzer_pin: expected different pins, both are
         GPIO17 (17 and "BOARD11")
     """
+    if not config.window_strides >= config.hold_strides > config.window_strides / 2:
+        raise ConfigError(
+            f"{origin}: {SECTION}.hold_strides: expected more than half of window_strides "
+            f"({config.window_strides}) and at most it, got {config.hold_strides}"
+        )
     seen: dict[int, str] = {}
     for key in PIN_KEYS:
         value = getattr(config, key)

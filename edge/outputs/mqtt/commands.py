@@ -6,6 +6,8 @@ A command is a JSON object (an empty payload counts as ``{}``).  Known commands:
     stop_session    {}
     select_athlete  {"athlete": "ana"}
     set_cue         {"cue_id": "posture.run_tall", "enabled": false}
+    set_speed       {"speed_mps": 3.4}               (null: not known)
+    set_focus       {"cue_ids": ["legs.overstride"]} ([]: none, null: the athlete's)
 
 Each may also carry ``"request_id": "<string>"``, echoed in the reply so a sender can match
 it.  Anything else — bad JSON, a non-object, an unknown field, a wrong type, an unknown
@@ -26,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from edge.cues.settings import MAX_FOCUS_CUES, SPEED_LIMITS_MPS
 from edge.outputs.mqtt.payloads import decode
 from edge.types import CueGroup
 
@@ -66,7 +69,19 @@ class SetCue:
     request_id: str | None = None
 
 
-Command = StartSession | StopSession | SelectAthlete | SetCue
+@dataclass(frozen=True, slots=True)
+class SetSpeed:
+    speed_mps: float | None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetFocus:
+    cue_ids: tuple[str, ...] | None
+    request_id: str | None = None
+
+
+Command = StartSession | StopSession | SelectAthlete | SetCue | SetSpeed | SetFocus
 Handler = Callable[[Any], None]
 
 # name -> (type, {field: (required, validator)})
@@ -101,11 +116,33 @@ def _bool(field: str, value: Any) -> bool:
     return value
 
 
+def _speed(field: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    low, high = SPEED_LIMITS_MPS
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise CommandRejected(f"{field}: expected a speed of {low:g}-{high:g} m/s, or null")
+    return float(value)
+
+
+def _cue_ids(field: str, value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > MAX_FOCUS_CUES:
+        raise CommandRejected(f"{field}: expected a list of at most {MAX_FOCUS_CUES} cue ids")
+    ids = tuple(_cue_id(f"{field}[{i}]", item) for i, item in enumerate(value))
+    if len(set(ids)) != len(ids):
+        raise CommandRejected(f"{field}: expected different cue ids, got a repeat")
+    return ids
+
+
 _SPECS: dict[str, tuple[type, dict[str, _Field]]] = {
     "start_session": (StartSession, {"athlete": (False, _name), "session_id": (False, _name)}),
     "stop_session": (StopSession, {}),
     "select_athlete": (SelectAthlete, {"athlete": (True, _name)}),
     "set_cue": (SetCue, {"cue_id": (True, _cue_id), "enabled": (True, _bool)}),
+    "set_speed": (SetSpeed, {"speed_mps": (True, _speed)}),
+    "set_focus": (SetFocus, {"cue_ids": (True, _cue_ids)}),
 }
 COMMAND_NAMES = tuple(_SPECS)
 

@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 from edge.outputs.mqtt.topics import Topics
+from edge.types import GRADE_VERDICTS
 
 ORIGIN_URL = "https://github.com/trackside-run/trackside"
 
@@ -90,7 +91,7 @@ def discovery_payload(device_id: str, topics: Topics, version: str) -> dict[str,
                 topics.stride,
                 "{{ value_json.grade }}",
                 device_class="enum",
-                options=["ok", "warn", "fault", "unknown"],
+                options=[v.value for v in GRADE_VERDICTS],
             ),
             "alerts": sensor(
                 "Active alerts",

@@ -21,7 +21,15 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from edge.cues.summary import Summary
-from edge.types import CueAlert, CueGroup, CueResult, MetricValue, StrideReport, Verdict
+from edge.types import (
+    CueAlert,
+    CueGroup,
+    CueResult,
+    GateFailure,
+    MetricValue,
+    StrideReport,
+    Verdict,
+)
 
 SCHEMA_VERSION = 1
 
@@ -96,12 +104,15 @@ def _header(kind: str, envelope: Envelope) -> dict[str, Any]:
     }
 
 
-def metric_json(metric: MetricValue) -> dict[str, Any]:
+def metric_json(metric: MetricValue, unreliable: str = "") -> dict[str, Any]:
+    """One metric; ``unreliable`` is why a plausibility gate flagged it ("" when it did not):
+    a flagged value is still published, never without ``reliable: false``."""
     return {
         "value": _number(metric.value),
         "unit": metric.unit,
         "quality": _number(metric.quality, 3),
         "note": metric.note,
+        "reliable": not unreliable,
     }
 
 
@@ -111,11 +122,21 @@ def cue_json(cue: CueResult) -> dict[str, Any]:
         "group": CueGroup.of(cue.cue_id),
         "verdict": cue.verdict.value,
         "value": _number(cue.value),
+        "judged_value": _number(cue.judged_value),
         "unit": cue.unit,
         "threshold": _number(cue.threshold),
         "confidence": _number(cue.confidence, 3),
         "message": cue.message,
         "reason": cue.reason,
+        "information_only": cue.information_only,
+    }
+
+
+def gate_json(failure: GateFailure) -> dict[str, Any]:
+    return {
+        "gate": failure.gate,
+        "reason": failure.reason,
+        "metrics": None if failure.metrics is None else sorted(failure.metrics),
     }
 
 
@@ -124,6 +145,10 @@ def stride_payload(envelope: Envelope, report: StrideReport) -> dict[str, Any]:
 
     ``cadence_spm`` (steps per minute: two steps per stride) and ``ground_contact_ms`` (foot
     strike to toe-off of the stride's leg) come straight from the stride's gait events.
+    ``reliable`` is false when a plausibility gate made the whole stride unreliable;
+    ``gates`` lists every gate it failed, and each metric says whether it is ``reliable``.
+    ``speed`` is the running speed the limits were drawn at, ``focus`` the runner's focus
+    cues.
     """
     stride = report.stride
     payload = _header("stride", envelope)
@@ -142,7 +167,13 @@ def stride_payload(envelope: Envelope, report: StrideReport) -> dict[str, Any]:
         },
         grade=report.grade.value,
         worst_cue=report.worst_cue,
-        metrics={key: metric_json(m) for key, m in stride.metrics.items()},
+        reliable=report.reliable,
+        gates=[gate_json(g) for g in report.gates],
+        speed={"mps": _number(report.speed.mps, 2), "source": report.speed.source},
+        focus=list(report.focus),
+        metrics={
+            key: metric_json(m, report.unreliable_reason(key)) for key, m in stride.metrics.items()
+        },
         cues=[cue_json(c) for c in report.cues],
     )
     return payload
