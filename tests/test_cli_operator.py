@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from test_cli import REPO, assert_clean_failure, run_cli
 
-from edge.cli import _Progress, main
+from edge.cli import main
+from edge.cli.replay import Progress
 from edge.cues.catalogue import CATALOGUE
 from edge.cues.summary import summarize
 from edge.outputs.report import format_sessions, session_lines
@@ -193,7 +194,7 @@ def test_progress_bar_ends_at_the_frames_really_decoded(monkeypatch):
     screen = Terminal()
     monkeypatch.setattr("sys.stderr", screen)
     # The container said 541 frames; 538 decode (movup_run_treadmill.mp4 does this).
-    with _Progress(541, enabled=True) as progress:
+    with Progress(541, enabled=True) as progress:
         progress.update(10)
         progress.finish(538)
     last = screen.getvalue().rstrip("\n").split("\r")[-1]
@@ -232,7 +233,7 @@ class FakeTime:
 def run_feedback_test(monkeypatch, capsys, tmp_path, *args: str, unit: UnitState) -> str:
     import edge.service.unit
 
-    monkeypatch.setattr("edge.cli.time", FakeTime())
+    monkeypatch.setattr("edge.cli.commands.time", FakeTime())
     monkeypatch.setattr(edge.service.unit, "unit_state", lambda: unit)
     cfg = tmp_path / "t.toml"
     cfg.write_text(
