@@ -71,7 +71,9 @@ def test_daemon_publishes_strides_answers_commands_and_stops_on_sigterm(
     }
     env.pop("WATCHDOG_PID", None)
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "edge", "--config", str(config), "run", "--speed", "2"],
+        # --loop: the clip (21.6 s, 10.8 s at --speed 2) must not run out while a loaded
+        # machine works through the commands below.
+        [sys.executable, "-m", "edge", "--config", str(config), "run", "--speed", "2", "--loop"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
