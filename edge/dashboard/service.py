@@ -38,8 +38,9 @@ from edge.errors import ConfigError, TracksideError
 from edge.outputs.mqtt.client import make_paho_client
 from edge.outputs.mqtt.commands import CommandRejected, parse_command
 from edge.outputs.mqtt.settings import MqttConfig, MqttTarget, resolve
-from edge.outputs.report import csv_text, report_html
+from edge.outputs.report import report_html
 from edge.outputs.store import ResultsConfig, ResultStore, default_results_path
+from edge.outputs.strides_csv import csv_text
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +119,15 @@ class Dashboard:
         *,
         results_path: Path | None = None,
         athletes: tuple[str, ...] = (),
+        heights: dict[str, float] | None = None,
         origin: str = "config",
     ) -> None:
         self.settings = settings
         self.state = DashboardState(
-            settings.topic_root, history=settings.history, max_devices=settings.max_devices
+            settings.topic_root,
+            history=settings.history,
+            max_devices=settings.max_devices,
+            heights=heights,
         )
         self.hub = EventHub()
         self.bridge = MqttBridge(mqtt, self.state, self.hub)
@@ -229,6 +234,7 @@ def build_dashboard(
     results: ResultsConfig,
     athletes: tuple[str, ...] = (),
     *,
+    heights: dict[str, float] | None = None,
     origin: str = "config",
 ) -> Dashboard:
     """A :class:`Dashboard` from its config sections; ``origin`` names the file in errors.
@@ -245,6 +251,7 @@ def build_dashboard(
         resolve(mqtt, origin=origin),
         results_path=default_results_path(results.path) if results.enabled else None,
         athletes=athletes,
+        heights=heights,
         origin=origin,
     )
 

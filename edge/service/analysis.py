@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 import cv2
@@ -69,7 +70,9 @@ class FrameAnalysis:
         stats: Stats,
         *,
         on_pass_end: PassEnded | None = None,
+        judging: Callable[[], bool] = lambda: True,
     ) -> None:
+        self.judging = judging  # outside a session: no alert, no LED (strides still go out)
         self.estimator = estimator
         self.analyzer = analyzer
         self.outputs = outputs
@@ -128,15 +131,17 @@ class FrameAnalysis:
             self._end_pass(self.source_time)
 
     def _emit(self, reports: list[StrideReport], alerts: list[CueAlert]) -> None:
+        judging = self.judging()
         for report in reports:
             self.stats.strides += 1
-            if self.outputs.feedback:
+            if self.outputs.feedback and judging:
                 self.outputs.feedback.on_stride(report)
             self.keyframes.publish(report)
             # In burst mode the accurate after-pass analysis is what gets published.
             if self.on_pass_end is None:
                 self.outputs.results.publish_stride(report)
-        self.outputs.alerts(alerts)
+        if judging:
+            self.outputs.alerts(alerts)
 
     def _end_pass(self, t: float) -> None:
         self.stats.passes += 1

@@ -24,7 +24,8 @@ from edge.config import Config
 from edge.outputs.feedback import FeedbackDriver
 from edge.outputs.mqtt import MqttPublisher
 from edge.outputs.mqtt.settings import device_id_from_hostname
-from edge.outputs.store import ResultStore, StoreSink
+from edge.outputs.store import ResultStore
+from edge.outputs.store_sink import StoreSink
 from edge.service import preflight
 from edge.service.analysis import PoseStage
 from edge.service.daemon import Daemon

@@ -104,6 +104,7 @@ class Daemon:
             outputs,
             self.stats,
             on_pass_end=self.burst.pass_ended if self.burst else None,
+            judging=lambda: self.sessions.judging,
         )
         self.sessions = SessionControl(
             config,
@@ -138,7 +139,7 @@ class Daemon:
     def run(self) -> None:
         """Run until :meth:`stop` (or SIGTERM via the CLI), or until a clip ends."""
         self.stats.started = self.stats.last_loop = self.stats.last_frame = self.clock()
-        self.sessions.start(self.sessions.athlete)
+        self.sessions.start_automatically()
         self._start_thread(self.capture.run, "capture")
         if self.burst:
             self._start_thread(self.burst.run, "burst")
