@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from edge.dashboard.headline import headline, persistence, rank_alerts
 from edge.dashboard.state import DashboardState
 from edge.outputs.mqtt.payloads import (
-    DeviceStatus,
     Envelope,
     active_alerts_payload,
     encode,
@@ -125,3 +126,16 @@ def test_a_new_or_ended_session_clears_the_alerts_and_persistence():
     assert event["view"]["session_seen"] is not None
     device = state.snapshot()["devices"][0]
     assert device["view"]["headline"]["tone"] in ("watch", "ok")  # no alert raised in s2
+
+
+def test_left_and_right_are_compared_on_the_card():
+    state = DashboardState("trackside/+")
+    for i in range(6):
+        state.apply("trackside/pi-a/stride", _stride(i))
+    sides = state.snapshot()["devices"][0]["view"]["sides"]
+    # stride_report gives the near leg a side and the far one none: near/far is the split
+    assert sides["names"] == ["near", "far"]
+    contact = next(r for r in sides["rows"] if r["key"] == "stride.ground_contact_ms")
+    assert contact["n"] == [3, 3]
+    a, b = contact["values"]
+    assert contact["difference_percent"] == pytest.approx(100 * (a - b) / ((a + b) / 2))

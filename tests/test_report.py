@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import csv
 import re
+import statistics
 from datetime import datetime
 from html.parser import HTMLParser
 
@@ -16,7 +17,8 @@ from edge.errors import TracksideError
 from edge.outputs.keyframe import focus_cue, render_keyframe, stride_severity
 from edge.outputs.mqtt.payloads import Keyframe
 from edge.outputs.plots import svg_plot
-from edge.outputs.report import run_report
+from edge.outputs.progress import athlete_progress, progress_csv, progress_page
+from edge.outputs.report import report_html, run_report
 from edge.outputs.session_stats import cue_counts, things_to_work_on, worst_and_best
 from edge.outputs.store import ResultsConfig, ResultStore
 from edge.outputs.store_sink import StoreSink
@@ -230,3 +232,40 @@ def test_svg_plot_leaves_gaps_and_draws_limits():
     assert svg.count('class="dot"') == 3
     assert 'class="limit warn"' in svg and "fault" not in svg  # far-away limit left out
     assert svg_plot([0], [None], title="x", unit="y") == ""
+
+
+def test_progress_lists_every_session_of_the_athlete_with_shares_and_medians(tmp_path, recorded):
+    run, settings, _ = recorded
+    store = ResultStore(settings.path)
+    sink = StoreSink(store, "pi-track3")
+    sink.set_session("track-pm", athlete="ana")  # a second session of the same runner
+    for report in run.reports[: len(run.reports) // 2]:
+        sink.publish_stride(report)
+    sink.set_session("other", athlete="ben")
+    sink.publish_stride(run.reports[0])
+    rows = athlete_progress(store, "ana")
+    assert [r.info.session_id for r in rows] == ["track-am", "track-pm"]  # oldest first
+    assert [r.strides for r in rows] == [len(run.reports), len(run.reports) // 2]
+    first = rows[0]
+    overstride = [
+        next(c.verdict.value for c in r.cues if c.cue_id == "legs.overstride") for r in run.reports
+    ]
+    judged = [v for v in overstride if v in ("ok", "warn", "fault")]
+    if judged:
+        share = sum(v in ("warn", "fault") for v in judged) / len(judged)
+        assert first.bad_shares["legs.overstride"] == pytest.approx(share)
+    cadences = sorted(120 / r.stride.duration for r in run.reports if r.reliable)
+    assert first.medians["stride.cadence_spm"] == pytest.approx(
+        statistics.median(cadences), abs=0.01
+    )
+    page = progress_page("ana", rows)
+    assert page.count('class="progress-row"') == 2 and "ben" not in page
+    header = progress_csv(rows).splitlines()[0].split(",")
+    for column in header[4:]:
+        assert column.endswith(("_spm", "_ms", "_deg")) or column.startswith(
+            "bad_share_percent:"
+        ), column
+    # The session report shows the same progress.
+    text = report_html(store, "track-pm")
+    assert text.count('class="progress-row"') == 2
+    store.close()

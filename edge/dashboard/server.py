@@ -191,7 +191,9 @@ class DashboardApp:
         sessions: Callable[[], list[dict[str, Any]]] | None = None,
         athletes: tuple[str, ...] = (),
         hosts: HostPolicy | None = None,
+        progress: Callable[[str, str], tuple[bytes, str]] | None = None,
     ) -> None:
+        self.progress = progress
         self.state = state
         self.hub = hub
         self.auth = auth
@@ -334,6 +336,8 @@ class Routes:
             return _json(HTTPStatus.OK, {"sessions": sessions})
         if path.startswith("/report/"):
             return await self._report(urllib.parse.unquote(path[len("/report/") :]))
+        if path.startswith("/progress/"):
+            return await self._progress(urllib.parse.unquote(path[len("/progress/") :]))
         return _error(HTTPStatus.NOT_FOUND, "no such page")
 
     async def _post(self, request: Request) -> Response:
@@ -417,6 +421,24 @@ class Routes:
         headers = {}
         if kind == "csv":
             headers["Content-Disposition"] = f'attachment; filename="{session_id}-strides.csv"'
+        return Response(HTTPStatus.OK, body, content_type, headers)
+
+    async def _progress(self, name: str) -> Response:
+        """An athlete's sessions over time (``/progress/ana``, ``/progress/ana.csv``)."""
+        progress = self.app.progress
+        kind = "csv" if name.endswith(".csv") else "html"
+        athlete = name.removesuffix(".csv")
+        if progress is None or not _SESSION_ID.fullmatch(athlete):
+            return _error(HTTPStatus.NOT_FOUND, "no such athlete")
+        loop = asyncio.get_running_loop()
+        try:
+            body, content_type = await loop.run_in_executor(None, progress, athlete, kind)
+        except TracksideError as exc:
+            log.debug("dashboard: progress %s: %s", athlete, exc)
+            return _error(HTTPStatus.NOT_FOUND, "no results store on this machine")
+        headers = {}
+        if kind == "csv":
+            headers["Content-Disposition"] = f'attachment; filename="{athlete}-progress.csv"'
         return Response(HTTPStatus.OK, body, content_type, headers)
 
 

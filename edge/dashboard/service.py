@@ -38,6 +38,7 @@ from edge.errors import ConfigError, TracksideError
 from edge.outputs.mqtt.client import make_paho_client
 from edge.outputs.mqtt.commands import CommandRejected, parse_command
 from edge.outputs.mqtt.settings import MqttConfig, MqttTarget, resolve
+from edge.outputs.progress import athlete_progress, progress_csv, progress_page
 from edge.outputs.report import report_html
 from edge.outputs.store import ResultsConfig, ResultStore, default_results_path
 from edge.outputs.strides_csv import csv_text
@@ -139,6 +140,7 @@ class Dashboard:
             send_command=self.bridge.send_command,
             report=self._report,
             sessions=self._sessions,
+            progress=self._progress,
             athletes=athletes,
             hosts=HostPolicy(settings.allowed_hosts),
         )
@@ -202,6 +204,16 @@ class Dashboard:
             return report_html(store, session_id).encode(), "text/html; charset=utf-8"
         finally:
             store.close()
+
+    def _progress(self, athlete: str, kind: str) -> tuple[bytes, str]:
+        store = self._open_store()
+        try:
+            rows = athlete_progress(store, athlete)
+        finally:
+            store.close()
+        if kind == "csv":
+            return progress_csv(rows).encode(), "text/csv; charset=utf-8"
+        return progress_page(athlete, rows).encode(), "text/html; charset=utf-8"
 
     def _sessions(self) -> list[dict[str, Any]]:
         try:

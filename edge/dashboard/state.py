@@ -125,6 +125,7 @@ def stride_row(payload: dict[str, Any]) -> dict[str, Any]:
         "message_id": payload.get("message_id"),
         "index": int(stride["index"]),
         "leg": stride.get("leg"),
+        "side": stride.get("side"),
         "t": _finite(stride.get("foot_strike_s")),
         "grade": payload.get("grade"),
         "worst_cue": payload.get("worst_cue"),
@@ -134,6 +135,54 @@ def stride_row(payload: dict[str, Any]) -> dict[str, Any]:
         "values": values,
         "verdicts": verdicts,
     }
+
+
+#: Left/right comparisons on the card (keys of :data:`TABLE_COLUMNS`).
+SIDE_KEYS: tuple[str, ...] = (
+    "stride.ground_contact_ms",
+    "peak_shank_angle_before_strike_deg",
+    "knee_flexion_at_foot_strike_deg",
+    "peak_knee_flexion_swing_deg",
+)
+
+
+def side_comparison(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Mean per side of the :data:`SIDE_KEYS` over ``rows`` (``left``/``right`` when the
+    model told them apart, else the camera's ``near``/``far`` leg); ``None`` until both
+    sides have a stride.  Values a gate flagged are left out."""
+    by_side = {r.get("side") for r in rows} >= {"left", "right"}
+    names = ("left", "right") if by_side else ("near", "far")
+    field = "side" if by_side else "leg"
+    labels = {k: (label, unit, d) for k, label, unit, d in TABLE_COLUMNS}
+    out = []
+    for key in SIDE_KEYS:
+        means = []
+        for name in names:
+            values = [
+                r["values"][key]
+                for r in rows
+                if r.get(field) == name
+                and r["values"].get(key) is not None
+                and key not in r.get("unreliable", [])
+            ]
+            means.append((sum(values) / len(values), len(values)) if values else None)
+        if None in means:
+            continue
+        (a, na), (b, nb) = means  # type: ignore[misc]
+        mean = (abs(a) + abs(b)) / 2
+        label, unit, digits = labels[key]
+        out.append(
+            {
+                "key": key,
+                "label": label,
+                "unit": unit,
+                "digits": digits,
+                "values": [a, b],
+                "n": [na, nb],
+                "difference_percent": None if mean == 0 else 100 * (a - b) / mean,
+            }
+        )
+    return {"names": list(names), "rows": out} if out else None
 
 
 def cue_tile(cue: dict[str, Any]) -> dict[str, Any]:
@@ -227,8 +276,10 @@ class DeviceState:
         return self.status is not None
 
     def new_session(self) -> None:
-        """What belonged to the previous session (or none) goes: counts, alerts, persistence."""
+        """What belonged to the previous session (or none) goes: counts, alerts, persistence,
+        the strides of the table, charts and left/right comparison."""
         self.counts = {}
+        self.strides.clear()
         self.recent = {}
         self.active_alerts = []
         self.alert_since = {}
@@ -256,6 +307,7 @@ class DeviceState:
             "status": status,
             "alerts": ranked,
             "session_seen": self.session_seen,
+            "sides": side_comparison(list(self.strides)),
             "shown": {
                 cue_id: human_value(t.get("value"), str(t.get("unit") or ""), self.height_cm)
                 for cue_id, t in self.cues.items()

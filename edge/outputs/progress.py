@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from edge.cues.catalogue import CATALOGUE
+from edge.outputs.plots import svg_plot
 from edge.outputs.session_stats import KEY_METRICS, bad_share, cue_counts, median_of
 from edge.outputs.sessions_list import local_time, session_title
 from edge.outputs.store import ResultStore, SessionInfo
@@ -118,3 +119,43 @@ def progress_csv(rows: Sequence[ProgressRow], tz: tzinfo | None = None) -> str:
             ]
         )
     return buffer.getvalue()
+
+
+def progress_page(athlete: str, rows: Sequence[ProgressRow], tz: tzinfo | None = None) -> str:
+    """A self-contained HTML page of the athlete's progress (the dashboard's progress view)."""
+    name = html.escape(athlete)
+    parts = [
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width,initial-scale=1">',
+        f"<title>{name}: progress</title><style>{PAGE_CSS}</style></head><body>",
+        f'<h1 id="title">{name}: progress across sessions</h1>',
+        f'<p class="meta">{len(rows)} session(s) kept on this device, oldest first. '
+        f'<a href="{html.escape(athlete)}.csv">Download as CSV</a></p>',
+    ]
+    if not rows:
+        parts.append("<p>No session of this athlete is kept on this device.</p>")
+    else:
+        parts.append(progress_table_html(rows, tz))
+        xs = [float(i + 1) for i in range(len(rows))]
+        for key, label, unit, _ in KEY_METRICS:
+            ys = [r.medians.get(key) for r in rows]
+            svg = svg_plot(xs, ys, title=f"{label}, session median", unit=unit, x_label="")
+            if svg and len(rows) > 1:
+                parts.append(svg)
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+PAGE_CSS = """
+body{font:16px/1.45 system-ui,sans-serif;margin:0 auto;max-width:960px;padding:12px;color:#1d232b}
+*{box-sizing:border-box}svg{max-width:100%}.wrap{overflow-x:auto}a{color:#2563eb}
+table{border-collapse:collapse;width:100%;font-size:15px}.meta{color:#556}
+th,td{padding:6px;border-bottom:1px solid #e4e6ea;text-align:left}
+td.num{text-align:right;font-variant-numeric:tabular-nums}tr.current{background:#eef4ff}
+.plot{width:100%;height:auto;background:#fafbfc;margin:6px 0}
+.plot .title{font-size:15px;font-weight:600;fill:#333}.plot .tick{font-size:13px;fill:#667}
+.plot .frame{fill:none;stroke:#dde}.plot .line{fill:none;stroke:#2563eb;stroke-width:1.5}
+.plot .dot{fill:#2563eb}
+@media (prefers-color-scheme: dark){body{background:#14171c;color:#e8ebf0}a{color:#8fb6ff}
+th,td{border-color:#2e3540}tr.current{background:#1e2a40}.plot{background:#1e232b}}
+"""

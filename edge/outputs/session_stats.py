@@ -132,11 +132,10 @@ class SideComparison:
 
 def asymmetry(strides: Sequence[StoredStride]) -> tuple[tuple[str, str], list[SideComparison]]:
     """Left against right for the :data:`ASYMMETRY_METRICS`.  The sides are ``left`` and
-    ``right`` when the pose model told them apart, else the camera's ``near`` and ``far``
+    ``right`` when the pose model told both apart, else the camera's ``near`` and ``far``
     leg (which is the same split on a straight track filmed from one side).  Returns the
     two side names and one comparison per metric measured on both."""
-    sides = [s.payload["stride"].get("side") for s in strides]
-    by_side = any(sides)
+    by_side = {s.payload["stride"].get("side") for s in strides} >= {"left", "right"}
     names = ("left", "right") if by_side else ("near", "far")
     field = "side" if by_side else "leg"
     groups = {

@@ -14,6 +14,7 @@ const app = {
   focusable: [],  // [{cue_id, title}]: the cues a coach may pick as the runner's focus
   athletes: [],
   sessions: new Map(),  // session_id -> true when this machine has its report
+  athletesWithSessions: new Set(),
   auth: { password_set: false, view_needs_login: false, logged_in: false, may_command: true },
   dirty: new Set(),
   source: null,
@@ -194,6 +195,7 @@ function card(d) {
       </section>
       <section class="alerts-box"><h3>Alerts</h3><ul class="alerts"></ul></section>
       <section class="cues-box"><h3>Cues</h3><div class="tiles"></div></section>
+      <section class="sides-box"><h3>Left and right</h3><div class="sides"><p class="muted">Needs strides of both legs.</p></div></section>
       <section class="keyframe-box"><h3>Keyframe</h3><div class="kf"><p class="muted">No picture yet.</p></div></section>
       <section class="clip-box"><h3>The pass on video</h3><div class="clip"><p class="muted">No pass recorded yet.</p></div></section>
       <section class="charts-box"><h3>Trends</h3><div class="charts"></div></section>
@@ -253,6 +255,7 @@ function render(d, types) {
   renderAlerts(d, $(".alerts", r));
   if (all || types.has("stride") || types.has("active_alerts") || types.has("availability")) renderTiles(d, $(".tiles", r));
   if (all || types.has("stride")) {
+    renderSides(d, $(".sides", r));
     renderCharts(d, $(".charts", r));
     renderTable(d, $("table.strides", r));
   }
@@ -306,9 +309,16 @@ function renderHealth(d, el) {
 
 function renderReportLink(d, el) {
   const sid = d.session_id || (d.session_summary && d.session_summary.session_id);
-  el.innerHTML = sid && app.sessions.has(sid)
-    ? `<a href="/report/${encodeURIComponent(sid)}" target="_blank" rel="noopener">report</a> · `
-      + `<a href="/report/${encodeURIComponent(sid)}.csv">CSV</a>` : "";
+  const links = [];
+  if (sid && app.sessions.has(sid)) {
+    links.push(`<a href="/report/${encodeURIComponent(sid)}" target="_blank" rel="noopener">report</a>`,
+               `<a href="/report/${encodeURIComponent(sid)}.csv">CSV</a>`);
+  }
+  // The athlete's sessions over weeks, when this machine keeps any of them.
+  if (d.athlete && app.athletesWithSessions.has(d.athlete)) {
+    links.push(`<a class="progress-link" href="/progress/${encodeURIComponent(d.athlete)}" target="_blank" rel="noopener">progress</a>`);
+  }
+  el.innerHTML = links.length ? " · " + links.join(" · ") : "";
 }
 
 function renderAlerts(d, el) {
@@ -347,6 +357,20 @@ function renderTiles(d, el) {
       <div class="t">${esc(c.title)} ${tag}${star}</div><div class="v">${esc(c.verdict)} · ${esc(value)}</div>
       <div class="share" title="session: ${total} strides">${share}</div></div>`;
   }).join("");
+}
+
+function renderSides(d, el) {
+  const s = view(d).sides;
+  if (!s) { el.innerHTML = `<p class="muted">Needs strides of both legs.</p>`; return; }
+  // Over 10 % of the mean is marked (the symmetry-index bound commonly used in gait studies).
+  el.innerHTML = `<table class="sides-table"><tr><th></th><th>${esc(s.names[0])}</th><th>${esc(s.names[1])}</th><th>diff</th></tr>`
+    + s.rows.map((row) => {
+      const diff = row.difference_percent;
+      const notable = diff !== null && Math.abs(diff) > 10;
+      return `<tr data-key="${esc(row.key)}"><td>${esc(row.label)} <small>${esc(row.unit)}</small></td>`
+        + `<td>${fmt(row.values[0], row.digits)}</td><td>${fmt(row.values[1], row.digits)}</td>`
+        + `<td class="${notable ? "warn" : ""}">${fmt(diff, 0)} %</td></tr>`;
+    }).join("") + `</table>`;
 }
 
 function columnOf(key) { return app.columns.find((c) => c.key === key); }
@@ -483,6 +507,7 @@ async function loadSessions() {
     if (!r.ok) return;
     const body = await r.json();
     app.sessions = new Map(body.sessions.map((s) => [s.session_id, true]));
+    app.athletesWithSessions = new Set(body.sessions.map((s) => s.athlete).filter(Boolean));
     for (const d of app.devices.values()) markDirty(d.key, "session");
   } catch (e) { /* the report link is optional */ }
 }
