@@ -25,6 +25,7 @@ import secrets
 import signal
 import socket
 import threading
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,10 @@ from edge.errors import ConfigError, TracksideError
 from edge.outputs.mqtt.client import make_paho_client
 from edge.outputs.mqtt.commands import CommandRejected, parse_command
 from edge.outputs.mqtt.settings import MqttConfig, MqttTarget, resolve
+from edge.outputs.pass_clips import ClipStore
 from edge.outputs.progress import athlete_progress, progress_csv, progress_page
 from edge.outputs.report import report_html
+from edge.outputs.results_settings import CLIPS_DIRNAME
 from edge.outputs.store import ResultsConfig, ResultStore, default_results_path
 from edge.outputs.strides_csv import csv_text
 
@@ -141,6 +144,8 @@ class Dashboard:
             report=self._report,
             sessions=self._sessions,
             progress=self._progress,
+            clips=self._clips,
+            clip_file=self._clip_file,
             athletes=athletes,
             hosts=HostPolicy(settings.allowed_hosts),
         )
@@ -204,6 +209,28 @@ class Dashboard:
             return report_html(store, session_id).encode(), "text/html; charset=utf-8"
         finally:
             store.close()
+
+    def _clip_store(self) -> ClipStore | None:
+        if self.results_path is None:
+            return None
+        # The budget is the daemon's to keep; the dashboard only reads.
+        return ClipStore(self.results_path.parent / CLIPS_DIRNAME, max_bytes=0)
+
+    def _clips(self) -> list[dict[str, Any]]:
+        store = self._clip_store()
+        if store is None:
+            return []
+        return [{**asdict(c), "duration_s": c.duration_s} for c in store.list()]
+
+    def _clip_file(self, name: str) -> bytes | None:
+        store = self._clip_store()
+        path = None if store is None else store.path_of(name)
+        if path is None:
+            return None
+        try:
+            return path.read_bytes()
+        except OSError:
+            return None
 
     def _progress(self, athlete: str, kind: str) -> tuple[bytes, str]:
         store = self._open_store()

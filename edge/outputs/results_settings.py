@@ -10,6 +10,7 @@ from pathlib import Path
 from edge.settings import Bool, Int, Number, Text, setting, state_file
 
 RESULTS_FILENAME = "results.sqlite3"
+CLIPS_DIRNAME = "clips"  # the pass clips' folder, beside the results file
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,18 @@ class ResultsConfig:
         64.0,
         Number(0, 1_000_000),
         "History pauses while the disk has less free than this: the MQTT outbox keeps it.",
+    )
+    clips: bool = setting(
+        True,
+        Bool(),
+        "Keep a video clip of each pass (skeleton and verdicts drawn) in clips/ beside the file.",
+    )
+    clip_seconds: float = setting(
+        8.0, Number(1, 60), "Longest clip, in seconds: a longer pass keeps its last seconds."
+    )
+    clip_width: int = setting(360, Int(160, 1280), "Clip width in pixels (height follows).")
+    clips_max_megabytes: float = setting(
+        500.0, Number(1, 1_000_000), "Disk budget of the clips folder; the oldest clips go first."
     )
 
 

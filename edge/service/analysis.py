@@ -38,6 +38,16 @@ class PoseStage(Protocol):
     def reset_tracking(self) -> None: ...
 
 
+class PassClips(Protocol):
+    """Records each pass on video (:class:`edge.service.clips.SessionClips`)."""
+
+    def add(self, image: np.ndarray, pose: Pose) -> None: ...
+
+    def stride(self, report: StrideReport) -> None: ...
+
+    def end_pass(self, pass_index: int) -> None: ...
+
+
 class PassEnded(Protocol):
     """Told when a pass ends (burst mode: :meth:`edge.service.burst.BurstWorker.pass_ended`)."""
 
@@ -71,8 +81,10 @@ class FrameAnalysis:
         *,
         on_pass_end: PassEnded | None = None,
         judging: Callable[[], bool] = lambda: True,
+        clips: PassClips | None = None,
     ) -> None:
         self.judging = judging  # outside a session: no alert, no LED (strides still go out)
+        self.clips = clips  # the pass on video (in a session only)
         self.estimator = estimator
         self.analyzer = analyzer
         self.outputs = outputs
@@ -104,6 +116,8 @@ class FrameAnalysis:
         self.stats.frames_analysed += 1
         self.source_time = frame.timestamp
         self.keyframes.add(frame, pose)
+        if self.clips is not None and self.presence.present and self.judging():
+            self.clips.add(frame.image, pose)
 
         change = self.presence.update(frame.timestamp, body_score(pose))
         if change == "entered":
@@ -137,6 +151,8 @@ class FrameAnalysis:
             if self.outputs.feedback and judging:
                 self.outputs.feedback.on_stride(report)
             self.keyframes.publish(report)
+            if self.clips is not None:
+                self.clips.stride(report)
             # In burst mode the accurate after-pass analysis is what gets published.
             if self.on_pass_end is None:
                 self.outputs.results.publish_stride(report)
@@ -154,6 +170,8 @@ class FrameAnalysis:
             t,
             summary.strides if summary else 0,
         )
+        if self.clips is not None:
+            self.clips.end_pass(self.stats.passes)
         if self.on_pass_end is not None:
             start = t if self._pass_start is None else self._pass_start  # 0.0 is a start
             self.on_pass_end(self.stats.passes, start)

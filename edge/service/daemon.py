@@ -30,10 +30,12 @@ from collections.abc import Callable, Mapping
 from edge.analysis import RunAnalyzer
 from edge.capture.base import FrameSource
 from edge.config import Config
+from edge.outputs.pass_clips import PassClipRecorder
 from edge.service.analysis import FrameAnalysis, PoseStage
 from edge.service.buffers import LatestFrame
 from edge.service.burst import BurstWorker
 from edge.service.capture import CaptureSupervisor
+from edge.service.clips import SessionClips
 from edge.service.notify import SystemdNotifier
 from edge.service.sessions import SessionControl
 from edge.service.sinks import FanOut, Feedback, Outputs, ResultSink
@@ -66,6 +68,7 @@ class Daemon:
         feedback: Feedback | None = None,
         notifier: SystemdNotifier | None = None,
         pace: float | None = None,
+        clips: PassClipRecorder | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
@@ -114,6 +117,10 @@ class Daemon:
             now=lambda: self.analysis.source_time,
             session_summary=self.burst.take_session_summary if self.burst else None,
         )
+        if clips is not None:
+            self.analysis.clips = SessionClips(
+                clips, lambda: (self.sessions.session_id, self.sessions.athlete)
+            )
         self.health = HealthMonitor(
             self.stats,
             self.results,

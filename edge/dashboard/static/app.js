@@ -15,6 +15,7 @@ const app = {
   athletes: [],
   sessions: new Map(),  // session_id -> true when this machine has its report
   athletesWithSessions: new Set(),
+  clips: [],  // pass clips kept on this machine, newest first
   auth: { password_set: false, view_needs_login: false, logged_in: false, may_command: true },
   dirty: new Set(),
   source: null,
@@ -72,6 +73,7 @@ function onSnapshot(snap) {
     markDirty(d.key);
   }
   loadSessions();
+  loadClips();
 }
 
 function blankDevice(key) {
@@ -109,7 +111,11 @@ function onEvent(ev) {
       break;
     case "active_alerts": d.active_alerts = ev.alerts; break;
     case "keyframe": d.keyframe = ev.keyframe; break;
-    case "pass": d.pass_summary = ev.summary; break;
+    case "pass":
+      d.pass_summary = ev.summary;
+      // The clip is encoded after the pass ends: look for it again shortly.
+      for (const ms of [1500, 5000, 12000]) setTimeout(loadClips, ms);
+      break;
     case "session": d.session_summary = ev.summary; loadSessions(); break;
     case "cmd_result": d.cmd_results.push(ev.result); break;
   }
@@ -260,6 +266,7 @@ function render(d, types) {
     renderTable(d, $("table.strides", r));
   }
   if (all || types.has("keyframe")) renderKeyframe(d, $(".kf", r));
+  if (all || types.has("clips")) renderClip(d, c);
   if (all || types.has("cmd_result")) renderCmdResult(d, c);
 }
 
@@ -443,6 +450,49 @@ function renderKeyframe(d, el) {
     <figcaption>${caption}</figcaption></figure>`;
 }
 
+function renderClip(d, c) {
+  const el = $(".clip", c.root);
+  const clip = app.clips.find((k) => k.device_id === d.device_id);
+  if (!clip) return;
+  if (el.dataset.name === clip.name) return;
+  el.dataset.name = clip.name;
+  const fps = clip.frames > 1 && clip.duration_s > 0 ? (clip.frames - 1) / clip.duration_s : 10;
+  el.innerHTML = `<video class="pass-clip" src="/clip/${encodeURIComponent(clip.name)}" controls muted playsinline
+      preload="auto" loop></video>
+    <div class="clip-controls">
+      <button data-step="-1" aria-label="One frame back">◀ frame</button>
+      <button data-play>Play / pause</button>
+      <button data-step="1" aria-label="One frame on">frame ▶</button>
+      <label class="field">Speed <select class="rate" aria-label="Playback speed">
+        <option value="1">1×</option><option value="0.5">½×</option>
+        <option value="0.25" selected>¼×</option><option value="0.1">0.1×</option></select></label>
+    </div>
+    <p class="muted">Pass ${esc(clip.pass_index)} · ${esc(clip.athlete || "no athlete")} · ${clock(clip.created)}
+      · ${fmt(clip.duration_s, 1)} s, ${esc(clip.frames)} frames</p>`;
+  const video = $("video", el);
+  const rate = $(".rate", el);
+  video.playbackRate = Number(rate.value);
+  video.addEventListener("loadedmetadata", () => { video.playbackRate = Number(rate.value); });
+  rate.addEventListener("change", () => { video.playbackRate = Number(rate.value); });
+  $("[data-play]", el).addEventListener("click", () => { if (video.paused) video.play(); else video.pause(); });
+  for (const btn of el.querySelectorAll("[data-step]")) {
+    btn.addEventListener("click", () => {
+      video.pause();
+      const t = video.currentTime + Number(btn.dataset.step) / fps;
+      video.currentTime = Math.min(Math.max(t, 0), video.duration || 0);
+    });
+  }
+}
+
+async function loadClips() {
+  try {
+    const r = await fetch("/api/clips", { credentials: "same-origin" });
+    if (!r.ok) return;
+    app.clips = (await r.json()).clips || [];
+    for (const d of app.devices.values()) markDirty(d.key, "clips");
+  } catch (e) { /* clips are optional */ }
+}
+
 function renderCmdResult(d, c) {
   const el = $(".cmd-result", c.root);
   for (let i = d.cmd_results.length - 1; i >= 0; i--) {
@@ -570,6 +620,7 @@ async function main() {
   await fetchAuth();
   if (app.auth.view_needs_login && !app.auth.logged_in) { openLogin(); return; }
   connect();
+  setInterval(loadClips, 15000);  // a clip is encoded after its pass: keep the list fresh
 }
 
 main();
