@@ -31,13 +31,13 @@ def test_a_pass_becomes_a_clip_of_its_last_seconds_with_the_overlay(
 ):
     run = real_run(media_dir, lightning_model)
     store = ClipStore(tmp_path / "clips", max_bytes=50_000_000)
-    recorder = PassClipRecorder(store, device_id="pi-track3", seconds=4.0, width=320)
+    recorder = PassClipRecorder(store, device_id="pi-track3", seconds=4.0, side=320)
     _record(recorder, run, 1)
     recorder.close()
     (info,) = store.list()
     assert recorder.written == [info]
     assert info.session_id == "track-am" and info.athlete == "ana" and info.pass_index == 1
-    # Only the last 4 s of the (11 s) pass are kept, at 320 px.
+    # Only the last 4 s of the (11 s) pass are kept, the longer side 320 px.
     last = run.poses[-1].timestamp
     assert info.end_s == pytest.approx(last) and 3.8 <= info.duration_s <= 4.0
     expected = sum(1 for p in run.poses if p.timestamp >= last - 4.0)
@@ -48,7 +48,7 @@ def test_a_pass_becomes_a_clip_of_its_last_seconds_with_the_overlay(
     with open_source(path) as clip:
         frames = list(clip.frames())
     assert len(frames) == info.frames
-    assert frames[0].width == 320
+    assert max(frames[0].width, frames[0].height) == 320
     sidecar = json.loads(path.with_suffix(".json").read_text())
     assert sidecar["name"] == info.name
     # A name that is not one of ours is never served.
@@ -79,18 +79,18 @@ def test_the_clips_folder_keeps_to_its_budget_oldest_first(tmp_path):
 def test_real_clips_stay_within_a_small_budget(tmp_path, media_dir, lightning_model):
     run = real_run(media_dir, lightning_model)
     store = ClipStore(tmp_path / "clips", max_bytes=10**9)  # measure one clip first
-    recorder = PassClipRecorder(store, device_id="pi", seconds=2.0, width=240)
+    recorder = PassClipRecorder(store, device_id="pi", seconds=2.0, side=240)
     _record(recorder, run, 1)
     recorder.close()
     one_clip = store.used_bytes()  # the clip and its sidecar
     assert one_clip > 0
     # A budget of two and a half clips keeps the two newest of six passes.
     store.max_bytes = int(2.5 * one_clip)
-    recorder = PassClipRecorder(store, device_id="pi", seconds=2.0, width=240)
+    recorder = PassClipRecorder(store, device_id="pi", seconds=2.0, side=240)
     for index in range(2, 7):
         _record(recorder, run, index)
         recorder.close(timeout=60)  # one pass at a time: the worker is never busy
-        recorder = PassClipRecorder(store, device_id="pi", seconds=2.0, width=240)
+        recorder = PassClipRecorder(store, device_id="pi", seconds=2.0, side=240)
     recorder.close()
     kept = store.list()
     assert store.used_bytes() <= store.max_bytes

@@ -1,13 +1,14 @@
 """The pass on video: a short clip of each pass with the skeleton and the verdicts drawn in.
 
 A coach wants to *see* the stride the page talks about, in slow motion, frame by frame.
-:class:`PassClipRecorder` keeps the analysed frames of the pass in progress (small copies,
-at most ``seconds`` of them: on a treadmill, where one pass lasts the whole session, that is
-the last ``seconds``), and when the pass ends a worker thread draws each frame's pose and
-its stride's verdicts (:mod:`edge.outputs.annotate`) and encodes the clip
-(:class:`~edge.outputs.video.VideoWriter`: H.264 MP4 where this machine has an encoder,
-else WebM), so the analysis thread never waits for the encoder.  Beside each clip a small
-JSON file says what it shows (session, athlete, pass, times, size).
+:class:`PassClipRecorder` keeps the analysed frames of the pass in progress: small copies
+(the longer side ``side`` px: ~44 MB for 8 s at 25 fps at 360 px), at most ``seconds`` of
+them, so on a treadmill, where one pass lasts the whole session, the last ``seconds``.
+When the pass ends a worker thread draws each frame's pose and its stride's verdicts
+(:mod:`edge.outputs.annotate`) and encodes the clip (:class:`~edge.outputs.video.VideoWriter`:
+H.264 MP4 where this machine has an encoder, else WebM), so the analysis thread never
+waits for the encoder.  Beside each clip a small JSON file says what it shows (session,
+athlete, pass, times, size).
 
 :class:`ClipStore` is the clips folder: its listing for the dashboard, and the disk budget
 (``max_megabytes``): after every new clip the oldest are deleted until the folder fits.
@@ -132,12 +133,12 @@ class _Pass:
     reports: list[StrideReport] = field(default_factory=list)
 
 
-def small_copy(image: np.ndarray, pose: Pose, width: int) -> tuple[np.ndarray, Pose]:
-    """``image`` scaled to ``width`` px wide (never up) and its pose with it."""
-    scale = width / image.shape[1]
+def small_copy(image: np.ndarray, pose: Pose, side: int) -> tuple[np.ndarray, Pose]:
+    """``image`` scaled so its longer side is ``side`` px (never up), its pose with it."""
+    scale = side / max(image.shape[:2])
     if scale >= 1.0:
         return image.copy(), pose
-    size = (width, max(2, round(image.shape[0] * scale)))
+    size = (max(2, round(image.shape[1] * scale)), max(2, round(image.shape[0] * scale)))
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     keypoints = pose.keypoints.copy()
     keypoints[:, :2] *= scale
@@ -180,7 +181,7 @@ class PassClipRecorder:
         *,
         device_id: str,
         seconds: float = 8.0,
-        width: int = 360,
+        side: int = 360,
         max_frames: int = 300,
         min_score: float = 0.3,
         suffix: str | None = None,
@@ -190,7 +191,7 @@ class PassClipRecorder:
         self.store = store
         self.device_id = device_id
         self.seconds = seconds
-        self.width = width
+        self.side = side
         self.max_frames = max_frames
         self.min_score = min_score
         self.suffix = suffix or preferred_suffix()
@@ -207,7 +208,7 @@ class PassClipRecorder:
         if self._pass is None:
             self._pass = _Pass(deque(maxlen=self.max_frames))
         frames = self._pass.frames
-        frames.append(small_copy(image, pose, self.width))
+        frames.append(small_copy(image, pose, self.side))
         while frames and frames[0][1].timestamp < pose.timestamp - self.seconds:
             frames.popleft()
 

@@ -46,7 +46,9 @@ class ResultsConfig:
     clip_seconds: float = setting(
         8.0, Number(1, 60), "Longest clip, in seconds: a longer pass keeps its last seconds."
     )
-    clip_width: int = setting(360, Int(160, 1280), "Clip width in pixels (height follows).")
+    clip_size: int = setting(
+        360, Int(160, 1280), "Longer side of the clips in pixels (the other follows)."
+    )
     clips_max_megabytes: float = setting(
         500.0, Number(1, 1_000_000), "Disk budget of the clips folder; the oldest clips go first."
     )

@@ -139,7 +139,7 @@ def build_daemon(
                 ),
                 device_id=device_id,
                 seconds=config.results.clip_seconds,
-                width=config.results.clip_width,
+                side=config.results.clip_size,
                 min_score=config.pose.min_keypoint_score,
             )
             stack.callback(clips.close)  # the last pass's clip is finished before exit
