@@ -111,7 +111,7 @@ def test_page_shows_real_results_and_sends_commands(tmp_path, browser, media_dir
             )
         )
         wait.until(
-            ec.text_to_be_present_in_element((By.CSS_SELECTOR, f"{card} .availability"), "online")
+            ec.text_to_be_present_in_element((By.CSS_SELECTOR, f"{card} .availability"), "live")
         )
         # Every stride is in the table (newest first) with the values the pipeline measured.
         rows = driver.find_elements(By.CSS_SELECTOR, f"{card} table.strides tbody tr")
