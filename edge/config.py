@@ -98,6 +98,10 @@ class PresenceSettings:
     )
 
 
+#: When ``trackside run`` starts a session on its own (``service.auto_session``).
+AUTO_SESSION_MODES = ("athlete", "always", "never")
+
+
 @dataclass(frozen=True)
 class ServiceConfig:
     """How the live daemon runs (the ``[service]`` section)."""
@@ -118,6 +122,12 @@ class ServiceConfig:
     )
     source_retry_max: float = setting(
         30.0, Number(1, 600), "Longest wait, in seconds, between attempts to reopen a camera."
+    )
+    auto_session: str = setting(
+        "athlete",
+        Choice(AUTO_SESSION_MODES),
+        'When the daemon starts a session by itself: "athlete" (only when cues.athlete names '
+        'the runner), "always" (also anonymous) or "never" (the coach presses Start).',
     )
 
 

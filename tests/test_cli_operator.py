@@ -16,7 +16,7 @@ from edge.cli import main
 from edge.cli.replay import Progress
 from edge.cues.catalogue import CATALOGUE
 from edge.cues.summary import summarize
-from edge.outputs.report import format_sessions, session_lines
+from edge.outputs.sessions_list import format_sessions, session_lines
 from edge.outputs.store import ResultStore
 from edge.pose.models import load_manifest
 from edge.service.unit import UnitState, service_environ, unit_state

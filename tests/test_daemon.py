@@ -105,6 +105,8 @@ def quiet_config() -> Config:
         mqtt=replace(config.mqtt, enabled=False),
         feedback=replace(config.feedback, enabled=False),
         presence=replace(config.presence, idle_fps=60.0),  # analyse every fake frame
+        # a session from the start, so every stride is judged (the LEDs, alerts, store)
+        service=replace(config.service, auto_session="always"),
     )
 
 
@@ -369,7 +371,8 @@ def test_a_failing_result_sink_neither_stops_the_analysis_nor_the_other_sinks(
     tmp_path: Path, media_dir: Path, lightning_model: Path, caplog
 ):
     from edge.capture import open_source
-    from edge.outputs.store import ResultStore, StoreSink
+    from edge.outputs.store import ResultStore
+    from edge.outputs.store_sink import StoreSink
     from edge.pose.movenet import PoseEstimator
 
     store = ResultStore(tmp_path / "results.sqlite3")

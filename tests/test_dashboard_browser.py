@@ -111,7 +111,7 @@ def test_page_shows_real_results_and_sends_commands(tmp_path, browser, media_dir
             )
         )
         wait.until(
-            ec.text_to_be_present_in_element((By.CSS_SELECTOR, f"{card} .availability"), "online")
+            ec.text_to_be_present_in_element((By.CSS_SELECTOR, f"{card} .availability"), "live")
         )
         # Every stride is in the table (newest first) with the values the pipeline measured.
         rows = driver.find_elements(By.CSS_SELECTOR, f"{card} table.strides tbody tr")
@@ -184,6 +184,9 @@ def test_page_shows_real_results_and_sends_commands(tmp_path, browser, media_dir
         # The coach picks the runner's focus cue: set_focus reaches the device.
         from selenium.webdriver.support.ui import Select
 
+        # Focus and speed sit behind "Focus, speed, athlete" (the phone's first screen is the
+        # headline and Start/Stop).
+        driver.find_element(By.CSS_SELECTOR, f"{card} details.more summary").click()
         first = driver.find_elements(By.CSS_SELECTOR, f"{card} select.focus")[0]
         Select(first).select_by_value("legs.overstride")
         driver.find_element(By.CSS_SELECTOR, f'{card} button[data-cmd="set_focus"]').click()

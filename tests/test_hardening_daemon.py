@@ -42,10 +42,14 @@ homeassistant = false
 [results]
 path = "{state / "results.sqlite3"}"
 min_free_megabytes = 0.1
+# the disk budget under test is the outbox's and the results file's
+clips = false
 [feedback]
 enabled = false
 [service]
 status_interval = 1.0
+# an anonymous session from the start: every stride belongs to the session counted here
+auto_session = "always"
 """
     )
     return config

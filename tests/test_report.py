@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import csv
 import re
+import statistics
+from datetime import datetime
 from html.parser import HTMLParser
 
 import pytest
@@ -12,10 +14,15 @@ from dashboard_helpers import real_run
 
 from edge.cues.summary import summarize
 from edge.errors import TracksideError
-from edge.outputs.keyframe import focus_cue, render_keyframe
+from edge.outputs.keyframe import focus_cue, render_keyframe, stride_severity
 from edge.outputs.mqtt.payloads import Keyframe
-from edge.outputs.report import CSV_FIXED_COLUMNS, run_report, svg_plot, worst_and_best
-from edge.outputs.store import ResultsConfig, ResultStore, StoreSink
+from edge.outputs.plots import svg_plot
+from edge.outputs.progress import athlete_progress, progress_csv, progress_page
+from edge.outputs.report import report_html, run_report
+from edge.outputs.session_stats import cue_counts, things_to_work_on, worst_and_best
+from edge.outputs.store import ResultsConfig, ResultStore
+from edge.outputs.store_sink import StoreSink
+from edge.outputs.strides_csv import CSV_FIXED_COLUMNS, TEXT_COLUMNS, UNIT_SUFFIXES
 
 pytestmark = [pytest.mark.media, pytest.mark.model]
 
@@ -66,45 +73,71 @@ def recorded(tmp_path, media_dir, lightning_model):
     kept = []
     for report in run.reports:
         sink.publish_stride(report)
-        if report.grade.value in ("warn", "fault"):
-            cue = focus_cue(report)
-            jpeg = render_keyframe(*run.frame_at(report.stride.foot_strike.time), report)
-            sink.publish_keyframe(
-                Keyframe(
-                    jpeg,
-                    stride_index=report.stride.index,
-                    cue_id=cue.cue_id,
-                    time_s=report.stride.foot_strike.time,
-                    verdict=cue.verdict.value,
-                    message=cue.message,
-                )
+        # As the daemon does: a picture of every judged stride, flagged or clean; the
+        # store keeps the session's worst and best.
+        if report.grade.value not in ("ok", "warn", "fault"):
+            continue
+        cue = focus_cue(report)
+        jpeg = render_keyframe(*run.frame_at(report.stride.foot_strike.time), report)
+        sink.publish_keyframe(
+            Keyframe(
+                jpeg,
+                stride_index=report.stride.index,
+                cue_id=cue.cue_id if cue else None,
+                time_s=report.stride.foot_strike.time,
+                verdict=cue.verdict.value if cue else None,
+                message=cue.message if cue else "",
+                severity=stride_severity(report),
             )
-            kept.append(jpeg)
+        )
+        kept.append(jpeg)
     sink.publish_session_summary(summarize(run.reports), passes=1)
     store.close()
-    settings = ResultsConfig(path=str(path), keyframes_per_session=8)
-    return run, settings, kept[-8:]
+    settings = ResultsConfig(path=str(path), keyframes_per_session=len(run.reports))
+    return run, settings, kept
 
 
-def test_report_shows_athlete_counts_shares_plots_and_keyframes(tmp_path, recorded):
+def _section(text: str, start: str, end: str) -> str:
+    return text[text.index(start) : text.index(end, text.index(start))]
+
+
+def test_report_shows_title_local_times_work_shares_plots_and_strides(tmp_path, recorded):
     run, settings, keyframes = recorded
     out = tmp_path / "report.html"
     run_report(settings, "track-am", out, None)
     text = out.read_text()
     page = _Page()
     page.feed(text)
+    store = ResultStore(settings.path, readonly=True)
+    info = store.session("track-am")
+    strides = store.strides("track-am")
+    # Titled by who and when, in this machine's local time — not by the session id.
+    started = datetime.fromtimestamp(info.started).astimezone()
+    title = re.search(r'<h1 id="title">([^<]*)</h1>', text).group(1)
+    assert title.startswith("ana — ") and f"{started:%H:%M}" in title
+    assert f"{started.day} {started:%b %Y}" in title and "track-am" not in title
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text), "no UTC stamps"
     assert re.search(r'id="athlete">ana<', text)
     assert re.search(rf'id="stride-count">{len(run.reports)}<', text)
-    # Per-cue shares are those of the real verdicts.
+    # Two things to work on: the validated cues bad on the largest share of strides.
+    expected = things_to_work_on(cue_counts(strides))
+    work = _section(text, "Two things to work on", "<h2>Cues")
+    assert [c for c, _ in expected] == re.findall(r'<li data-cue="([^"]+)"', work)
+    assert expected, "the clip's faults give something to work on"
+    # Per-cue shares are those of the real verdicts; a cue unknown on every stride has no row.
     for cue_id in {c.cue_id for c in run.reports[0].cues}:
         verdicts = [
             next(c.verdict.value for c in r.cues if c.cue_id == cue_id) for r in run.reports
         ]
+        if all(v in ("unknown", "unreliable") for v in verdicts):
+            assert cue_id not in page.cue_rows, cue_id
+            continue
         for v in ("ok", "warn", "fault", "unknown"):
-            expected = f"{100 * verdicts.count(v) / len(verdicts):.0f}%"
-            assert page.cue_rows[cue_id][v] == expected, (cue_id, v)
-    # Plots of the measured metrics (cadence and contact at least), each an inline SVG.
+            expected_share = f"{100 * verdicts.count(v) / len(verdicts):.0f}%"
+            assert page.cue_rows[cue_id][v] == expected_share, (cue_id, v)
+    # Plots of the measured metrics over the session's time (seconds), as inline SVG.
     assert page.svgs >= 3 and "Cadence" in text and "Ground contact" in text
+    assert re.search(r'class="tick" text-anchor="end">\d+ s</text>', text)
     # Keyframes are embedded, not linked: each decodes to a stored JPEG.
     embedded = [
         base64.b64decode(src.split(",", 1)[1])
@@ -112,17 +145,27 @@ def test_report_shows_athlete_counts_shares_plots_and_keyframes(tmp_path, record
         if src.startswith("data:image/jpeg;base64,")
     ]
     assert len(page.images) == len(embedded) and embedded
-    assert set(embedded) == set(keyframes)
+    assert set(embedded) <= set(keyframes)
     assert "http://" not in text and "https://" not in text, "self-contained: no external link"
-    # The worst stride is listed among the worst.
-    store = ResultStore(settings.path, readonly=True)
-    worst, best = worst_and_best(store.strides("track-am"))
-    worst_part = text[text.index("Worst strides") : text.index("Best strides")]
-    assert f'<td class="num">{worst[0].index}</td>' in worst_part
-    assert best and "Best strides" in text
+    # The worst strides are listed, each with its picture; the best have no warning.
+    worst, best = worst_and_best(strides)
+    worst_part = _section(text, 'id="worst"', 'id="best"')
+    assert worst
+    for s in worst:
+        assert f'<tr class="stride-row" data-index="{s.index}">' in worst_part
+    assert worst_part.count("<img") == len(worst)
+    best_part = _section(text, 'id="best"', "<h2>")
+    for s in best:
+        assert all(c["verdict"] not in ("warn", "fault") for c in s.payload["cues"])
+        assert f'data-index="{s.index}"' in best_part
+    assert best_part.count("<img") == len(best)
+    # Left and right (or near and far) compared, and the phone viewport is set.
+    assert 'id="asymmetry"' in text
+    assert 'name="viewport" content="width=device-width,initial-scale=1"' in text
+    store.close()
 
 
-def test_csv_has_documented_columns_and_one_row_per_stride(tmp_path, recorded):
+def test_csv_has_a_unit_in_every_column_no_duplicates_and_no_empty_columns(tmp_path, recorded):
     run, settings, _ = recorded
     out = tmp_path / "strides.csv"
     written = run_report(settings, "track-am", tmp_path / "report.html", out)
@@ -130,19 +173,36 @@ def test_csv_has_documented_columns_and_one_row_per_stride(tmp_path, recorded):
     with out.open(newline="") as f:
         rows = list(csv.DictReader(f))
     header = list(rows[0])
-    assert tuple(header[: len(CSV_FIXED_COLUMNS)]) == CSV_FIXED_COLUMNS
+    assert len(header) == len(set(header))
+    for column in header:
+        if column.startswith("cue:") or column in TEXT_COLUMNS:
+            continue
+        assert column.endswith(UNIT_SUFFIXES), f"{column}: no unit in its name"
+    for duplicate in ("contact_time", "stride_time", "stride_cadence", "duty_factor"):
+        assert duplicate not in header
+    for column in header:
+        assert any(row[column] != "" for row in rows), f"{column} is empty on every row"
+    assert [c for c in CSV_FIXED_COLUMNS if c in header] == header[
+        : len([c for c in CSV_FIXED_COLUMNS if c in header])
+    ]
     assert "trunk_lean_deg" in header and "cue:posture.run_tall" in header
     assert len(rows) == len(run.reports)
     for row, report in zip(rows, run.reports, strict=True):
         assert int(row["stride_index"]) == report.stride.index
         assert row["athlete"] == "ana" and row["grade"] == report.grade.value
         assert float(row["cadence_spm"]) == pytest.approx(120 / report.stride.duration, abs=0.01)
+        # local time with its UTC offset
+        recorded_at = datetime.fromisoformat(row["recorded_at_local"])
+        assert recorded_at.utcoffset() == datetime.now().astimezone().utcoffset()
         lean = report.stride.metrics["trunk_lean_deg"].value
         assert (
             row["trunk_lean_deg"] == ""
             if lean != lean
             else float(row["trunk_lean_deg"]) == pytest.approx(lean, abs=1e-3)
         )
+        flight = report.stride.metrics.get("flight_time")
+        if "flight_time_ms" in header and flight is not None and flight.value == flight.value:
+            assert float(row["flight_time_ms"]) == pytest.approx(1000 * flight.value, abs=0.1)
         assert row["cue:legs.overstride"] == next(
             c.verdict.value for c in report.cues if c.cue_id == "legs.overstride"
         )
@@ -172,3 +232,40 @@ def test_svg_plot_leaves_gaps_and_draws_limits():
     assert svg.count('class="dot"') == 3
     assert 'class="limit warn"' in svg and "fault" not in svg  # far-away limit left out
     assert svg_plot([0], [None], title="x", unit="y") == ""
+
+
+def test_progress_lists_every_session_of_the_athlete_with_shares_and_medians(tmp_path, recorded):
+    run, settings, _ = recorded
+    store = ResultStore(settings.path)
+    sink = StoreSink(store, "pi-track3")
+    sink.set_session("track-pm", athlete="ana")  # a second session of the same runner
+    for report in run.reports[: len(run.reports) // 2]:
+        sink.publish_stride(report)
+    sink.set_session("other", athlete="ben")
+    sink.publish_stride(run.reports[0])
+    rows = athlete_progress(store, "ana")
+    assert [r.info.session_id for r in rows] == ["track-am", "track-pm"]  # oldest first
+    assert [r.strides for r in rows] == [len(run.reports), len(run.reports) // 2]
+    first = rows[0]
+    overstride = [
+        next(c.verdict.value for c in r.cues if c.cue_id == "legs.overstride") for r in run.reports
+    ]
+    judged = [v for v in overstride if v in ("ok", "warn", "fault")]
+    if judged:
+        share = sum(v in ("warn", "fault") for v in judged) / len(judged)
+        assert first.bad_shares["legs.overstride"] == pytest.approx(share)
+    cadences = sorted(120 / r.stride.duration for r in run.reports if r.reliable)
+    assert first.medians["stride.cadence_spm"] == pytest.approx(
+        statistics.median(cadences), abs=0.01
+    )
+    page = progress_page("ana", rows)
+    assert page.count('class="progress-row"') == 2 and "ben" not in page
+    header = progress_csv(rows).splitlines()[0].split(",")
+    for column in header[4:]:
+        assert column.endswith(("_spm", "_ms", "_deg")) or column.startswith(
+            "bad_share_percent:"
+        ), column
+    # The session report shows the same progress.
+    text = report_html(store, "track-pm")
+    assert text.count('class="progress-row"') == 2
+    store.close()

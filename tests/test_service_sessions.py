@@ -57,3 +57,67 @@ def test_set_focus_is_validated_at_once_and_applied_between_frames():
     assert router.handle("set_focus", b'{"cue_ids": null}').ok
     control.apply_commands()
     assert analyzer.evaluator.focus == ("legs.overstride",)  # the athlete's own
+
+
+class _Recorder:
+    """The result-sink calls the session makes."""
+
+    def __init__(self):
+        self.sessions: list[tuple[str | None, str | None]] = []
+
+    def set_session(self, session_id, *, athlete=None):
+        self.sessions.append((session_id, athlete))
+
+    def publish_session_summary(self, summary, *, passes):
+        pass
+
+    def publish_alert(self, alert):
+        pass
+
+
+def _control(config: Config, sink: _Recorder) -> SessionControl:
+    analyzer = RunAnalyzer(config.cues, config.athletes)
+    return SessionControl(
+        config,
+        analyzer,
+        Outputs(FanOut({"rec": sink})),
+        Stats(),
+        now=lambda: 0.0,
+        wall_clock=lambda: 1_796_236_800.0,  # a fixed instant: the id's time is checked
+    )
+
+
+def test_no_anonymous_session_at_start_unless_configured():
+    sink = _Recorder()
+    control = _control(Config(), sink)
+    control.start_automatically()
+    assert control.session_id is None and not control.judging and sink.sessions == []
+    always = dataclasses.replace(
+        Config(), service=dataclasses.replace(Config().service, auto_session="always")
+    )
+    control = _control(always, sink)
+    control.start_automatically()
+    assert control.judging and control.session_id.startswith("session-")
+
+
+def test_a_named_runner_gets_a_session_with_a_readable_id_and_stop_stops_judging():
+    import time
+
+    ana = AthleteProfile("ana")
+    config = dataclasses.replace(
+        Config(),
+        athletes=(ana,),
+        cues=dataclasses.replace(Config().cues, athlete="ana"),
+    )
+    sink = _Recorder()
+    control = _control(config, sink)
+    control.start_automatically()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(1_796_236_800.0))
+    assert control.session_id == f"ana-{stamp}" and control.judging
+    assert sink.sessions[-1] == (control.session_id, "ana")
+    router = CommandRouter()
+    route_commands(router, control)
+    assert router.handle("stop_session", b"{}").ok
+    control.apply_commands()
+    assert control.session_id is None and not control.judging
+    assert sink.sessions[-1] == (None, "ana")

@@ -8,7 +8,8 @@ import pytest
 
 from edge.cues.summary import summarize
 from edge.outputs.mqtt.payloads import DeviceStatus, Keyframe
-from edge.outputs.store import ResultStore, StoreSink
+from edge.outputs.store import ResultStore
+from edge.outputs.store_sink import StoreSink
 from edge.service.sinks import FanOut
 from edge.testing.mqtt import alert, stride_report
 

@@ -17,9 +17,9 @@ from edge.outputs.store import (
     SUMMARY_FORM_VERSION,
     ResultsConfig,
     ResultStore,
-    StoreSink,
     default_results_path,
 )
+from edge.outputs.store_sink import StoreSink
 from edge.testing.mqtt import alert, stride_report
 
 CTX = {"athlete": "ana", "device_id": "pi-track3"}
@@ -75,6 +75,25 @@ def test_strides_alerts_and_summaries_round_trip_per_session(tmp_path):
     }
     assert {s.session_id for s in store.sessions()} == {"am", "pm"}
     store.close()
+
+
+def test_a_session_keeps_the_keyframes_of_its_worst_and_best_strides(tmp_path):
+    store = ResultStore(tmp_path / "r.sqlite3", keyframes_per_session=4)
+    # severity per stride: a fault weighs 3, a warning 1, a clean stride 0
+    severities = [3, 0, 1, 6, 0, 1, 1, 4, 0, 1]
+    for i, severity in enumerate(severities):
+        store.record_keyframe(
+            b"\xff\xd8%d" % i,
+            session_id="am",
+            device_id="pi",
+            stride_index=i,
+            cue_id=None,
+            time_s=float(i),
+            severity=severity,
+        )
+    kept = {k.stride_index for k in store.keyframes("am")}
+    # the two worst (6 at 3, 4 at 7) and the two newest clean ones (8, 4) — not the newest
+    assert kept == {3, 7, 4, 8}
 
 
 def test_only_the_newest_keyframes_of_a_session_are_kept(tmp_path):

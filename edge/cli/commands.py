@@ -188,6 +188,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         config.mqtt,
         config.results,
         tuple(a.name for a in config.athletes),
+        heights={a.name: a.height_cm for a in config.athletes if a.height_cm},
         origin=str(config.path) if config.path else "config",
     )
     run_dashboard(dashboard)
@@ -204,7 +205,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
-    from edge.outputs.report import format_sessions, session_lines
+    from edge.outputs.sessions_list import format_sessions, session_lines
     from edge.outputs.store import ResultStore
 
     results = results_as_the_service_keeps_them(load_config(args.config))

@@ -84,6 +84,7 @@ IDLE_TIMEOUT_S = 30.0  # a keep-alive connection with no new request is closed
 WRITE_TIMEOUT_S = 10.0  # a client that reads nothing for this long is dropped
 LOGIN_FAILURE_DELAY_S = 1.0  # a wrong password is answered this much later
 _SESSION_ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
     b"Content-Length: 17\r\nConnection: close\r\nRetry-After: 5\r\n\r\ntoo many requests"
@@ -191,7 +192,13 @@ class DashboardApp:
         sessions: Callable[[], list[dict[str, Any]]] | None = None,
         athletes: tuple[str, ...] = (),
         hosts: HostPolicy | None = None,
+        progress: Callable[[str, str], tuple[bytes, str]] | None = None,
+        clips: Callable[[], list[dict[str, Any]]] | None = None,
+        clip_file: Callable[[str], bytes | None] | None = None,
     ) -> None:
+        self.progress = progress
+        self.clips = clips
+        self.clip_file = clip_file
         self.state = state
         self.hub = hub
         self.auth = auth
@@ -334,6 +341,18 @@ class Routes:
             return _json(HTTPStatus.OK, {"sessions": sessions})
         if path.startswith("/report/"):
             return await self._report(urllib.parse.unquote(path[len("/report/") :]))
+        if path == "/api/clips":
+            clips = app.clips
+            listed = (
+                []
+                if clips is None
+                else await asyncio.get_running_loop().run_in_executor(None, clips)
+            )
+            return _json(HTTPStatus.OK, {"clips": listed})
+        if path.startswith("/clip/"):
+            return await self._clip(urllib.parse.unquote(path[len("/clip/") :]), request)
+        if path.startswith("/progress/"):
+            return await self._progress(urllib.parse.unquote(path[len("/progress/") :]))
         return _error(HTTPStatus.NOT_FOUND, "no such page")
 
     async def _post(self, request: Request) -> Response:
@@ -417,6 +436,47 @@ class Routes:
         headers = {}
         if kind == "csv":
             headers["Content-Disposition"] = f'attachment; filename="{session_id}-strides.csv"'
+        return Response(HTTPStatus.OK, body, content_type, headers)
+
+    async def _clip(self, name: str, request: Request) -> Response:
+        """A pass clip; a ``Range`` request (a video element seeking) gets its part (206)."""
+        if self.app.clip_file is None:
+            return _error(HTTPStatus.NOT_FOUND, "no clips on this machine")
+        data = await asyncio.get_running_loop().run_in_executor(None, self.app.clip_file, name)
+        if data is None:
+            return _error(HTTPStatus.NOT_FOUND, "no such clip")
+        kind = "video/webm" if name.endswith(".webm") else "video/mp4"
+        headers = {"Accept-Ranges": "bytes"}
+        match = _RANGE.fullmatch((request.header("range") or "").strip())
+        if match and data and (match.group(1) or match.group(2)):
+            first, last, size = match.group(1), match.group(2), len(data)
+            if first:
+                start, end = int(first), min(int(last) if last else size - 1, size - 1)
+            else:  # "bytes=-N": the last N bytes
+                start, end = max(0, size - int(last)), size - 1
+            if start > end:
+                headers["Content-Range"] = f"bytes */{len(data)}"
+                return Response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, b"", kind, headers)
+            headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+            return Response(HTTPStatus.PARTIAL_CONTENT, data[start : end + 1], kind, headers)
+        return Response(HTTPStatus.OK, data, kind, headers)
+
+    async def _progress(self, name: str) -> Response:
+        """An athlete's sessions over time (``/progress/ana``, ``/progress/ana.csv``)."""
+        progress = self.app.progress
+        kind = "csv" if name.endswith(".csv") else "html"
+        athlete = name.removesuffix(".csv")
+        if progress is None or not _SESSION_ID.fullmatch(athlete):
+            return _error(HTTPStatus.NOT_FOUND, "no such athlete")
+        loop = asyncio.get_running_loop()
+        try:
+            body, content_type = await loop.run_in_executor(None, progress, athlete, kind)
+        except TracksideError as exc:
+            log.debug("dashboard: progress %s: %s", athlete, exc)
+            return _error(HTTPStatus.NOT_FOUND, "no results store on this machine")
+        headers = {}
+        if kind == "csv":
+            headers["Content-Disposition"] = f'attachment; filename="{athlete}-progress.csv"'
         return Response(HTTPStatus.OK, body, content_type, headers)
 
 

@@ -25,6 +25,7 @@ import secrets
 import signal
 import socket
 import threading
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,12 @@ from edge.errors import ConfigError, TracksideError
 from edge.outputs.mqtt.client import make_paho_client
 from edge.outputs.mqtt.commands import CommandRejected, parse_command
 from edge.outputs.mqtt.settings import MqttConfig, MqttTarget, resolve
-from edge.outputs.report import csv_text, report_html
+from edge.outputs.pass_clips import ClipStore
+from edge.outputs.progress import athlete_progress, progress_csv, progress_page
+from edge.outputs.report import report_html
+from edge.outputs.results_settings import CLIPS_DIRNAME
 from edge.outputs.store import ResultsConfig, ResultStore, default_results_path
+from edge.outputs.strides_csv import csv_text
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +123,15 @@ class Dashboard:
         *,
         results_path: Path | None = None,
         athletes: tuple[str, ...] = (),
+        heights: dict[str, float] | None = None,
         origin: str = "config",
     ) -> None:
         self.settings = settings
         self.state = DashboardState(
-            settings.topic_root, history=settings.history, max_devices=settings.max_devices
+            settings.topic_root,
+            history=settings.history,
+            max_devices=settings.max_devices,
+            heights=heights,
         )
         self.hub = EventHub()
         self.bridge = MqttBridge(mqtt, self.state, self.hub)
@@ -134,6 +143,9 @@ class Dashboard:
             send_command=self.bridge.send_command,
             report=self._report,
             sessions=self._sessions,
+            progress=self._progress,
+            clips=self._clips,
+            clip_file=self._clip_file,
             athletes=athletes,
             hosts=HostPolicy(settings.allowed_hosts),
         )
@@ -198,6 +210,38 @@ class Dashboard:
         finally:
             store.close()
 
+    def _clip_store(self) -> ClipStore | None:
+        if self.results_path is None:
+            return None
+        # The budget is the daemon's to keep; the dashboard only reads.
+        return ClipStore(self.results_path.parent / CLIPS_DIRNAME, max_bytes=0)
+
+    def _clips(self) -> list[dict[str, Any]]:
+        store = self._clip_store()
+        if store is None:
+            return []
+        return [{**asdict(c), "duration_s": c.duration_s} for c in store.list()]
+
+    def _clip_file(self, name: str) -> bytes | None:
+        store = self._clip_store()
+        path = None if store is None else store.path_of(name)
+        if path is None:
+            return None
+        try:
+            return path.read_bytes()
+        except OSError:
+            return None
+
+    def _progress(self, athlete: str, kind: str) -> tuple[bytes, str]:
+        store = self._open_store()
+        try:
+            rows = athlete_progress(store, athlete)
+        finally:
+            store.close()
+        if kind == "csv":
+            return progress_csv(rows).encode(), "text/csv; charset=utf-8"
+        return progress_page(athlete, rows).encode(), "text/html; charset=utf-8"
+
     def _sessions(self) -> list[dict[str, Any]]:
         try:
             store = self._open_store()
@@ -229,6 +273,7 @@ def build_dashboard(
     results: ResultsConfig,
     athletes: tuple[str, ...] = (),
     *,
+    heights: dict[str, float] | None = None,
     origin: str = "config",
 ) -> Dashboard:
     """A :class:`Dashboard` from its config sections; ``origin`` names the file in errors.
@@ -245,6 +290,7 @@ def build_dashboard(
         resolve(mqtt, origin=origin),
         results_path=default_results_path(results.path) if results.enabled else None,
         athletes=athletes,
+        heights=heights,
         origin=origin,
     )
 

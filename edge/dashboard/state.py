@@ -30,7 +30,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge.cues.catalogue import CATALOGUE, CUES_BY_ID
+from edge.dashboard.headline import PERSISTENCE_WINDOW, headline, rank_alerts
 from edge.outputs.mqtt.payloads import decode
+from edge.outputs.plots import metric_limits
+from edge.outputs.units import human_value
 from edge.types import Verdict
 
 log = logging.getLogger(__name__)
@@ -46,13 +49,13 @@ TABLE_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
     ("stride.cadence_spm", "Cadence", "spm", 0),
     ("stride.ground_contact_ms", "Contact", "ms", 0),
     ("peak_shank_angle_before_strike_deg", "Shank reach", "°", 0),
-    ("overstride_leg_length", "Foot ahead", "leg", 2),
+    ("overstride_leg_length", "Foot ahead", "leg lengths", 2),
     ("trunk_lean_deg", "Trunk lean", "°", 1),
     ("knee_flexion_at_foot_strike_deg", "Knee at strike", "°", 0),
     ("peak_knee_flexion_swing_deg", "Knee swing", "°", 0),
     ("peak_thigh_angle_swing_deg", "Thigh drive", "°", 0),
     ("hip_extension_at_toe_off_deg", "Hip extension", "°", 0),
-    ("elbow_behind_hip_leg_length", "Elbow back", "leg", 2),
+    ("elbow_behind_hip_leg_length", "Elbow back", "leg lengths", 2),
 )
 #: Metrics drawn as live trend charts (keys of :data:`TABLE_COLUMNS`).
 CHART_KEYS: tuple[str, ...] = (
@@ -61,6 +64,10 @@ CHART_KEYS: tuple[str, ...] = (
     "trunk_lean_deg",
     "peak_shank_angle_before_strike_deg",
 )
+#: Each chart's cue limits (value, "warn"/"fault") at an unknown speed (the most lenient).
+CHART_LIMITS: dict[str, list[tuple[float, str]]] = {
+    key: metric_limits(key) for key in CHART_KEYS if not key.startswith("stride.")
+}
 #: The cues a coach may pick as the runner's focus (validated ones), for the page's control.
 FOCUSABLE: tuple[dict[str, str], ...] = tuple(
     {"cue_id": c.id, "title": c.title} for c in CATALOGUE if c.validated
@@ -118,6 +125,7 @@ def stride_row(payload: dict[str, Any]) -> dict[str, Any]:
         "message_id": payload.get("message_id"),
         "index": int(stride["index"]),
         "leg": stride.get("leg"),
+        "side": stride.get("side"),
         "t": _finite(stride.get("foot_strike_s")),
         "grade": payload.get("grade"),
         "worst_cue": payload.get("worst_cue"),
@@ -127,6 +135,54 @@ def stride_row(payload: dict[str, Any]) -> dict[str, Any]:
         "values": values,
         "verdicts": verdicts,
     }
+
+
+#: Left/right comparisons on the card (keys of :data:`TABLE_COLUMNS`).
+SIDE_KEYS: tuple[str, ...] = (
+    "stride.ground_contact_ms",
+    "peak_shank_angle_before_strike_deg",
+    "knee_flexion_at_foot_strike_deg",
+    "peak_knee_flexion_swing_deg",
+)
+
+
+def side_comparison(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Mean per side of the :data:`SIDE_KEYS` over ``rows`` (``left``/``right`` when the
+    model told them apart, else the camera's ``near``/``far`` leg); ``None`` until both
+    sides have a stride.  Values a gate flagged are left out."""
+    by_side = {r.get("side") for r in rows} >= {"left", "right"}
+    names = ("left", "right") if by_side else ("near", "far")
+    field = "side" if by_side else "leg"
+    labels = {k: (label, unit, d) for k, label, unit, d in TABLE_COLUMNS}
+    out = []
+    for key in SIDE_KEYS:
+        means = []
+        for name in names:
+            values = [
+                r["values"][key]
+                for r in rows
+                if r.get(field) == name
+                and r["values"].get(key) is not None
+                and key not in r.get("unreliable", [])
+            ]
+            means.append((sum(values) / len(values), len(values)) if values else None)
+        if None in means:
+            continue
+        (a, na), (b, nb) = means  # type: ignore[misc]
+        mean = (abs(a) + abs(b)) / 2
+        label, unit, digits = labels[key]
+        out.append(
+            {
+                "key": key,
+                "label": label,
+                "unit": unit,
+                "digits": digits,
+                "values": [a, b],
+                "n": [na, nb],
+                "difference_percent": None if mean == 0 else 100 * (a - b) / mean,
+            }
+        )
+    return {"names": list(names), "rows": out} if out else None
 
 
 def cue_tile(cue: dict[str, Any]) -> dict[str, Any]:
@@ -202,9 +258,72 @@ class DeviceState:
     cmd_results: deque[dict[str, Any]] = field(
         default_factory=lambda: deque(maxlen=_RECENT_RESULTS)
     )
+    # cue id -> its judged verdicts (ok/warn/fault) on the latest strides of the session
+    recent: dict[str, deque[str]] = field(default_factory=dict)
+    # cue id -> wall-clock time the dashboard first saw its alert raised
+    alert_since: dict[str, float] = field(default_factory=dict)
+    session_seen: float | None = None  # wall-clock time the session was first seen
+    height_cm: float | None = None  # the athlete's, from the dashboard's config
 
     def __post_init__(self) -> None:
         self.strides = deque(maxlen=self.history)
+
+    @property
+    def online(self) -> bool:
+        """Live: the device said it is online (or, before any availability, sent a status)."""
+        if self.availability is not None:
+            return self.availability == "online"
+        return self.status is not None
+
+    def new_session(self) -> None:
+        """What belonged to the previous session (or none) goes: counts, alerts, persistence,
+        the strides of the table, charts and left/right comparison."""
+        self.counts = {}
+        self.strides.clear()
+        self.recent = {}
+        self.active_alerts = []
+        self.alert_since = {}
+
+    def view(self) -> dict[str, Any]:
+        """What the card shows, made consistent: an offline device has no live status and
+        no raised alert; alerts are ranked as the headline ranks them."""
+        online = self.online
+        recent = {k: list(v) for k, v in self.recent.items()}
+        ranked = (
+            rank_alerts(
+                [
+                    {**a, "since": self.alert_since.get(str(a.get("cue_id")))}
+                    for a in self.active_alerts
+                ],
+                focus=self.focus,
+                recent=recent,
+            )
+            if online
+            else []
+        )
+        status = self.status if online else {"state": "offline"}
+        return {
+            "online": online,
+            "status": status,
+            "alerts": ranked,
+            "session_seen": self.session_seen,
+            "sides": side_comparison(list(self.strides)),
+            "shown": {
+                cue_id: human_value(t.get("value"), str(t.get("unit") or ""), self.height_cm)
+                for cue_id, t in self.cues.items()
+            },
+            "headline": headline(
+                athlete=self.athlete,
+                online=online,
+                session_id=self.session_id,
+                ranked_alerts=ranked,
+                recent=recent,
+                focus=self.focus,
+                tiles=self.cues,
+                height_cm=self.height_cm,
+                strides=len(self.strides),
+            ),
+        }
 
     def public(self) -> dict[str, Any]:
         """JSON-ready view for the browser (the keyframe as a URL version, not bytes)."""
@@ -227,6 +346,7 @@ class DeviceState:
             "pass_summary": self.pass_summary,
             "session_summary": self.session_summary,
             "cmd_results": list(self.cmd_results),
+            "view": self.view(),
         }
 
     def _keyframe_info(self) -> dict[str, Any] | None:
@@ -244,8 +364,10 @@ class DashboardState:
         *,
         history: int = 300,
         max_devices: int = 32,
+        heights: dict[str, float] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.heights = dict(heights or {})  # athlete name -> height in cm (config)
         self.root_levels = topic_root.split("/")
         self.history = history
         self.max_devices = max_devices
@@ -288,6 +410,7 @@ class DashboardState:
                 for k, label, u, d in TABLE_COLUMNS
             ],
             "charts": list(CHART_KEYS),
+            "chart_limits": CHART_LIMITS,
             "focusable": list(FOCUSABLE),
         }
 
@@ -325,7 +448,9 @@ class DashboardState:
             if device is None:  # admitted only now that the message made sense
                 device = self._admit(key, events)
             device.last_seen = self._clock()
-            events.append(self._apply(device, suffix, data))
+            event = self._apply(device, suffix, data)
+            event["view"] = device.view()  # every change may change what the card says
+            events.append(event)
             return events
 
     def _ignore(self, topic: str, exc: BaseException) -> None:
@@ -350,15 +475,19 @@ class DashboardState:
         device.device_id = str(data.get("device_id") or device.device_id)
         if "session_id" in data:
             if data["session_id"] != device.session_id:
-                device.counts = {}  # a new session: counts start afresh
+                device.new_session()
+                device.session_seen = self._clock() if data["session_id"] else None
             device.session_id = data["session_id"]
         if "athlete" in data:
             device.athlete = data["athlete"]
+            device.height_cm = self.heights.get(device.athlete or "")
 
     def _apply(self, device: DeviceState, suffix: str, data: Any) -> dict[str, Any]:
         key = device.key
         if suffix == "availability":
             device.availability = data
+            if data == "offline":  # nothing it raised is still true of the runner
+                device.active_alerts, device.alert_since = [], {}
             return {"type": "availability", "key": key, "value": data}
         if suffix == "keyframe":
             device.keyframe = bytes(data)
@@ -398,6 +527,10 @@ class DashboardState:
                 counts = device.counts.setdefault(tile["cue_id"], dict.fromkeys(VERDICTS, 0))
                 if tile["verdict"] in counts:
                     counts[tile["verdict"]] += 1
+                if tile["verdict"] in ("ok", "warn", "fault") and not tile["information_only"]:
+                    device.recent.setdefault(
+                        tile["cue_id"], deque(maxlen=PERSISTENCE_WINDOW)
+                    ).append(tile["verdict"])
             return {
                 "type": "stride",
                 "key": key,
@@ -430,6 +563,10 @@ class DashboardState:
                 {k: a.get(k) for k in ("cue_id", "group", "verdict", "since_s", "message")}
                 for a in data["alerts"]
             ]
+            raised = {str(a.get("cue_id")) for a in device.active_alerts}
+            device.alert_since = {
+                cue_id: device.alert_since.get(cue_id, self._clock()) for cue_id in raised
+            }
             return {"type": "active_alerts", "key": key, "alerts": device.active_alerts, **context}
         # pass / session summaries
         summary = {k: v for k, v in data.items() if k not in ("schema_version", "message_id")}
@@ -437,4 +574,5 @@ class DashboardState:
             device.pass_summary = summary
         else:
             device.session_summary = summary
+            device.active_alerts, device.alert_since = [], {}  # the session ended
         return {"type": suffix, "key": key, "summary": summary, **context}

@@ -367,6 +367,7 @@ class KeyframePicker:
     def __post_init__(self) -> None:
         self._frames: deque[tuple[np.ndarray, Pose]] = deque(maxlen=self.max_frames)
         self._last_taken: float | None = None
+        self._last_clean: float | None = None
 
     def add(self, image_rgb: np.ndarray, pose: Pose) -> None:
         """Remember one analysed frame (call for every frame the pose stage ran on)."""
@@ -381,14 +382,33 @@ class KeyframePicker:
         ``None`` for an ``ok``/``unknown`` stride, within ``min_interval_s`` of the last
         picture, or when the foot strike is no longer (or not yet) in the window.
         """
-        if report.grade not in (Verdict.WARN, Verdict.FAULT) or not self._frames:
+        if report.grade not in (Verdict.WARN, Verdict.FAULT):
+            return None
+        return self._pick(report, "_last_taken")
+
+    def take_clean(self, report: StrideReport) -> tuple[np.ndarray, Pose] | None:
+        """The frame of an ``ok`` stride, for the session's *best strides* (its own rate
+        limit, so clean pictures never crowd out the faults')."""
+        if report.grade is not Verdict.OK:
+            return None
+        return self._pick(report, "_last_clean")
+
+    def _pick(self, report: StrideReport, last: str) -> tuple[np.ndarray, Pose] | None:
+        if not self._frames:
             return None
         t = report.stride.foot_strike.time
+        taken = getattr(self, last)
         # A clock that went back (a new clip or source) starts the rate limit afresh.
-        if self._last_taken is not None and 0 <= t - self._last_taken < self.min_interval_s:
+        if taken is not None and 0 <= t - taken < self.min_interval_s:
             return None
         image, pose = min(self._frames, key=lambda fp: abs(fp[1].timestamp - t))
         if abs(pose.timestamp - t) > 0.25:
             return None
-        self._last_taken = t
+        setattr(self, last, t)
         return image, pose
+
+
+def stride_severity(report: StrideReport) -> int:
+    """A stride's badness: each fault weighs 3, each warning 1 (the report's ranking)."""
+    weights = {Verdict.FAULT: 3, Verdict.WARN: 1}
+    return sum(weights.get(c.verdict, 0) for c in report.cues)

@@ -45,263 +45,55 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from edge.cues.summary import Summary
-from edge.errors import TracksideError
 from edge.outputs.mqtt.payloads import (
-    DeviceStatus,
     Envelope,
-    Keyframe,
     alert_payload,
     stride_payload,
     summary_fields,
-    summary_payload,
 )
+from edge.outputs.results_settings import RESULTS_FILENAME, ResultsConfig, default_results_path
 from edge.outputs.sqlite_files import HealingFile, fault_of, free_bytes, salvage_rows
-from edge.settings import Bool, Int, Number, Text, setting, state_file
+from edge.outputs.store_bounds import keep_to_budget, prune
+from edge.outputs.store_read import StoreError, StoreReading
+from edge.outputs.store_rows import (
+    SCHEMA,
+    SUMMARY_FORM_VERSION,
+    TABLE_COLUMNS,
+    SessionInfo,
+    StoredKeyframe,
+    StoredStride,
+    add_missing_columns,
+    migrate_summary,
+    payload_body,
+    summary_body,
+)
 from edge.types import CueAlert, StrideReport
+
+__all__ = [
+    "RESULTS_FILENAME",
+    "ResultStore",
+    "ResultsConfig",
+    "SessionInfo",
+    "StoreError",
+    "StoredKeyframe",
+    "StoredStride",
+    "default_results_path",
+    "migrate_summary",
+]
 
 log = logging.getLogger(__name__)
 
-RESULTS_FILENAME = "results.sqlite3"
-# PRAGMA user_version of a file whose summaries all have the MQTT payload form; 0 before.
-SUMMARY_FORM_VERSION = 1
-_ENVELOPE_KEYS = (
-    "schema_version",
-    "type",
-    "device_id",
-    "session_id",
-    "athlete",
-    "message_id",
-    "created_at",
-)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    session_id TEXT PRIMARY KEY,
-    device_id TEXT NOT NULL,
-    athlete TEXT,
-    started REAL NOT NULL,
-    ended REAL,
-    summary TEXT
-);
-CREATE TABLE IF NOT EXISTS strides (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    session_id TEXT,
-    device_id TEXT NOT NULL,
-    athlete TEXT,
-    created REAL NOT NULL,
-    stride_index INTEGER NOT NULL,
-    foot_strike_s REAL,
-    grade TEXT NOT NULL,
-    payload TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS strides_session ON strides (session_id, id);
-CREATE TABLE IF NOT EXISTS alerts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    session_id TEXT,
-    device_id TEXT NOT NULL,
-    created REAL NOT NULL,
-    payload TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS alerts_session ON alerts (session_id, id);
-CREATE TABLE IF NOT EXISTS passes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    session_id TEXT,
-    device_id TEXT NOT NULL,
-    created REAL NOT NULL,
-    pass_index INTEGER,
-    summary TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS keyframes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    session_id TEXT,
-    device_id TEXT NOT NULL,
-    created REAL NOT NULL,
-    stride_index INTEGER,
-    cue_id TEXT,
-    verdict TEXT,
-    message TEXT NOT NULL,
-    time_s REAL,
-    jpeg BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS keyframes_session ON keyframes (session_id, id);
-"""
-# Every table's columns, for copying what a corrupt file still holds into a fresh one.
-_TABLE_COLUMNS = {
-    "sessions": ("session_id", "device_id", "athlete", "started", "ended", "summary"),
-    "strides": (
-        "id",
-        "session_id",
-        "device_id",
-        "athlete",
-        "created",
-        "stride_index",
-        "foot_strike_s",
-        "grade",
-        "payload",
-    ),
-    "alerts": ("id", "session_id", "device_id", "created", "payload"),
-    "passes": ("id", "session_id", "device_id", "created", "pass_index", "summary"),
-    "keyframes": (
-        "id",
-        "session_id",
-        "device_id",
-        "created",
-        "stride_index",
-        "cue_id",
-        "verdict",
-        "message",
-        "time_s",
-        "jpeg",
-    ),
-}
 RETRY_INTERVAL_S = 30.0  # a store that could not write tries again after this long
 _BUDGET_CHECK_EVERY = 50  # writes between two looks at the file's size
 _WAL_LIMIT_BYTES = 4 << 20  # the WAL is truncated back to this after a checkpoint
 
 
-class StoreError(TracksideError):
-    """The results file cannot be opened or written (permissions, disk full, not SQLite)."""
-
-
-@dataclass(frozen=True)
-class ResultsConfig:
-    """Session history kept on the device (the ``[results]`` config section)."""
-
-    enabled: bool = setting(True, Bool(), "Keep every session's results on the device.")
-    path: str = setting(
-        "", Text(), "SQLite results file (empty: $STATE_DIRECTORY/results.sqlite3, else ./state/)."
-    )
-    max_age_days: float = setting(90.0, Number(0.01, 3650), "Results older than this are deleted.")
-    max_strides: int = setting(
-        500_000, Int(100, 50_000_000), "Strides kept at most; the oldest are deleted first."
-    )
-    keyframes_per_session: int = setting(
-        8, Int(0, 1000), "Keyframe pictures kept per session (the newest)."
-    )
-    max_megabytes: float = setting(
-        1024.0,
-        Number(0.05, 1_000_000),
-        "Disk budget of the results file; past it the oldest keyframes, then strides, go.",
-    )
-    min_free_megabytes: float = setting(
-        64.0,
-        Number(0, 1_000_000),
-        "History pauses while the disk has less free than this: the MQTT outbox keeps it.",
-    )
-
-
-def default_results_path(configured: str, environ: Mapping[str, str] | None = None) -> Path:
-    """The configured path, else under systemd's ``$STATE_DIRECTORY``, else ``./state``."""
-    return state_file(configured, RESULTS_FILENAME, os.environ if environ is None else environ)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionInfo:
-    session_id: str
-    device_id: str
-    athlete: str | None
-    started: float  # wall-clock Unix time
-    ended: float | None
-    strides: int
-    summary: dict[str, Any] | None  # the MQTT ``…/session`` payload without its envelope
-
-
-@dataclass(frozen=True, slots=True)
-class StoredStride:
-    device_id: str
-    athlete: str | None
-    created: float
-    payload: dict[str, Any]  # the MQTT stride payload without its envelope
-
-    @property
-    def index(self) -> int:
-        return int(self.payload["stride"]["index"])
-
-
-@dataclass(frozen=True, slots=True)
-class StoredKeyframe:
-    created: float
-    stride_index: int | None
-    cue_id: str | None
-    verdict: str | None
-    message: str
-    time_s: float | None
-    jpeg: bytes
-
-
-def _body(payload: Mapping[str, Any]) -> str:
-    """A payload as stored: without its envelope, as JSON."""
-    return json.dumps(
-        {k: v for k, v in payload.items() if k not in _ENVELOPE_KEYS}, allow_nan=False
-    )
-
-
-_NO_ENVELOPE = Envelope(device_id="", message_id="", created_at=0.0)
-
-
-def _summary_body(
-    kind: Literal["pass", "session"],
-    fields: Mapping[str, Any],
-    *,
-    pass_index: int | None = None,
-    passes: int | None = None,
-) -> str:
-    """A summary as stored: the ``…/pass`` or ``…/session`` payload without its envelope."""
-    payload = summary_payload(_NO_ENVELOPE, kind, **fields, pass_index=pass_index, passes=passes)
-    return _body(payload)
-
-
-def migrate_summary(
-    kind: Literal["pass", "session"], stored: Mapping[str, Any], *, pass_index: int | None
-) -> str:
-    """A summary stored before ``SUMMARY_FORM_VERSION`` 1, in the one form stored now.
-
-    Two forms were written: the daemon's (the MQTT summary keywords ``start_s``, ``end_s``,
-    ``cues`` as counts, metrics with ``sd`` and ``n``, plus ``pass_index`` or ``passes``) and
-    :meth:`Summary.to_dict`'s (``start``, ``end``, ``cues`` as shares rounded to 4 digits,
-    metrics with ``spread`` and ``count``).  Counts come back from those shares exactly up to
-    5,000 strides (a share is off by at most 0.00005).  ``to_dict`` kept no pass count, so a
-    session summary of that form gets ``passes`` null ("not known"); its ``grades`` and
-    metric ranges have no place in the payload and are dropped.  Raises ``ValueError`` for
-    a summary in neither form.
-    """
-    try:
-        fields, passes = _summary_fields_of(stored)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"summary in no known form (at {exc!r})") from None
-    return _summary_body(kind, fields, pass_index=pass_index, passes=passes)
-
-
-def _summary_fields_of(stored: Mapping[str, Any]) -> tuple[dict[str, Any], int | None]:
-    if "start_s" in stored:
-        fields = {k: stored[k] for k in ("start_s", "end_s", "strides", "cues", "metrics")}
-        passes = stored.get("passes")
-    else:
-        strides = int(stored["strides"])
-        fields = {
-            "start_s": stored["start"] if stored["start"] is not None else 0.0,
-            "end_s": stored["end"] if stored["end"] is not None else 0.0,
-            "strides": strides,
-            "cues": {
-                cue_id: {verdict: round(share * strides) for verdict, share in shares.items()}
-                for cue_id, shares in stored["cues"].items()
-            },
-            "metrics": {
-                key: {"unit": m["unit"], "mean": m["mean"], "sd": m["spread"], "n": m["count"]}
-                for key, m in stored["metrics"].items()
-            },
-        }
-        passes = None
-    return fields, passes
-
-
-class ResultStore(HealingFile):
+class ResultStore(StoreReading, HealingFile):
     """The results file; see the module docstring.  Raises :class:`StoreError` if unusable."""
 
     what = "results store"
@@ -357,7 +149,8 @@ class ResultStore(HealingFile):
             # keeps each write off the SD card's slow fsync path.
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT_BYTES}")
-            db.executescript(_SCHEMA)
+            db.executescript(SCHEMA)
+            add_missing_columns(db)
             # Walks the strides table: a damaged file is found now, not mid-session.
             db.execute("SELECT COUNT(*), MAX(id) FROM strides").fetchone()
             self._migrate_summaries(db)
@@ -371,7 +164,7 @@ class ResultStore(HealingFile):
         """Copy every row the corrupt file still gives into the fresh one."""
         assert self._db is not None
         copied, partial = {}, []
-        for table, columns in _TABLE_COLUMNS.items():
+        for table, columns in TABLE_COLUMNS.items():
             rows, complete = salvage_rows(aside, table, columns)
             if not complete:
                 partial.append(table)
@@ -557,7 +350,7 @@ class ResultStore(HealingFile):
                 report.stride.index,
                 payload["stride"]["foot_strike_s"],
                 report.grade.value,
-                _body(payload),
+                payload_body(payload),
             ),
         )
         if session_id is None:
@@ -573,7 +366,7 @@ class ResultStore(HealingFile):
         self._write(
             (
                 "INSERT INTO alerts (session_id, device_id, created, payload) VALUES (?, ?, ?, ?)",
-                (session_id, device_id, now, _body(payload)),
+                (session_id, device_id, now, payload_body(payload)),
             )
         )
 
@@ -586,7 +379,7 @@ class ResultStore(HealingFile):
         device_id: str,
     ) -> None:
         """A pass summary (kept in the form of the MQTT ``…/pass`` payload)."""
-        body = _summary_body("pass", summary_fields(summary), pass_index=pass_index)
+        body = summary_body("pass", summary_fields(summary), pass_index=pass_index)
         self._write(
             (
                 "INSERT INTO passes (session_id, device_id, created, pass_index, summary) "
@@ -606,7 +399,7 @@ class ResultStore(HealingFile):
     ) -> None:
         """The session ended: its summary (as the ``…/session`` payload) and end time."""
         now = self._clock()
-        body = _summary_body("session", summary_fields(summary), passes=passes)
+        body = summary_body("session", summary_fields(summary), passes=passes)
         self._write(
             self._session_row(session_id, athlete, device_id, now),
             (
@@ -626,14 +419,28 @@ class ResultStore(HealingFile):
         time_s: float | None,
         verdict: str | None = None,
         message: str = "",
+        severity: int | None = None,
     ) -> None:
-        """Keep a keyframe picture; only the newest ``keyframes_per_session`` stay."""
+        """Keep a keyframe picture.  A session keeps ``keyframes_per_session`` of them: the
+        worst strides' (highest ``severity``: faults weigh 3, warnings 1) in the larger
+        half, the best strides' (lowest) in the rest, newest first among equals.  A picture
+        of unknown severity (``None``) counts as a warning."""
         if self.keyframes_per_session == 0:
             return
+        worst = (self.keyframes_per_session + 1) // 2
+        best = self.keyframes_per_session - worst
+        worst_ids = (
+            "SELECT id FROM keyframes WHERE session_id IS ? "
+            "ORDER BY COALESCE(severity, 1) DESC, id DESC LIMIT ?"
+        )
+        best_ids = (
+            f"SELECT id FROM keyframes WHERE session_id IS ? AND id NOT IN ({worst_ids}) "
+            "ORDER BY COALESCE(severity, 1) ASC, id DESC LIMIT ?"
+        )
         self._write(
             (
                 "INSERT INTO keyframes (session_id, device_id, created, stride_index, "
-                "cue_id, verdict, message, time_s, jpeg) VALUES (?,?,?,?,?,?,?,?,?)",
+                "cue_id, verdict, message, time_s, jpeg, severity) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
                     session_id,
                     device_id,
@@ -644,12 +451,13 @@ class ResultStore(HealingFile):
                     message,
                     time_s,
                     sqlite3.Binary(jpeg),
+                    severity,
                 ),
             ),
             (
-                "DELETE FROM keyframes WHERE session_id IS ? AND id NOT IN (SELECT id "
-                "FROM keyframes WHERE session_id IS ? ORDER BY id DESC LIMIT ?)",
-                (session_id, session_id, self.keyframes_per_session),
+                f"DELETE FROM keyframes WHERE session_id IS ? AND id NOT IN ({worst_ids}) "
+                f"AND id NOT IN ({best_ids})",
+                (session_id, session_id, worst, session_id, session_id, worst, best),
             ),
         )
 
@@ -664,200 +472,10 @@ class ResultStore(HealingFile):
             (session_id, device_id, athlete, now),
         )
 
-    # --- bounds ----------------------------------------------------------------------------
+    # --- bounds (edge.outputs.store_bounds) ----------------------------------------------
 
     def _prune_locked(self, db: sqlite3.Connection) -> None:
-        cutoff = self._clock() - self.max_age_s
-        with db:
-            for table in ("strides", "alerts", "passes", "keyframes"):
-                db.execute(f"DELETE FROM {table} WHERE created < ?", (cutoff,))
-            db.execute("DELETE FROM sessions WHERE COALESCE(ended, started) < ?", (cutoff,))
-            (count,) = db.execute("SELECT COUNT(*) FROM strides").fetchone()
-            if count > self.max_strides:
-                excess = count - self.max_strides + max(1, self.max_strides // 100)
-                db.execute(
-                    "DELETE FROM strides WHERE id IN (SELECT id FROM strides ORDER BY id LIMIT ?)",
-                    (excess,),
-                )
-                log.warning("results store full (%d strides): deleted the %d oldest", count, excess)
-
-    def _used_bytes(self, db: sqlite3.Connection) -> int:
-        (page_size,) = db.execute("PRAGMA page_size").fetchone()
-        (pages,) = db.execute("PRAGMA page_count").fetchone()
-        (free_pages,) = db.execute("PRAGMA freelist_count").fetchone()
-        return int((pages - free_pages) * page_size)
+        prune(db, cutoff=self._clock() - self.max_age_s, max_strides=self.max_strides)
 
     def _keep_to_budget(self, db: sqlite3.Connection) -> None:
-        """Past ``max_megabytes``: delete the oldest keyframes, then the oldest strides and
-        alerts, until the file holds at most 90 % of it.  Freed pages are reused by the file
-        itself, so it stops growing."""
-        used = self._used_bytes(db)
-        if used <= self.max_bytes:
-            return
-        target = 0.9 * self.max_bytes
-        keyframes = strides = 0
-        with db:
-            while used > target:
-                (n,) = db.execute("SELECT COUNT(*) FROM keyframes").fetchone()
-                if n:
-                    batch = max(1, n // 4)
-                    db.execute(
-                        "DELETE FROM keyframes WHERE id IN "
-                        "(SELECT id FROM keyframes ORDER BY id LIMIT ?)",
-                        (batch,),
-                    )
-                    keyframes += batch
-                else:
-                    (n,) = db.execute("SELECT COUNT(*) FROM strides").fetchone()
-                    if not n:
-                        break
-                    batch = max(10, n // 20)
-                    (newest_gone,) = db.execute(
-                        "SELECT MAX(created) FROM (SELECT created FROM strides ORDER BY id "
-                        "LIMIT ?)",
-                        (batch,),
-                    ).fetchone()
-                    db.execute(
-                        "DELETE FROM strides WHERE id IN "
-                        "(SELECT id FROM strides ORDER BY id LIMIT ?)",
-                        (batch,),
-                    )
-                    db.execute("DELETE FROM alerts WHERE created <= ?", (newest_gone,))
-                    strides += min(batch, n)
-                used = self._used_bytes(db)
-        log.info(
-            "results store %s: over its %.1f MB budget: deleted the %d oldest keyframe(s) "
-            "and %d oldest stride(s)",
-            self.path,
-            self.max_bytes / 1e6,
-            keyframes,
-            strides,
-        )
-
-    # --- reading ---------------------------------------------------------------------------
-
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            if self._db is None:
-                raise StoreError(f"{self.path}: cannot read results ({self._fault})")
-            try:
-                return self._db.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                raise StoreError(f"{self.path}: cannot read results ({exc})") from None
-
-    def sessions(self) -> list[SessionInfo]:
-        """Every session kept, newest first."""
-        rows = self._query(
-            "SELECT s.session_id, s.device_id, s.athlete, s.started, s.ended, s.summary, "
-            "(SELECT COUNT(*) FROM strides t WHERE t.session_id = s.session_id) "
-            "FROM sessions s ORDER BY s.started DESC"
-        )
-        return [
-            SessionInfo(
-                sid,
-                dev,
-                athlete,
-                started,
-                ended,
-                n,
-                self._read_summary("session", summary, f"session {sid}") if summary else None,
-            )
-            for sid, dev, athlete, started, ended, summary, n in rows
-        ]
-
-    def session(self, session_id: str) -> SessionInfo | None:
-        return next((s for s in self.sessions() if s.session_id == session_id), None)
-
-    def strides(self, session_id: str) -> list[StoredStride]:
-        """The session's strides in the order they were recorded."""
-        rows = self._query(
-            "SELECT device_id, athlete, created, payload FROM strides "
-            "WHERE session_id = ? ORDER BY id",
-            (session_id,),
-        )
-        return [StoredStride(d, a, c, json.loads(p)) for d, a, c, p in rows]
-
-    def alerts(self, session_id: str) -> list[dict[str, Any]]:
-        rows = self._query(
-            "SELECT payload FROM alerts WHERE session_id = ? ORDER BY id", (session_id,)
-        )
-        return [json.loads(p) for (p,) in rows]
-
-    def passes(self, session_id: str) -> list[dict[str, Any]]:
-        rows = self._query(
-            "SELECT pass_index, summary FROM passes WHERE session_id = ? ORDER BY id",
-            (session_id,),
-        )
-        return [self._read_summary("pass", s, f"pass {i} of {session_id}", i) for i, s in rows]
-
-    def keyframes(self, session_id: str) -> list[StoredKeyframe]:
-        rows = self._query(
-            "SELECT created, stride_index, cue_id, verdict, message, time_s, jpeg "
-            "FROM keyframes WHERE session_id = ? ORDER BY id",
-            (session_id,),
-        )
-        return [StoredKeyframe(c, i, cue, v, m, t, bytes(j)) for c, i, cue, v, m, t, j in rows]
-
-
-class StoreSink:
-    """The store behind the daemon's result-sink calls (the same ones as the MQTT publisher).
-
-    Status is not history and is ignored.  A full disk pauses history (see
-    :meth:`problems`); any other write that fails raises :class:`StoreError`, which the
-    daemon's fan-out logs and counts before carrying on with the other sinks.
-    """
-
-    def __init__(self, store: ResultStore, device_id: str) -> None:
-        self.store = store
-        self.device_id = device_id
-        self._session_id: str | None = None
-        self._athlete: str | None = None
-
-    def set_session(self, session_id: str | None, *, athlete: str | None = None) -> None:
-        self._session_id, self._athlete = session_id, athlete
-        if session_id is not None:
-            self.store.start_session(session_id, athlete=athlete, device_id=self.device_id)
-
-    def publish_stride(self, report: StrideReport) -> None:
-        self.store.record_stride(
-            report, session_id=self._session_id, athlete=self._athlete, device_id=self.device_id
-        )
-
-    def publish_alert(self, alert: CueAlert) -> None:
-        self.store.record_alert(
-            alert, session_id=self._session_id, athlete=self._athlete, device_id=self.device_id
-        )
-
-    def publish_pass_summary(self, summary: Summary, *, pass_index: int) -> None:
-        self.store.record_pass(
-            summary, pass_index=pass_index, session_id=self._session_id, device_id=self.device_id
-        )
-
-    def publish_session_summary(self, summary: Summary, *, passes: int) -> None:
-        if self._session_id is None:
-            return
-        self.store.record_session(
-            summary,
-            passes=passes,
-            session_id=self._session_id,
-            athlete=self._athlete,
-            device_id=self.device_id,
-        )
-
-    def publish_status(self, status: DeviceStatus) -> None:
-        return None
-
-    def problems(self) -> list[str]:
-        return self.store.problems()
-
-    def publish_keyframe(self, keyframe: Keyframe) -> None:
-        self.store.record_keyframe(
-            keyframe.jpeg,
-            session_id=self._session_id,
-            device_id=self.device_id,
-            stride_index=keyframe.stride_index,
-            cue_id=keyframe.cue_id,
-            time_s=keyframe.time_s,
-            verdict=keyframe.verdict,
-            message=keyframe.message,
-        )
+        keep_to_budget(db, self.max_bytes, self.path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 import cv2
@@ -35,6 +36,16 @@ class PoseStage(Protocol):
     def estimate(self, frame: Frame) -> Pose: ...
 
     def reset_tracking(self) -> None: ...
+
+
+class PassClips(Protocol):
+    """Records each pass on video (:class:`edge.service.clips.SessionClips`)."""
+
+    def add(self, image: np.ndarray, pose: Pose) -> None: ...
+
+    def stride(self, report: StrideReport) -> None: ...
+
+    def end_pass(self, pass_index: int) -> None: ...
 
 
 class PassEnded(Protocol):
@@ -69,7 +80,11 @@ class FrameAnalysis:
         stats: Stats,
         *,
         on_pass_end: PassEnded | None = None,
+        judging: Callable[[], bool] = lambda: True,
+        clips: PassClips | None = None,
     ) -> None:
+        self.judging = judging  # outside a session: no alert, no LED (strides still go out)
+        self.clips = clips  # the pass on video (in a session only)
         self.estimator = estimator
         self.analyzer = analyzer
         self.outputs = outputs
@@ -101,6 +116,8 @@ class FrameAnalysis:
         self.stats.frames_analysed += 1
         self.source_time = frame.timestamp
         self.keyframes.add(frame, pose)
+        if self.clips is not None and self.presence.present and self.judging():
+            self.clips.add(frame.image, pose)
 
         change = self.presence.update(frame.timestamp, body_score(pose))
         if change == "entered":
@@ -128,15 +145,19 @@ class FrameAnalysis:
             self._end_pass(self.source_time)
 
     def _emit(self, reports: list[StrideReport], alerts: list[CueAlert]) -> None:
+        judging = self.judging()
         for report in reports:
             self.stats.strides += 1
-            if self.outputs.feedback:
+            if self.outputs.feedback and judging:
                 self.outputs.feedback.on_stride(report)
             self.keyframes.publish(report)
+            if self.clips is not None:
+                self.clips.stride(report)
             # In burst mode the accurate after-pass analysis is what gets published.
             if self.on_pass_end is None:
                 self.outputs.results.publish_stride(report)
-        self.outputs.alerts(alerts)
+        if judging:
+            self.outputs.alerts(alerts)
 
     def _end_pass(self, t: float) -> None:
         self.stats.passes += 1
@@ -149,6 +170,8 @@ class FrameAnalysis:
             t,
             summary.strides if summary else 0,
         )
+        if self.clips is not None:
+            self.clips.end_pass(self.stats.passes)
         if self.on_pass_end is not None:
             start = t if self._pass_start is None else self._pass_start  # 0.0 is a start
             self.on_pass_end(self.stats.passes, start)

@@ -24,7 +24,10 @@ from edge.config import Config
 from edge.outputs.feedback import FeedbackDriver
 from edge.outputs.mqtt import MqttPublisher
 from edge.outputs.mqtt.settings import device_id_from_hostname
-from edge.outputs.store import ResultStore, StoreSink
+from edge.outputs.pass_clips import ClipStore, PassClipRecorder
+from edge.outputs.results_settings import CLIPS_DIRNAME
+from edge.outputs.store import ResultStore
+from edge.outputs.store_sink import StoreSink
 from edge.service import preflight
 from edge.service.analysis import PoseStage
 from edge.service.daemon import Daemon
@@ -126,6 +129,20 @@ def build_daemon(
             stack.callback(store.close)
             device_id = publisher.target.device_id if publisher else local_device_id(config)
             sinks["store"] = StoreSink(store, device_id)
+        clips = None
+        if results_path is not None and config.results.clips:
+            device_id = publisher.target.device_id if publisher else local_device_id(config)
+            clips = PassClipRecorder(
+                ClipStore(
+                    results_path.parent / CLIPS_DIRNAME,
+                    max_bytes=int(config.results.clips_max_megabytes * 1e6),
+                ),
+                device_id=device_id,
+                seconds=config.results.clip_seconds,
+                side=config.results.clip_size,
+                min_score=config.pose.min_keypoint_score,
+            )
+            stack.callback(clips.close)  # the last pass's clip is finished before exit
         feedback = None
         if config.feedback.enabled:
             feedback = stack.enter_context(FeedbackDriver(config.feedback))
@@ -137,6 +154,7 @@ def build_daemon(
             sinks=sinks,
             feedback=feedback,
             pace=pace,
+            clips=clips,
         )
         if publisher is not None:
             route_commands(publisher.commands, daemon.sessions)

@@ -30,10 +30,12 @@ from collections.abc import Callable, Mapping
 from edge.analysis import RunAnalyzer
 from edge.capture.base import FrameSource
 from edge.config import Config
+from edge.outputs.pass_clips import PassClipRecorder
 from edge.service.analysis import FrameAnalysis, PoseStage
 from edge.service.buffers import LatestFrame
 from edge.service.burst import BurstWorker
 from edge.service.capture import CaptureSupervisor
+from edge.service.clips import SessionClips
 from edge.service.notify import SystemdNotifier
 from edge.service.sessions import SessionControl
 from edge.service.sinks import FanOut, Feedback, Outputs, ResultSink
@@ -66,6 +68,7 @@ class Daemon:
         feedback: Feedback | None = None,
         notifier: SystemdNotifier | None = None,
         pace: float | None = None,
+        clips: PassClipRecorder | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
@@ -104,6 +107,7 @@ class Daemon:
             outputs,
             self.stats,
             on_pass_end=self.burst.pass_ended if self.burst else None,
+            judging=lambda: self.sessions.judging,
         )
         self.sessions = SessionControl(
             config,
@@ -113,6 +117,10 @@ class Daemon:
             now=lambda: self.analysis.source_time,
             session_summary=self.burst.take_session_summary if self.burst else None,
         )
+        if clips is not None:
+            self.analysis.clips = SessionClips(
+                clips, lambda: (self.sessions.session_id, self.sessions.athlete)
+            )
         self.health = HealthMonitor(
             self.stats,
             self.results,
@@ -138,7 +146,7 @@ class Daemon:
     def run(self) -> None:
         """Run until :meth:`stop` (or SIGTERM via the CLI), or until a clip ends."""
         self.stats.started = self.stats.last_loop = self.stats.last_frame = self.clock()
-        self.sessions.start(self.sessions.athlete)
+        self.sessions.start_automatically()
         self._start_thread(self.capture.run, "capture")
         if self.burst:
             self._start_thread(self.burst.run, "burst")

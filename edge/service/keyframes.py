@@ -13,7 +13,7 @@ import logging
 import cv2
 import numpy as np
 
-from edge.outputs.keyframe import KeyframePicker, focus_cue, render_keyframe
+from edge.outputs.keyframe import KeyframePicker, focus_cue, render_keyframe, stride_severity
 from edge.outputs.mqtt.payloads import Keyframe
 from edge.service.sinks import FanOut
 from edge.types import Frame, Pose, StrideReport
@@ -54,7 +54,12 @@ class KeyframeRecorder:
             self.picker.add(*keyframe_copy(frame, pose))
 
     def publish(self, report: StrideReport) -> None:
-        chosen = self.picker.take(report) if self.results else None
+        if not self.results:
+            return
+        chosen = self.picker.take(report)
+        clean = chosen is None
+        if clean:  # a clean stride's picture, for the report's best strides only
+            chosen = self.picker.take_clean(report)
         if chosen is None:
             return
         cue = focus_cue(report)
@@ -71,5 +76,7 @@ class KeyframeRecorder:
                 time_s=report.stride.foot_strike.time,
                 verdict=cue.verdict.value if cue else None,
                 message=cue.message if cue else "",
+                severity=stride_severity(report),
+                history_only=clean,
             )
         )

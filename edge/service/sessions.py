@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import queue
-import uuid
+import re
+import time
 from collections.abc import Callable
 
 from edge.analysis import RunAnalyzer
@@ -55,7 +56,10 @@ class SessionControl:
         *,
         now: Callable[[], float],
         session_summary: Callable[[], Summary | None] | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
+        self.auto_session = config.service.auto_session
+        self.wall_clock = wall_clock
         self.athlete_names = [a.name for a in config.athletes]
         self.analyzer = analyzer
         self.outputs = outputs
@@ -100,6 +104,25 @@ class SessionControl:
             known = ", ".join(f'"{n}"' for n in self.athlete_names) or "none defined"
             raise ConfigError(f'athlete: no profile named "{athlete}" (known: {known})')
 
+    @property
+    def judging(self) -> bool:
+        """Strides are judged (alerts, LEDs) only inside a session: Stop means stop."""
+        return self.session_id is not None
+
+    def start_automatically(self) -> None:
+        """The session ``trackside run`` starts by itself, if ``service.auto_session`` says
+        so: by default only for a named runner (``cues.athlete``), never an anonymous one."""
+        if self.auto_session == "always" or (self.auto_session == "athlete" and self.athlete):
+            self.start(self.athlete)
+        else:
+            log.info("no session started: waiting for a coach's Start session")
+
+    def readable_id(self, athlete: str | None) -> str:
+        """``ana-20261202-1435``: the athlete and the local start time, unique per second."""
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.wall_clock()))
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", athlete or "")[:40].strip("-.")
+        return f"{name or 'session'}-{stamp}"
+
     # --- analysis thread ---------------------------------------------------------------------
 
     def apply_commands(self) -> None:
@@ -116,9 +139,11 @@ class SessionControl:
     def start(self, athlete: str | None, session_id: str | None = None) -> None:
         if self.session_id is not None:
             self.stop()
+        else:  # what was measured outside a session (never shown as alerts) is forgotten
+            self.analyzer.end_session(self.now())
         if athlete is not None:
             self.select_athlete(athlete)
-        self.session_id = session_id or f"s-{uuid.uuid4().hex[:12]}"
+        self.session_id = session_id or self.readable_id(self.athlete)
         self._passes_before = self.stats.passes
         self.outputs.results.set_session(self.session_id, athlete=self.athlete)
         log.info("session %s started (athlete: %s)", self.session_id, self.athlete or "none")

@@ -88,6 +88,7 @@ def start_dashboard(
     password: str = "",
     results_path: Path | None = None,
     athletes: tuple[str, ...] = (),
+    heights: dict[str, float] | None = None,
 ) -> Any:
     """A started :class:`~edge.dashboard.Dashboard` on a free port, connected to the broker."""
     from edge.dashboard import Dashboard, DashboardConfig, resolve_dashboard
@@ -104,7 +105,9 @@ def start_dashboard(
             reconnect_max_s=1,
         )
     )
-    dashboard = Dashboard(settings, mqtt, results_path=results_path, athletes=athletes)
+    dashboard = Dashboard(
+        settings, mqtt, results_path=results_path, athletes=athletes, heights=heights
+    )
     dashboard.start()
     if not dashboard.bridge.subscribed.wait(10):
         dashboard.stop()

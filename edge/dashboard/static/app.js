@@ -2,7 +2,6 @@
 // Plain JavaScript, no build step and no library: the page must load from a Pi offline.
 "use strict";
 
-const VERDICT_RANK = { fault: 0, warn: 1, ok: 2, info: 3, unknown: 4, unreliable: 5 };
 const SHARE_ORDER = ["ok", "warn", "fault", "info", "unknown", "unreliable"];
 const TABLE_ROWS = 12;
 const CHART_POINTS = 120;
@@ -15,6 +14,8 @@ const app = {
   focusable: [],  // [{cue_id, title}]: the cues a coach may pick as the runner's focus
   athletes: [],
   sessions: new Map(),  // session_id -> true when this machine has its report
+  athletesWithSessions: new Set(),
+  clips: [],  // pass clips kept on this machine, newest first
   auth: { password_set: false, view_needs_login: false, logged_in: false, may_command: true },
   dirty: new Set(),
   source: null,
@@ -24,6 +25,8 @@ const app = {
 const $ = (sel, root = document) => root.querySelector(sel);
 const esc = (v) => String(v ?? "").replace(/[&<>"']/g,
   (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+const clock = (unix) => (unix == null) ? "" : new Date(unix * 1000)
+  .toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 const fmt = (v, digits = 1) => (v === null || v === undefined || !isFinite(v)) ? "–" : Number(v).toFixed(digits);
 const cssKey = (key) => key.replace(/[^A-Za-z0-9_-]/g, "_");
 
@@ -57,6 +60,7 @@ function connect() {
 function onSnapshot(snap) {
   app.columns = snap.columns;
   app.charts = snap.charts;
+  app.chartLimits = snap.chart_limits || {};
   app.focusable = snap.focusable || [];
   for (const c of app.cards.values()) fillFocusChoices(c);
   app.athletes = snap.athletes || [];
@@ -69,13 +73,15 @@ function onSnapshot(snap) {
     markDirty(d.key);
   }
   loadSessions();
+  loadClips();
 }
 
 function blankDevice(key) {
   return { key, device_id: key.split("/").pop(), availability: null, status: null, session_id: null,
            athlete: null, focus: [], speed: null, strides: [], cues: [], counts: {},
            active_alerts: [], recent_alerts: [],
-           keyframe: null, pass_summary: null, session_summary: null, cmd_results: [] };
+           keyframe: null, pass_summary: null, session_summary: null, cmd_results: [],
+           view: null, clips: [] };
 }
 
 function onEvent(ev) {
@@ -88,6 +94,7 @@ function onEvent(ev) {
   }
   if ("athlete" in ev) d.athlete = ev.athlete;
   if (ev.device_id) d.device_id = ev.device_id;
+  if (ev.view) d.view = ev.view;  // what the card says, made consistent by the server
   switch (ev.type) {
     case "availability": d.availability = ev.value; break;
     case "status": d.status = ev.status; break;
@@ -104,7 +111,11 @@ function onEvent(ev) {
       break;
     case "active_alerts": d.active_alerts = ev.alerts; break;
     case "keyframe": d.keyframe = ev.keyframe; break;
-    case "pass": d.pass_summary = ev.summary; break;
+    case "pass":
+      d.pass_summary = ev.summary;
+      // The clip is encoded after the pass ends: look for it again shortly.
+      for (const ms of [1500, 5000, 12000]) setTimeout(loadClips, ms);
+      break;
     case "session": d.session_summary = ev.summary; loadSessions(); break;
     case "cmd_result": d.cmd_results.push(ev.result); break;
   }
@@ -154,27 +165,29 @@ function card(d) {
   root.dataset.device = d.key;
   root.id = "device-" + cssKey(d.key);
   root.innerHTML = `
-    <div class="device-head">
-      <h2 class="name"></h2><span class="pill availability">unknown</span>
-      <span class="who"></span><span class="report-link"></span>
-    </div>
-    <div class="health"></div>
+    <header class="headline idle">
+      <div class="hl-top"><h2 class="athlete-name">–</h2><span class="pill availability">unknown</span></div>
+      <p class="hl-text">–</p>
+      <p class="hl-message"></p>
+      <p class="hl-meta"><span class="name"></span> · <span class="session-title"></span>
+        <span class="report-link"></span></p>
+    </header>
     <div class="layout">
-      <section class="alerts-box"><h3>Alerts</h3><ul class="alerts"></ul></section>
-      <section class="keyframe-box"><h3>Keyframe</h3><div class="kf"><p class="muted">No picture yet.</p></div></section>
-      <section class="cues-box wide"><h3>Cues</h3><div class="tiles"></div></section>
-      <section class="charts-box wide"><h3>Trends</h3><div class="charts"></div></section>
-      <section class="strides-box wide"><h3>Latest strides</h3>
-        <div class="table-wrap"><table class="strides"><thead></thead><tbody></tbody></table></div></section>
-      <section class="controls-box wide"><h3>Session</h3>
+      <section class="controls-box"><h3>Session</h3>
         <div class="controls">
           <input class="athlete" list="athlete-names" placeholder="Athlete" aria-label="Athlete"
                  maxlength="64" autocomplete="off">
           <button class="primary" data-cmd="start_session">Start session</button>
-          <button data-cmd="stop_session">Stop session</button>
-          <button data-cmd="select_athlete">Select athlete</button>
+          <button class="stop" data-cmd="stop_session">Stop session</button>
         </div>
+        <div class="controls confirm-stop" hidden>
+          <span>Stop the session? Strides are no longer judged.</span>
+          <button class="danger confirm-yes">Yes, stop</button>
+          <button class="confirm-no">Keep going</button>
+        </div>
+        <details class="more"><summary>Focus, speed, athlete</summary>
         <div class="controls">
+          <button data-cmd="select_athlete">Select athlete</button>
           <label class="field">Runner's focus
             <select class="focus" aria-label="First focus cue"></select>
             <select class="focus" aria-label="Second focus cue"></select></label>
@@ -182,15 +195,33 @@ function card(d) {
           <label class="field">Speed <input class="speed" type="number" min="1" max="12" step="0.1"
                  placeholder="m/s" aria-label="Running speed in m/s"></label>
           <button data-cmd="set_speed">Set speed</button>
-        </div>
+        </div></details>
         <p class="cmd-result" aria-live="polite"></p>
+        <p class="who"></p>
       </section>
+      <section class="alerts-box"><h3>Alerts</h3><ul class="alerts"></ul></section>
+      <section class="cues-box"><h3>Cues</h3><div class="tiles"></div></section>
+      <section class="sides-box"><h3>Left and right</h3><div class="sides"><p class="muted">Needs strides of both legs.</p></div></section>
+      <section class="keyframe-box"><h3>Keyframe</h3><div class="kf"><p class="muted">No picture yet.</p></div></section>
+      <section class="clip-box"><h3>The pass on video</h3><div class="clip"><p class="muted">No pass recorded yet.</p></div></section>
+      <section class="charts-box"><h3>Trends</h3><div class="charts"></div></section>
+      <section class="strides-box wide"><h3>Latest strides</h3>
+        <div class="table-wrap"><table class="strides"><thead></thead><tbody></tbody></table></div></section>
+      <section class="health-box wide"><h3>Device</h3><div class="health"></div></section>
     </div>`;
   $("#devices").appendChild(root);
   c = { root, pending: new Map() };
   for (const btn of root.querySelectorAll("button[data-cmd]")) {
+    if (btn.dataset.cmd === "stop_session") continue;  // asks first
     btn.addEventListener("click", () => sendCommand(d.key, btn.dataset.cmd, c));
   }
+  // Stop ends the runner's judging: a second, deliberate tap confirms it.
+  const confirmBox = $(".confirm-stop", root);
+  $("button.stop", root).addEventListener("click", () => { confirmBox.hidden = false; });
+  $(".confirm-no", root).addEventListener("click", () => { confirmBox.hidden = true; });
+  $(".confirm-yes", root).addEventListener("click", () => {
+    confirmBox.hidden = true; sendCommand(d.key, "stop_session", c);
+  });
   app.cards.set(d.key, c);
   fillFocusChoices(c);
   updateControlsLock(c);
@@ -218,33 +249,61 @@ function render(d, types) {
   const c = card(d);
   const all = types.has("all") || types.has("device");
   const r = c.root;
+  renderHeadline(d, r);  // every change may change what the headline says
   if (all || types.has("availability") || types.has("status") || types.has("stride")
       || types.has("session")) {
-    $(".name", r).textContent = d.device_id;
-    const av = $(".availability", r);
-    av.textContent = d.availability || "unknown";
-    av.className = "pill availability " + (d.availability || "");
-    r.classList.toggle("offline", d.availability === "offline");
     const focus = (d.focus || []).map((id) => (app.focusable.find((f) => f.cue_id === id) || { title: id }).title);
     const speed = d.speed && d.speed.mps != null ? `${fmt(d.speed.mps, 1)} m/s (${d.speed.source})` : "unknown";
-    $(".who", r).innerHTML = `athlete <b>${esc(d.athlete || "–")}</b> · session <b>${esc(d.session_id || "none")}</b>`
-      + ` · focus <b class="focus-now">${esc(focus.join(", ") || "stride grade")}</b> · speed <b>${esc(speed)}</b>`;
+    $(".who", r).innerHTML = `focus <b class="focus-now">${esc(focus.join(", ") || "stride grade")}</b> · speed <b>${esc(speed)}</b>`;
     renderHealth(d, $(".health", r));
     renderReportLink(d, $(".report-link", r));
   }
-  if (all || types.has("active_alerts") || types.has("alert")) renderAlerts(d, $(".alerts", r));
-  if (all || types.has("stride") || types.has("active_alerts")) renderTiles(d, $(".tiles", r));
+  renderAlerts(d, $(".alerts", r));
+  if (all || types.has("stride") || types.has("active_alerts") || types.has("availability")) renderTiles(d, $(".tiles", r));
   if (all || types.has("stride")) {
+    renderSides(d, $(".sides", r));
     renderCharts(d, $(".charts", r));
     renderTable(d, $("table.strides", r));
   }
   if (all || types.has("keyframe")) renderKeyframe(d, $(".kf", r));
+  if (all || types.has("clips")) renderClip(d, c);
   if (all || types.has("cmd_result")) renderCmdResult(d, c);
 }
 
+function view(d) {
+  return d.view || { online: d.availability === "online", status: d.status, alerts: d.active_alerts,
+                     shown: {}, headline: null, session_seen: null };
+}
+
+function sessionTitle(d) {
+  if (!d.session_id) return "no session";
+  const v = view(d);
+  const when = v.session_seen ? " · since " + clock(v.session_seen) : "";
+  return `${d.athlete || "anonymous"}${when}`;
+}
+
+function renderHeadline(d, r) {
+  const v = view(d);
+  const h = v.headline || { athlete: d.athlete || "No athlete selected", text: "–", message: "",
+                            tone: "idle", live: v.online, state: "" };
+  const box = $(".headline", r);
+  box.className = "headline " + h.tone;
+  $(".athlete-name", r).textContent = h.athlete;
+  const av = $(".availability", r);
+  av.textContent = v.online ? "live" : (d.availability === "offline" ? "offline" : "unknown");
+  av.className = "pill availability " + (v.online ? "online" : (d.availability || ""));
+  r.classList.toggle("offline", !v.online);
+  $(".hl-text", r).textContent = h.text;
+  $(".hl-message", r).textContent = h.message + (h.value ? ` (now ${h.value})` : "");
+  $(".name", r).textContent = d.device_id;
+  $(".session-title", r).textContent = sessionTitle(d);
+  $(".headline", r).dataset.cue = h.cue_id || "";
+}
+
 function renderHealth(d, el) {
-  const s = d.status;
+  const s = view(d).status;
   if (!s) { el.innerHTML = `<span>no status yet</span>`; return; }
+  if (s.state === "offline") { el.innerHTML = `<span>state <b>offline</b></span>`; return; }
   const parts = [
     ["state", s.state], ["fps", fmt(s.fps, 1)], ["inference", fmt(s.inference_ms, 0) + " ms"],
     ["dropped", s.dropped_frames], ["queue", s.queue_depth], ["outbox", s.outbox_depth],
@@ -257,23 +316,38 @@ function renderHealth(d, el) {
 
 function renderReportLink(d, el) {
   const sid = d.session_id || (d.session_summary && d.session_summary.session_id);
-  el.innerHTML = sid && app.sessions.has(sid)
-    ? `<a href="/report/${encodeURIComponent(sid)}" target="_blank" rel="noopener">report</a> · `
-      + `<a href="/report/${encodeURIComponent(sid)}.csv">CSV</a>` : "";
+  const links = [];
+  if (sid && app.sessions.has(sid)) {
+    links.push(`<a href="/report/${encodeURIComponent(sid)}" target="_blank" rel="noopener">report</a>`,
+               `<a href="/report/${encodeURIComponent(sid)}.csv">CSV</a>`);
+  }
+  // The athlete's sessions over weeks, when this machine keeps any of them.
+  if (d.athlete && app.athletesWithSessions.has(d.athlete)) {
+    links.push(`<a class="progress-link" href="/progress/${encodeURIComponent(d.athlete)}" target="_blank" rel="noopener">progress</a>`);
+  }
+  el.innerHTML = links.length ? " · " + links.join(" · ") : "";
 }
 
 function renderAlerts(d, el) {
-  const alerts = [...d.active_alerts].sort((a, b) => VERDICT_RANK[a.verdict] - VERDICT_RANK[b.verdict]);
-  if (!alerts.length) { el.innerHTML = `<li class="no-alerts">No alerts: form looks fine.</li>`; return; }
+  // Ranked by the server as the headline ranks them; an offline device has none.
+  const v = view(d);
+  const alerts = v.alerts || [];
+  if (!alerts.length) {
+    const why = !v.online ? "Device offline: no alert." : !d.session_id ? "No session: nothing is judged."
+      : "No alert raised.";
+    el.innerHTML = `<li class="no-alerts">${esc(why)}</li>`; return;
+  }
   el.innerHTML = alerts.map((a) => `
     <li class="alert-tile ${esc(a.verdict)}" data-cue="${esc(a.cue_id)}">
-      <strong>${esc(a.message)}</strong>
-      <small>${esc(a.cue_id)} · ${esc(a.verdict)}${a.since_s != null ? " · since " + fmt(a.since_s, 1) + " s" : ""}</small>
+      <strong>${esc(a.title || a.cue_id)}${a.of ? ` — ${a.bad} of the last ${a.of} strides` : ""}</strong>
+      <span>${esc(a.message)}</span>
+      <small>${esc(a.verdict)}${a.since != null ? " · since " + clock(a.since) : ""}</small>
     </li>`).join("");
 }
 
 function renderTiles(d, el) {
-  const alerting = new Set(d.active_alerts.map((a) => a.cue_id));
+  const alerting = new Set((view(d).alerts || []).map((a) => a.cue_id));
+  const shown = view(d).shown || {};
   const focus = new Set(d.focus || []);
   el.innerHTML = d.cues.map((c) => {
     const n = d.counts[c.cue_id] || {};
@@ -281,7 +355,7 @@ function renderTiles(d, el) {
     const share = total ? SHARE_ORDER.filter((v) => n[v])
       .map((v) => `<span class="${v}" style="width:${(100 * n[v] / total).toFixed(1)}%"></span>`).join("") : "";
     // An unreliable value is never shown as a plain number: the flag and the gate come first.
-    let value = c.value === null ? (c.reason || "not measured") : `${fmt(c.value, 2)} ${c.unit}`;
+    let value = c.value === null ? (c.reason || "not measured") : (shown[c.cue_id] || `${fmt(c.value, 2)} ${c.unit}`);
     if (c.verdict === "unreliable") value = `${value} — ${c.reason}`;
     const tag = c.information_only ? `<span class="tag" title="No validated basis yet: shown, never judged">info only</span>` : "";
     const star = focus.has(c.cue_id) ? `<span class="tag focus-tag" title="The runner's focus cue">focus</span>` : "";
@@ -290,6 +364,20 @@ function renderTiles(d, el) {
       <div class="t">${esc(c.title)} ${tag}${star}</div><div class="v">${esc(c.verdict)} · ${esc(value)}</div>
       <div class="share" title="session: ${total} strides">${share}</div></div>`;
   }).join("");
+}
+
+function renderSides(d, el) {
+  const s = view(d).sides;
+  if (!s) { el.innerHTML = `<p class="muted">Needs strides of both legs.</p>`; return; }
+  // Over 10 % of the mean is marked (the symmetry-index bound commonly used in gait studies).
+  el.innerHTML = `<table class="sides-table"><tr><th></th><th>${esc(s.names[0])}</th><th>${esc(s.names[1])}</th><th>diff</th></tr>`
+    + s.rows.map((row) => {
+      const diff = row.difference_percent;
+      const notable = diff !== null && Math.abs(diff) > 10;
+      return `<tr data-key="${esc(row.key)}"><td>${esc(row.label)} <small>${esc(row.unit)}</small></td>`
+        + `<td>${fmt(row.values[0], row.digits)}</td><td>${fmt(row.values[1], row.digits)}</td>`
+        + `<td class="${notable ? "warn" : ""}">${fmt(diff, 0)} %</td></tr>`;
+    }).join("") + `</table>`;
 }
 
 function columnOf(key) { return app.columns.find((c) => c.key === key); }
@@ -302,18 +390,27 @@ function renderCharts(d, el) {
     const pts = rows.map((r, i) => [i, (r.unreliable || []).includes(key) ? null : r.values[key]])
       .filter(([, v]) => v !== null && v !== undefined);
     const last = pts.length ? pts[pts.length - 1][1] : null;
-    let poly = "";
+    let poly = "", lines = "", ticks = "";
     if (pts.length > 1) {
       const vs = pts.map(([, v]) => v);
       let lo = Math.min(...vs), hi = Math.max(...vs);
+      const span = (hi - lo) || Math.max(1, Math.abs(hi) * 0.1);
+      // The cue's warn and fault limits, drawn when they are near the data.
+      const limits = (app.chartLimits[key] || []).filter(([v]) => v >= lo - span && v <= hi + span);
+      for (const [v] of limits) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
       if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
+      const y = (v) => (38 - 36 * (v - lo) / (hi - lo)).toFixed(2);
       const n = Math.max(rows.length - 1, 1);
-      poly = pts.map(([i, v]) => `${(100 * i / n).toFixed(2)},${(38 - 36 * (v - lo) / (hi - lo)).toFixed(2)}`).join(" ");
+      poly = pts.map(([i, v]) => `${(100 * i / n).toFixed(2)},${y(v)}`).join(" ");
+      lines = limits.map(([v, level]) => `<line class="limit ${esc(level)}" x1="0" x2="100" y1="${y(v)}" y2="${y(v)}"><title>${esc(level)} limit ${fmt(v, col.digits)}</title></line>`).join("");
+      ticks = `<div class="ticks"><span>${fmt(lo, col.digits)}–${fmt(hi, col.digits)} ${esc(col.unit)}</span>`
+        + `<span>last ${rows.length} strides → now</span></div>`;
     }
     return `<div class="chart" data-metric="${esc(key)}"><div class="label"><span>${esc(col.label)}</span>
       <span>${fmt(last, col.digits)} ${esc(col.unit)}</span></div>
       <svg viewBox="0 0 100 40" preserveAspectRatio="none" aria-label="${esc(col.label)} trend">
-      ${poly ? `<polyline points="${poly}"/>` : ""}</svg></div>`;
+      <line class="axis" x1="0" x2="0" y1="1" y2="39"/><line class="axis" x1="0" x2="100" y1="39" y2="39"/>
+      ${lines}${poly ? `<polyline points="${poly}"/>` : ""}</svg>${ticks}</div>`;
   }).join("");
 }
 
@@ -353,6 +450,49 @@ function renderKeyframe(d, el) {
     <figcaption>${caption}</figcaption></figure>`;
 }
 
+function renderClip(d, c) {
+  const el = $(".clip", c.root);
+  const clip = app.clips.find((k) => k.device_id === d.device_id);
+  if (!clip) return;
+  if (el.dataset.name === clip.name) return;
+  el.dataset.name = clip.name;
+  const fps = clip.frames > 1 && clip.duration_s > 0 ? (clip.frames - 1) / clip.duration_s : 10;
+  el.innerHTML = `<video class="pass-clip" src="/clip/${encodeURIComponent(clip.name)}" controls muted playsinline
+      preload="auto" loop></video>
+    <div class="clip-controls">
+      <button data-step="-1" aria-label="One frame back">◀ frame</button>
+      <button data-play>Play / pause</button>
+      <button data-step="1" aria-label="One frame on">frame ▶</button>
+      <label class="field">Speed <select class="rate" aria-label="Playback speed">
+        <option value="1">1×</option><option value="0.5">½×</option>
+        <option value="0.25" selected>¼×</option><option value="0.1">0.1×</option></select></label>
+    </div>
+    <p class="muted">Pass ${esc(clip.pass_index)} · ${esc(clip.athlete || "no athlete")} · ${clock(clip.created)}
+      · ${fmt(clip.duration_s, 1)} s, ${esc(clip.frames)} frames</p>`;
+  const video = $("video", el);
+  const rate = $(".rate", el);
+  video.playbackRate = Number(rate.value);
+  video.addEventListener("loadedmetadata", () => { video.playbackRate = Number(rate.value); });
+  rate.addEventListener("change", () => { video.playbackRate = Number(rate.value); });
+  $("[data-play]", el).addEventListener("click", () => { if (video.paused) video.play(); else video.pause(); });
+  for (const btn of el.querySelectorAll("[data-step]")) {
+    btn.addEventListener("click", () => {
+      video.pause();
+      const t = video.currentTime + Number(btn.dataset.step) / fps;
+      video.currentTime = Math.min(Math.max(t, 0), video.duration || 0);
+    });
+  }
+}
+
+async function loadClips() {
+  try {
+    const r = await fetch("/api/clips", { credentials: "same-origin" });
+    if (!r.ok) return;
+    app.clips = (await r.json()).clips || [];
+    for (const d of app.devices.values()) markDirty(d.key, "clips");
+  } catch (e) { /* clips are optional */ }
+}
+
 function renderCmdResult(d, c) {
   const el = $(".cmd-result", c.root);
   for (let i = d.cmd_results.length - 1; i >= 0; i--) {
@@ -371,7 +511,11 @@ function renderCmdResult(d, c) {
 async function sendCommand(key, command, c) {
   const athlete = $(".athlete", c.root).value.trim();
   const args = {};
-  if (command === "start_session" && athlete) args.athlete = athlete;
+  if (command === "start_session") {
+    // A session is always someone's: the report and the progress page are per athlete.
+    if (!athlete) { showCmd(c, "Type or pick the athlete first.", false); $(".athlete", c.root).focus(); return; }
+    args.athlete = athlete;
+  }
   if (command === "select_athlete") {
     if (!athlete) { showCmd(c, "Type the athlete's name first.", false); return; }
     args.athlete = athlete;
@@ -413,6 +557,7 @@ async function loadSessions() {
     if (!r.ok) return;
     const body = await r.json();
     app.sessions = new Map(body.sessions.map((s) => [s.session_id, true]));
+    app.athletesWithSessions = new Set(body.sessions.map((s) => s.athlete).filter(Boolean));
     for (const d of app.devices.values()) markDirty(d.key, "session");
   } catch (e) { /* the report link is optional */ }
 }
@@ -475,6 +620,7 @@ async function main() {
   await fetchAuth();
   if (app.auth.view_needs_login && !app.auth.logged_in) { openLogin(); return; }
   connect();
+  setInterval(loadClips, 15000);  // a clip is encoded after its pass: keep the list fresh
 }
 
 main();

@@ -346,6 +346,11 @@ class Keyframe:
     time_s: float | None
     verdict: str | None = None
     message: str = ""
+    #: the stride's badness (faults weigh 3, warnings 1): the results store keeps the
+    #: pictures of a session's worst and best strides by it
+    severity: int | None = None
+    #: a picture kept for history only (a clean stride for the report), not published live
+    history_only: bool = False
 
 
 def keyframe_meta_payload(

@@ -244,8 +244,10 @@ class MqttPublisher:
         The metadata (``…/keyframe/meta``, retained) follows the picture, so a consumer that
         sees new metadata already has the picture it describes.  A latest-value message: not
         queued while offline, the last one re-sent on connect.  Returns the metadata's
-        message id.
+        message id; ``""`` for a picture kept for history only (never published).
         """
+        if keyframe.history_only:
+            return ""
         envelope = self._envelope()
         jpeg = bytes(keyframe.jpeg)
         meta = encode(
