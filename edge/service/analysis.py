@@ -142,6 +142,14 @@ class FrameAnalysis:
         self.stats.passes += 1
         self.stats.state = "idle"
         self.estimator.reset_tracking()
+        try:
+            tail = self.analyzer.flush()  # the strides of the pass's last moments
+        except Exception:  # a bug on odd input must not take the service down
+            self.stats.analysis_errors += 1
+            log.exception("analysis failed while ending the pass at %.3f s", t)
+            self.analyzer.reset_gait()
+        else:
+            self._emit(tail.reports, tail.alerts)
         summary = self.analyzer.end_pass()
         log.info(
             "pass %d ended at %.2f s (%d strides)",
