@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-
-from gait_groundtruth import Camera, Spoiling, as_overground, film, load_fukuchi
-
 from edge.gait.batch import analyse_arrays
 from edge.gait.streaming import GaitTracker, GaitUpdate, StreamingParams
+from edge.testing.groundtruth import Camera, Spoiling, as_overground, film, load_fukuchi
 from edge.types import EventKind, Leg, Pose
 
 WARM_UP = 3.0  # s: near/far is still being decided; leg labels may be wrong before this

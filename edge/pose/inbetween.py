@@ -103,7 +103,7 @@ class InBetweenTracker:
         self._box = (x0, y0, x1, y1)
         self._scale = scale
         self._size = (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale)))
-        self._grey = self._working(image)
+        self._grey = self._working(image, self._box)
         offsets = (np.arange(s.grid) - (s.grid - 1) / 2) * s.spacing
         grid = np.stack(np.meshgrid(offsets, offsets), -1).reshape(-1, 2)
         centres = (legs[:, :2] - (x0, y0)) * scale
@@ -115,19 +115,15 @@ class InBetweenTracker:
         out = self._keypoints.copy()
         out[:, 2] = 0.0
         legs = list(LEG_KEYPOINTS)
-        if self._grey is None or self._points is None or not self._alive.any():
+        box = self._box
+        if self._grey is None or self._points is None or box is None or not self._alive.any():
             return out
         s = self.settings
-        grey = self._working(image)
+        grey = self._working(image, box)
         alive = np.flatnonzero(self._alive)
         start = self._points[alive].reshape(-1, 1, 2)
-        params = dict(
-            winSize=(s.window, s.window),
-            maxLevel=s.levels,
-            criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 10, 0.03),
-        )
-        moved, ok, _ = cv2.calcOpticalFlowPyrLK(self._grey, grey, start, None, **params)
-        back, ok_back, _ = cv2.calcOpticalFlowPyrLK(grey, self._grey, moved, None, **params)
+        moved, ok = self._lucas_kanade(self._grey, grey, start)
+        back, ok_back = self._lucas_kanade(grey, self._grey, moved)
         error = np.linalg.norm(back - start, axis=2).ravel()
         good = (ok.ravel() == 1) & (ok_back.ravel() == 1) & (error <= s.fb_max_error)
         moved = moved.reshape(len(alive), -1, 2)
@@ -144,15 +140,31 @@ class InBetweenTracker:
             if not (0 <= centre[0] < w and 0 <= centre[1] < h):
                 self._alive[j] = False  # left the crop: wait for the next inference
         self._grey = grey
-        x0, y0 = self._box[:2]
+        x0, y0 = box[:2]
         for row, k in enumerate(legs):
             if self._alive[row]:
                 out[k, :2] = self._points[row].mean(0) / self._scale + (x0, y0)
                 out[k, 2] = self._keypoints[k, 2]
         return out
 
-    def _working(self, image: np.ndarray) -> np.ndarray:
-        x0, y0, x1, y1 = self._box
+    def _lucas_kanade(
+        self, previous: np.ndarray, current: np.ndarray, points: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Pyramidal Lucas-Kanade: where ``points`` (P, 1, 2) moved, and which were found."""
+        s = self.settings
+        moved, found, _ = cv2.calcOpticalFlowPyrLK(
+            previous,
+            current,
+            points,
+            None,
+            winSize=(s.window, s.window),
+            maxLevel=s.levels,
+            criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 10, 0.03),
+        )
+        return np.asarray(moved), np.asarray(found)
+
+    def _working(self, image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        x0, y0, x1, y1 = box
         crop = image[y0:y1, x0:x1]
         # Grey first: the area resampling (anti-aliased, so flow is not fooled by aliasing)
         # then runs on one channel instead of three.
