@@ -43,6 +43,13 @@ class PassEnded(Protocol):
     def __call__(self, pass_index: int, pass_start: float) -> None: ...
 
 
+class PassProgress(Protocol):
+    """Told after every analysed frame of a pass (burst mode's rolling windows:
+    :meth:`edge.service.burst.BurstWorker.pass_progress`)."""
+
+    def __call__(self, pass_index: int, pass_start: float, now: float) -> None: ...
+
+
 def motion_level(previous: np.ndarray | None, image: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean absolute grey-level change between two tiny thumbnails (cheap wake-up signal)."""
     thumb = cv2.resize(
@@ -69,12 +76,14 @@ class FrameAnalysis:
         stats: Stats,
         *,
         on_pass_end: PassEnded | None = None,
+        on_pass_progress: PassProgress | None = None,
     ) -> None:
         self.estimator = estimator
         self.analyzer = analyzer
         self.outputs = outputs
         self.stats = stats
         self.on_pass_end = on_pass_end
+        self.on_pass_progress = on_pass_progress
         self.presence = PresenceTracker(config.presence)
         self.keyframes = KeyframeRecorder(
             outputs.results, min_keypoint_score=config.pose.min_keypoint_score
@@ -120,6 +129,9 @@ class FrameAnalysis:
             self._emit(update.reports, update.alerts)
         if change == "left":
             self._end_pass(frame.timestamp)
+        elif self.presence.present and self.on_pass_progress is not None:
+            start = frame.timestamp if self._pass_start is None else self._pass_start
+            self.on_pass_progress(self.stats.passes + 1, start, frame.timestamp)
 
     def close_pass(self) -> None:
         """End the pass in progress, if any (the daemon is stopping)."""

@@ -104,6 +104,7 @@ class Daemon:
             outputs,
             self.stats,
             on_pass_end=self.burst.pass_ended if self.burst else None,
+            on_pass_progress=self.burst.pass_progress if self.burst else None,
         )
         self.sessions = SessionControl(
             config,
@@ -124,6 +125,7 @@ class Daemon:
                     self.slot.dropped + (self.burst.dropped_frames if self.burst else 0)
                 ),
                 queue_depth=lambda: self.burst.queue_depth if self.burst else 0,
+                problems=lambda: self.burst.problems() if self.burst else [],
             ),
             stop_event=self.stop_event,
             clock=clock,

@@ -44,6 +44,7 @@ class Backlog:
 
     dropped_frames: Callable[[], int]
     queue_depth: Callable[[], int]
+    problems: Callable[[], list[str]] = list  # e.g. the burst analysis cannot keep up
 
 
 class HealthMonitor:
@@ -104,7 +105,7 @@ class HealthMonitor:
         t1, f1, s1 = stats.last_sample = (now, stats.frames_analysed, stats.inference_seconds)
         frames = f1 - f0
         throttling = health.throttling()
-        problems = tuple(self.results.problems())
+        problems = tuple(self.results.problems()) + tuple(self.backlog.problems())
         state = stats.state
         if problems and state in ("idle", "running"):
             state = "degraded"
