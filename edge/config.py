@@ -71,6 +71,12 @@ class PoseConfig:
     min_keypoint_score: float = setting(
         0.3, Number(0.0, 1.0), "A keypoint scoring below this counts as not seen."
     )
+    inbetween: bool = setting(
+        True,
+        Bool(),
+        "Live mode: track the legs with optical flow through the frames that arrive while "
+        "the model is busy, so gait timing keeps the camera's rate on a slow CPU.",
+    )
 
 
 @dataclass(frozen=True)

@@ -542,6 +542,9 @@ def run_live(
         for report in update.reports:
             reports.append(report)
             tracks.append(analyzer.gait.track())
+    for report in analyzer.flush().reports:  # the recording ended
+        reports.append(report)
+        tracks.append(analyzer.gait.track())
     return reports, tracks
 
 

@@ -72,6 +72,7 @@ def run_streaming(filmed: FilmedTrial) -> list[GaitEvent]:
     size = filmed.image_size
     for i, (t, kp) in enumerate(zip(filmed.t, filmed.keypoints, strict=True)):
         events.extend(tracker.push(Pose(float(t), i, kp, size)).events)
+    events.extend(tracker.flush().events)  # the film ended: what the tracker still held
     return events
 
 
@@ -347,7 +348,7 @@ def print_clips(recordings: Path, labels_dir: Path) -> None:
         labels = read_labels(label_file)
         analysis = analyse_arrays(rec.timestamps, rec.keypoints, stride_metrics=False)
         tracker = GaitTracker(stride_metrics=False)
-        updates = [tracker.push(pose) for pose in rec.poses()]
+        updates = [tracker.push(pose) for pose in rec.poses()] + [tracker.flush()]
         stream = [e for u in updates for e in u.events]
         # Cadence over the labelled span only (movup is labelled for its first 12.4 s).
         last = max(x.frame for x in labels) + 1

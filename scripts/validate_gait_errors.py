@@ -239,6 +239,7 @@ def run_stream(filmed: FilmedTrial, params: EventParams | None = None) -> list[G
     events: list[GaitEvent] = []
     for i, (t, kp) in enumerate(zip(filmed.t, filmed.keypoints, strict=True)):
         events.extend(tracker.push(Pose(float(t), i, kp, filmed.image_size)).events)
+    events.extend(tracker.flush().events)  # the film ended
     return events
 
 

@@ -151,6 +151,7 @@ class GaitTracker:
         self._stride_count = 0
         self.resets = 0
         self.analyses = 0  # window analyses run (the engine's cost driver)
+        self._latest_track: SideViewTrack | None = None
         self._state = _PassState.fresh(self.params)
 
     # -- public -----------------------------------------------------------------------------
@@ -229,8 +230,9 @@ class GaitTracker:
         return update
 
     def track(self) -> SideViewTrack | None:
-        """The latest window analysis's :class:`SideViewTrack` (``None`` before the first)."""
-        return self._state.track
+        """The latest window analysis's :class:`SideViewTrack` (``None`` before the first),
+        also after a flush (the frames behind the strides it emitted)."""
+        return self._latest_track
 
     # -- internals --------------------------------------------------------------------------
 
@@ -253,6 +255,7 @@ class GaitTracker:
             legs_a_near=self._legs_a_near(now),
         )
         s.track, s.keypoints = track, keypoints
+        self._latest_track = track
         self._update_scale(now)
         recent = track.window(now - self.params.event_window, now)
         recent, found = detect_repaired_events(recent, ep)

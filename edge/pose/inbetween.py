@@ -21,8 +21,10 @@ next seed.  A tracked joint keeps its seed's score, so the gait engine's depth c
 :func:`bridge` blends a forward and a backward pass between two seeds (needs the next
 inference first, so it adds one inference period of delay).
 
-Measured on the real clips in docs/live-timing-notes.md; this is a prototype for issue 14
-and nothing in the daemon uses it yet.
+Measured on the real clips in docs/live-timing-notes.md.  :class:`InBetweenPoses` is what
+the daemon's live path uses (``[pose] inbetween = true``): the frames that arrived while the
+model was busy are tracked from its last result, so the gait engine gets every frame
+(design and numbers in docs/gait.md, "Full-rate timing at a Pi's inference rate").
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from edge.types import NUM_KEYPOINTS, Keypoint
+from edge.types import NUM_KEYPOINTS, Frame, Keypoint, Pose
 
 LEG_KEYPOINTS = (
     Keypoint.LEFT_HIP,
@@ -208,3 +210,35 @@ def _leg_length(kp: np.ndarray, min_score: float) -> float:
             )
             best = length if not np.isfinite(best) else max(best, length)
     return best
+
+
+class InBetweenPoses:
+    """Poses for the frames the model did not see: seeded by each inference, tracked after.
+
+    ``seed(frame, pose)`` after every inference; ``track(frame)`` for each later frame (in
+    time order) until the next seed.  Frames before the seed, or before any seed, give no
+    pose (``None``).
+    """
+
+    def __init__(self, settings: FlowSettings | None = None):
+        self.tracker = InBetweenTracker(settings)
+        self.seed_time = -np.inf
+        self._last = -np.inf
+        self.tracked = 0  # frames tracked since construction
+
+    def seed(self, frame: Frame, pose: Pose) -> None:
+        self.tracker.seed(frame.image, np.asarray(pose.keypoints, float))
+        self.seed_time = self._last = frame.timestamp
+
+    def reset(self) -> None:
+        """Forget the seed (the runner left): nothing is tracked until the next one."""
+        self.tracker = InBetweenTracker(self.tracker.settings)
+        self.seed_time = self._last = -np.inf
+
+    def track(self, frame: Frame) -> Pose | None:
+        if not self.tracker.seeded or frame.timestamp <= self._last:
+            return None
+        self._last = frame.timestamp
+        keypoints = self.tracker.track(frame.image).astype(np.float32)
+        self.tracked += 1
+        return Pose(frame.timestamp, frame.index, keypoints, (frame.width, frame.height))

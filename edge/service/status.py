@@ -32,6 +32,8 @@ class Stats:
     passes: int = 0
     source_failures: int = 0
     burst_frames_dropped: int = 0
+    frames_tracked: int = 0  # in-between frames carried by optical flow (not inferred)
+    tracking_seconds: float = 0.0
     last_loop: float = 0.0  # the analysis loop last went round (frame or timeout)
     last_frame: float = 0.0  # the camera last delivered a frame
     # (time, frames analysed, inference seconds) at the previous status: rates are per interval
