@@ -18,7 +18,7 @@ from edge.service.sinks import FanOut, Outputs
 from edge.service.status import Stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from bench_burst import live_schedule  # noqa: E402
+from bench_burst import live_schedule
 
 CLIP = "movup_run_treadmill.mp4"
 
