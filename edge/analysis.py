@@ -56,8 +56,16 @@ class RunAnalyzer:
     def push(self, pose: Pose) -> AnalysisUpdate:
         self._recent_t.append(pose.timestamp)
         self._recent_kp.append(pose.keypoints)
+        return self._judge_all(self.gait.push(pose).strides)
+
+    def flush(self) -> AnalysisUpdate:
+        """The strides the gait engine still held (its last ~0.1 s): call when a pass, a
+        session or a recording ends, before :meth:`end_pass` / :meth:`end_session`."""
+        return self._judge_all(self.gait.flush().strides)
+
+    def _judge_all(self, strides: Sequence[Stride]) -> AnalysisUpdate:
         update = AnalysisUpdate()
-        for stride in self.gait.push(pose).strides:
+        for stride in strides:
             report = self._judge(stride)
             update.reports.append(report)
             update.alerts.extend(self.rolling.update(report))
@@ -93,7 +101,9 @@ class RunAnalyzer:
         return summary
 
     def end_session(self, time: float) -> tuple[Summary | None, tuple[CueAlert, ...]]:
-        """Close the session: its summary, and the alerts cleared by starting afresh."""
+        """Close the session: its summary (with the strides the gait engine still held),
+        and the alerts cleared by starting afresh."""
+        self.flush()
         summary = self.session_summary.summary() if self.session_summary.strides else None
         self.session_summary = SummaryAccumulator()
         self.pass_summary = SummaryAccumulator()

@@ -71,6 +71,12 @@ class PoseConfig:
     min_keypoint_score: float = setting(
         0.3, Number(0.0, 1.0), "A keypoint scoring below this counts as not seen."
     )
+    inbetween: bool = setting(
+        True,
+        Bool(),
+        "Live mode: track the legs with optical flow through the frames that arrive while "
+        "the model is busy, so gait timing keeps the camera's rate on a slow CPU.",
+    )
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,19 @@ class ServiceConfig:
         256.0,
         Number(8, 4096),
         "Memory for the frames of one pass in burst mode; the oldest are dropped beyond it.",
+    )
+    burst_window: float = setting(
+        5.0,
+        Number(2, 60),
+        "Burst mode: seconds of a pass analysed together (rolling windows, so a treadmill "
+        "session gets accurate strides every few seconds); strides arrive within about "
+        "window + overlap/2 seconds plus the analysis time.",
+    )
+    burst_overlap: float = setting(
+        2.0,
+        Number(1, 10),
+        "Burst mode: seconds each window also re-analyses before its start; at least two "
+        "strides' worth, so every stride has a full stride of context on both sides.",
     )
     status_interval: float = setting(
         5.0, Number(0.5, 300), "Seconds between health messages (MQTT status, systemd STATUS)."

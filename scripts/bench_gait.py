@@ -2,7 +2,7 @@
 
     python scripts/bench_gait.py [--seconds 30] [--fps 30 60] [--metrics]
 
-Films the Fukuchi treadmill trial with MoveNet-like noise (scripts/gait_groundtruth.py) so
+Films the Fukuchi treadmill trial with MoveNet-like noise (edge/testing/groundtruth.py) so
 the engine works on realistic input, then times ``GaitTracker.push`` frame by frame and
 ``analyse_arrays`` on the whole recording.  Prints milliseconds per frame and the share of
 the frame interval it uses.  ``--metrics`` includes the per-stride kinematic metrics, and
@@ -22,12 +22,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gait_groundtruth import Spoiling, film, load_fukuchi
-
 from edge.gait.batch import analyse_arrays
 from edge.gait.metrics import stride_metrics
 from edge.gait.streaming import GaitTracker
 from edge.gait.track import SideViewTrack
+from edge.testing.groundtruth import Spoiling, film, load_fukuchi
 from edge.types import Pose, Stride
 
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "groundtruth"

@@ -46,14 +46,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gait_groundtruth import Camera, LabTrial, film, load_fukuchi
-
 from edge.gait.batch import analyse_arrays, build_track
 from edge.gait.coco import sanitize_keypoints, split_limbs
 from edge.gait.continuity import LimbContinuity
 from edge.gait.leg_length import leg_length
 from edge.gait.track import LimbJoint
 from edge.recording import read_recording
+from edge.testing.groundtruth import Camera, LabTrial, film, load_fukuchi
 from edge.types import EventKind, Keypoint, Leg
 
 REPO = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ changed and re-run):
 
 1. *Lab truth*: the shared normal runners (Fukuchi RBDS001 at 2.5 and 3.5 m/s, the BMClab
    overground run; see ../shared/groundtruth/SOURCES.md) filmed noise-free from both sides
-   with :mod:`gait_groundtruth`, force-plate strides, every metric computed by the product's
+   with :mod:`edge.testing.groundtruth`, force-plate strides, every metric computed by the product's
    own ``edge.gait.metrics``, judged at the trial's known speed, each stride on its own
    value: the share of true strides each cue grades ok / warn / fault (information-only
    cues: ``info``) and the true values' median and range.  The BMClab runner is also
@@ -58,15 +58,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gait_groundtruth import (
-    Camera,
-    FilmedTrial,
-    LabTrial,
-    Spoiling,
-    film,
-    load_bmclab_run,
-    load_fukuchi,
-)
 from validate_gait import TREADMILL_DISTANCE
 
 from edge.analysis import RunAnalyzer, judge_poses
@@ -80,6 +71,15 @@ from edge.gait.gates import GATES, Gate, GateInput, GateScope
 from edge.gait.metrics import stride_metrics
 from edge.gait.timing import stride_timing
 from edge.gait.track import SideViewTrack
+from edge.testing.groundtruth import (
+    Camera,
+    FilmedTrial,
+    LabTrial,
+    Spoiling,
+    film,
+    load_bmclab_run,
+    load_fukuchi,
+)
 from edge.types import (
     NUM_KEYPOINTS,
     EventKind,
@@ -336,7 +336,7 @@ def track_from_clean(filmed: FilmedTrial) -> SideViewTrack:
     """
     left, right = split_limbs(np.asarray(filmed.clean, float))
     near, far = (right, left) if filmed.near_side == "R" else (left, right)
-    direction = 1 if filmed.near_side == "R" else -1  # see gait_groundtruth.film
+    direction = 1 if filmed.near_side == "R" else -1  # see edge.testing.groundtruth.film
     head = np.zeros((len(filmed.t), 5, 3))
     side = Side.RIGHT if filmed.near_side == "R" else Side.LEFT
     return SideViewTrack(filmed.t, near, far, head, direction, side)
@@ -431,9 +431,9 @@ def film_front(trial: LabTrial, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """Times and COCO keypoints (N, 17, 3) of ``trial`` seen from a camera ahead of the runner.
 
     The runner faces the camera, so their right side appears on the image's left.  Only the
-    joints the trial has are filled (score 0.8, as :func:`gait_groundtruth.film` does).
+    joints the trial has are filled (score 0.8, as :func:`edge.testing.groundtruth.film` does).
     """
-    from gait_groundtruth import _COCO  # the marker -> keypoint table, one definition
+    from edge.testing.groundtruth import _COCO  # the marker -> keypoint table, one definition
 
     t = np.arange(trial.t[0], trial.t[-1], 1 / fps)
     pelvis = 0.5 * (trial.joints[("R", "hip")] + trial.joints[("L", "hip")])
@@ -542,6 +542,9 @@ def run_live(
         for report in update.reports:
             reports.append(report)
             tracks.append(analyzer.gait.track())
+    for report in analyzer.flush().reports:  # the recording ended
+        reports.append(report)
+        tracks.append(analyzer.gait.track())
     return reports, tracks
 
 

@@ -4,7 +4,7 @@
                                     [--seeds 3] [--trials fukuchi_T25 ...] [--clean]
 
 For every lab trial (see ../shared/groundtruth/SOURCES.md) and frame rate, it films the
-joint centres with a virtual side-view camera (scripts/gait_groundtruth.py), spoils them
+joint centres with a virtual side-view camera (edge/testing/groundtruth.py), spoils them
 like MoveNet output (noise measured on the real clips, dropouts, dropped frames, left/right
 swaps), runs the batch and the streaming engines and prints, per data set and frame rate:
 foot-strike and toe-off timing errors (mean = bias, median and 95th percentile of the
@@ -27,7 +27,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gait_groundtruth import (
+from edge.gait.batch import analyse_arrays
+from edge.gait.streaming import GaitTracker
+from edge.gait.timing import overall_cadence
+from edge.testing.groundtruth import (
     Camera,
     FilmedTrial,
     LabTrial,
@@ -36,10 +39,6 @@ from gait_groundtruth import (
     load_all,
     match_events,
 )
-
-from edge.gait.batch import analyse_arrays
-from edge.gait.streaming import GaitTracker
-from edge.gait.timing import overall_cadence
 from edge.types import EventKind, GaitEvent, Keypoint, Leg, Pose
 
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "groundtruth"
@@ -73,6 +72,7 @@ def run_streaming(filmed: FilmedTrial) -> list[GaitEvent]:
     size = filmed.image_size
     for i, (t, kp) in enumerate(zip(filmed.t, filmed.keypoints, strict=True)):
         events.extend(tracker.push(Pose(float(t), i, kp, size)).events)
+    events.extend(tracker.flush().events)  # the film ended: what the tracker still held
     return events
 
 
@@ -348,7 +348,7 @@ def print_clips(recordings: Path, labels_dir: Path) -> None:
         labels = read_labels(label_file)
         analysis = analyse_arrays(rec.timestamps, rec.keypoints, stride_metrics=False)
         tracker = GaitTracker(stride_metrics=False)
-        updates = [tracker.push(pose) for pose in rec.poses()]
+        updates = [tracker.push(pose) for pose in rec.poses()] + [tracker.flush()]
         stream = [e for u in updates for e in u.events]
         # Cadence over the labelled span only (movup is labelled for its first 12.4 s).
         last = max(x.frame for x in labels) + 1

@@ -7,7 +7,7 @@ Like ``scripts/validate_gait.py`` (whose scoring it reuses), but each film is sp
 either error model:
 
 * ``white``: the original white + slow-drift noise, dropouts, dropped frames and 1-4-frame
-  whole-leg swaps (:class:`gait_groundtruth.Spoiling`);
+  whole-leg swaps (:class:`edge.testing.groundtruth.Spoiling`);
 * ``movenet``: the error model measured on the real clips
   (:mod:`movenet_error_model`: white jitter per joint and leg, blur on fast ankles,
   frequent short ankle or whole-leg label swaps, merged feet, displaced ankles, dropouts).
@@ -40,13 +40,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gait_groundtruth import Camera, FilmedTrial, LabTrial, Spoiling, film, load_all
 from movenet_error_model import MoveNetErrorModel, spoil_like_movenet
 from validate_gait import DEFAULT_ROOT, MATCH_TOLERANCE, TREADMILL_DISTANCE, Tally, _stats
 
 from edge.gait.batch import analyse_arrays
 from edge.gait.events import EventParams
 from edge.gait.streaming import GaitTracker, StreamingParams
+from edge.testing.groundtruth import Camera, FilmedTrial, LabTrial, Spoiling, film, load_all
 from edge.types import EventKind, GaitEvent, Leg, Pose
 
 EDGE_SPAN = 0.25  # s at each end of a film where the regular scoring does not look
@@ -239,6 +239,7 @@ def run_stream(filmed: FilmedTrial, params: EventParams | None = None) -> list[G
     events: list[GaitEvent] = []
     for i, (t, kp) in enumerate(zip(filmed.t, filmed.keypoints, strict=True)):
         events.extend(tracker.push(Pose(float(t), i, kp, filmed.image_size)).events)
+    events.extend(tracker.flush().events)  # the film ended
     return events
 
 

@@ -36,11 +36,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gait_groundtruth import LabEvent, LabTrial, load_bmclab_run, load_fukuchi
 from validate_gait import DEFAULT_ROOT
 from validate_gait_errors import HEADER, evaluate, print_engines
 
 from edge.gait.events import EventParams
+from edge.testing.groundtruth import LabEvent, LabTrial, load_bmclab_run, load_fukuchi
 
 FACTORS = (1.25, 1.5, 2.0)
 SPRINT_FACTOR = 2.4

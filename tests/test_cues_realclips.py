@@ -73,6 +73,7 @@ def cue_reports(clip: Path, model: Path, engine: str = "batch") -> tuple[list[St
         reports = []
         for i, (ti, kp) in enumerate(zip(t, k, strict=True)):
             reports += analyzer.push(Pose(float(ti), i, kp, size)).reports
+        reports += analyzer.flush().reports  # the recording ended, as the daemon does
     return reports, float(t[-1] - t[0])
 
 

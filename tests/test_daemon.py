@@ -460,11 +460,6 @@ def test_a_runner_in_view_from_the_first_frame_is_analysed_from_the_first_frame(
     assert daemon.stats.passes == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="streaming gait engine: no event before its ground-speed estimate (0.83 s here) and "
-    "near/far swapped on the first two strikes, so 6 strides live against 9 in batch",
-)
 def test_live_and_batch_agree_on_the_strides_of_a_clip_in_view_from_the_start(
     media_dir: Path, lightning_model: Path
 ):

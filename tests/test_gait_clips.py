@@ -75,10 +75,10 @@ def test_streaming_on_the_treadmill_clip(poses, labels_dir):
     assert fs.recall >= 0.8 and fs.precision >= 0.9
     latency = np.array([e.latency for e in events])
     assert latency.min() >= 0
-    # Within budget except where the ankle was lost for a few frames (3 of ~90 events,
-    # 135-172 ms, at most ~1.3 frame intervals of 25 fps late): an event cannot be decided
-    # before its evidence arrives.
-    assert np.percentile(latency, 95) <= 0.12 and latency.max() <= 0.18
+    # Within the LED's budget (issue 14: ~250 ms after the event), except where the ankle
+    # was lost for a few frames: an event cannot be decided before its evidence arrives.
+    budget = tracker.params.max_latency
+    assert np.percentile(latency, 95) <= budget <= 0.25 and latency.max() <= budget + 0.08
 
 
 def test_streaming_assembles_as_many_strides_as_batch_on_the_treadmill_clip(poses):

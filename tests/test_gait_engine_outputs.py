@@ -8,21 +8,15 @@ ankle-ahead-of-hip distance at each force-plate strike are known.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-
-from gait_groundtruth import Spoiling, film, load_fukuchi
 
 from edge.errors import ConfigError
 from edge.gait.batch import analyse_arrays
 from edge.gait.frontview import FRONTVIEW_UNITS
 from edge.gait.scale import Scale
 from edge.gait.streaming import GaitTracker
+from edge.testing.groundtruth import Spoiling, film, load_fukuchi
 from edge.types import Keypoint, Leg, Pose
 
 SUBJECT_HEIGHT_CM = 181.0  # RBDS001, RBDSinfo.txt

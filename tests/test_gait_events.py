@@ -1,21 +1,21 @@
 """Gait events, leg identification and step/stride timing.
 
 Most cases film the Fukuchi RBDS001 treadmill trial (real force-plate events) through
-scripts/gait_groundtruth.py and then break one thing at a time: the camera side, the
+edge/testing/groundtruth.py and then break one thing at a time: the camera side, the
 timestamps, the keypoints, MoveNet's left/right labels, treadmill vs overground.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-
-from gait_groundtruth import (
+from edge.gait.batch import analyse_arrays, build_track
+from edge.gait.continuity import LimbContinuity
+from edge.gait.facing import facing_direction
+from edge.gait.smoothing import local_fit
+from edge.gait.timing import assemble
+from edge.testing.groundtruth import (
     Camera,
     Spoiling,
     as_overground,
@@ -23,12 +23,6 @@ from gait_groundtruth import (
     load_fukuchi,
     match_events,
 )
-
-from edge.gait.batch import analyse_arrays, build_track
-from edge.gait.continuity import LimbContinuity
-from edge.gait.facing import facing_direction
-from edge.gait.smoothing import local_fit
-from edge.gait.timing import assemble
 from edge.types import EventKind, GaitEvent, Leg, Side
 
 CLEAN = Spoiling(noise_white=0, noise_slow=0, dropout=0, frame_drop=0, swap_rate=0)

@@ -8,19 +8,14 @@ both engines with warnings turned into errors; corrupted stretches inside a real
 
 from __future__ import annotations
 
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-
-from gait_groundtruth import Spoiling, film, load_fukuchi
-
 from edge.gait.batch import analyse_arrays
 from edge.gait.streaming import GaitTracker
+from edge.testing.groundtruth import Spoiling, film, load_fukuchi
 from edge.types import Pose
 
 FPS = 30.0

@@ -3,7 +3,7 @@
 Fukuchi RBDS001 treadmill running at 2.5 m/s (the calibration trial) and 3.5 m/s (not
 used for calibration), 30 s each, filmed four times (camera on the runner's right and
 left) with MoveNet-like noise, dropouts, dropped frames and left/right swaps
-(scripts/gait_groundtruth.py).  The full table, with the overground and walking trials,
+(edge/testing/groundtruth.py).  The full table, with the overground and walking trials,
 comes from ``python scripts/validate_gait.py`` (docs/gait.md).
 """
 
@@ -16,8 +16,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
-from gait_groundtruth import Spoiling, load_fukuchi
 from validate_gait import evaluate, summary
+
+from edge.testing.groundtruth import Spoiling, load_fukuchi
 
 SEEDS = range(4)  # camera on the right (even) and left (odd) side
 

@@ -20,10 +20,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 import validate_cues as vc
-from gait_groundtruth import LabEvent, LabTrial, load_fukuchi
 
 from edge.cues.catalogue import CATALOGUE
 from edge.cues.settings import CuesConfig
+from edge.testing.groundtruth import LabEvent, LabTrial, load_fukuchi
 from edge.types import EventKind, GaitEvent, GateFailure, Leg, Stride, StrideReport, Verdict
 
 OK, WARN, FAULT, UNKNOWN = Verdict.OK, Verdict.WARN, Verdict.FAULT, Verdict.UNKNOWN

@@ -10,10 +10,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
-from gait_groundtruth import FilmedTrial, LabEvent, LabTrial
 from validate_gait_errors import contact_masks, edge_check, match_any_leg
 from validate_gait_speeds import played_faster
 
+from edge.testing.groundtruth import FilmedTrial, LabEvent, LabTrial
 from edge.types import EventKind, GaitEvent, Leg
 
 

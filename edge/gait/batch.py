@@ -78,10 +78,7 @@ def analyse_arrays(
     order = np.argsort(t[keep], kind="stable")
     t, keypoints = t[keep][order], np.asarray(keypoints)[keep][order]
     track = build_track(t, keypoints, min_score=params.min_score)
-    events = detect_events(track, params)
-    fixed = repair_leg_swaps(track, events)
-    if fixed is not track:
-        track, events = fixed, detect_events(fixed, params)
+    track, events = detect_repaired_events(track, params)
     fn = choose_stride_metrics(stride_metrics)
     scale = resolve_scale(track, scale, athlete_height_cm, params.min_score)
     extra = stride_metrics_adapter(track, scale, fn, sanitize_keypoints(keypoints))
@@ -128,7 +125,27 @@ def build_track(
     b = np.empty((n, len(LimbJoint), 3))
     for i in range(n):
         a[i], b[i] = continuity.assign(float(t[i]), keypoints[i])
-    legs_a_near, arms_a_near = decide_near_far(a, b, min_score)
+    return track_from_limbs(t, a, b, keypoints, min_score=min_score, mirrored=mirrored)
+
+
+def track_from_limbs(
+    t: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    keypoints: np.ndarray,
+    *,
+    min_score: float = 0.3,
+    mirrored: bool = False,
+    legs_a_near: bool | None = None,
+) -> SideViewTrack:
+    """The track of limb tracks A and B (N, 6, 3) already assigned by :class:`LimbContinuity`,
+    with near/far and facing decided over all of them (``keypoints``: sanitised, (N, 17, 3)).
+    ``legs_a_near`` overrides the legs' decision (a stream decides it over a longer history)."""
+    legs_decided, arms_a_near = decide_near_far(a, b, min_score)
+    if legs_a_near is None:
+        legs_a_near = legs_decided
+    elif legs_a_near != legs_decided:  # the arms were decided relative to the legs
+        arms_a_near = not arms_a_near
     near, far = compose_near_far(a, b, legs_a_near, arms_a_near)
     direction = facing_direction(keypoints, min_score)
     side = near_side_for(direction)
@@ -142,6 +159,18 @@ def build_track(
         direction=direction,
         near_side=side,
     )
+
+
+def detect_repaired_events(
+    track: SideViewTrack, params: EventParams | None = None
+) -> tuple[SideViewTrack, list[GaitEvent]]:
+    """:func:`detect_events`, then :func:`repair_leg_swaps` and the events found again on the
+    repaired track if it needed repair."""
+    events = detect_events(track, params)
+    fixed = repair_leg_swaps(track, events)
+    if fixed is not track:
+        return fixed, detect_events(fixed, params)
+    return track, events
 
 
 def repair_leg_swaps(track: SideViewTrack, events: Sequence[GaitEvent]) -> SideViewTrack:

@@ -5,15 +5,19 @@
     ...     update = tracker.push(pose)
     ...     for event in update.events:
     ...         print(event.kind, event.leg, event.time, event.latency)
+    >>> tail = tracker.flush()  # end of the pass, session or recording
 
-The sibling of the batch engine (:mod:`edge.gait.batch`) over the same shared pieces — limb
-continuity, near/far and facing cues, the leg-length rule, the smoothing and the event
-machine — deciding as it goes instead of over a whole recording.  The smoothing is
-evaluated a small ``lag`` behind the newest frame instead of centred on it, so every event
-is decided within ``max_latency`` (120 ms by default) of when it happened.  Everything it
-keeps lives in fixed-size ring buffers (a few seconds of frames), so it can run for hours.
-After a gap (``reset_after`` seconds without a usable runner, e.g. between two passes of a
-trackside camera) it starts afresh.
+The streaming engine *is* the batch engine (:mod:`edge.gait.batch`) run over a sliding
+window of the last few seconds: limb continuity frame by frame as the poses arrive, then
+every ``analyse_every`` seconds near/far, facing, the zero-phase smoothing, the event
+machine and the rhythm repair over the whole window.  An event is final — and emitted —
+once it lies ``look_behind`` seconds behind the newest frame: by then the centred
+smoothing (half-window 90 ms) has all its data, so the window sees what a whole-recording
+analysis sees.  Every event is therefore decided within :attr:`StreamingParams.max_latency`
+(≤ 0.25 s at ≥ 25 fps) of when it happened, at batch quality; :meth:`GaitTracker.flush`
+emits the events of the last ``look_behind`` seconds when a pass, a session or a
+recording ends, and a gap of ``reset_after`` seconds without a usable runner does the
+same before starting afresh.  Memory is a fixed-size ring buffer of frames.
 """
 
 from __future__ import annotations
@@ -23,28 +27,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edge.gait.coco import LEG_KEYPOINTS, head_points, sanitize_keypoints
+from edge.gait.batch import detect_repaired_events, frame_interval, track_from_limbs
+from edge.gait.coco import LEG_KEYPOINTS, sanitize_keypoints
 from edge.gait.continuity import LimbContinuity
-from edge.gait.events import EventParams, LegEventMachine
-from edge.gait.facing import facing_direction, near_side_for, side_of_leg
-from edge.gait.leg_length import leg_length
+from edge.gait.events import EventParams
+from edge.gait.facing import side_of_leg
 from edge.gait.metrics_adapter import StrideMetricsFn, choose_stride_metrics, stride_metrics_adapter
-from edge.gait.nearfar import NearFarHistory, compose_near_far, near_far_votes
+from edge.gait.nearfar import NearFarHistory
 from edge.gait.scale import Scale, check_scale_options, resolve_scale
-from edge.gait.signals import ground_speed
-from edge.gait.smoothing import local_fit
-from edge.gait.stream_identity import RhythmIdentity
-from edge.gait.stream_signals import (
-    BufferedFrame,
-    FrameClock,
-    OnlineOutlierFilter,
-    ankle_pixels,
-    frames_since,
-    signals_in_leg_lengths,
-)
 from edge.gait.timing import make_step, make_stride
 from edge.gait.track import SideViewTrack
-from edge.types import NUM_KEYPOINTS, EventKind, GaitEvent, Leg, Pose, Side, Step, Stride
+from edge.types import NUM_KEYPOINTS, EventKind, GaitEvent, Pose, Step, Stride
 
 
 @dataclass(frozen=True)
@@ -58,21 +51,47 @@ class GaitUpdate:
     def __bool__(self) -> bool:
         return bool(self.events or self.steps or self.strides)
 
+    def __add__(self, other: GaitUpdate) -> GaitUpdate:
+        return GaitUpdate(
+            self.events + other.events, self.steps + other.steps, self.strides + other.strides
+        )
+
 
 @dataclass
 class StreamingParams:
     """Knobs of the streaming engine (the detector's own are in :class:`EventParams`)."""
 
-    max_latency: float = 0.12  # s: every event is decided this soon after it happened
-    buffer_seconds: float = 3.0  # history kept (covers the longest stride plus smoothing)
-    max_buffer_frames: int = 1024  # hard cap, whatever the frame rate
-    reset_after: float = 0.5  # s without a usable runner: start afresh
-    # Time reserved for a toe-off measurement to arrive after its expected time (the lag
-    # shrinks by as much); later, the expected time is reported instead.
-    toe_off_allowance: float = 0.0
-    decide_every: float = 0.5  # s between near/far, facing and scale re-decisions
+    # s behind the newest frame at which an event is final: the smoothing's half-window
+    # (0.09 s) plus one frame interval at 25 fps and a margin for the event machine's
+    # sub-frame interpolation.  Measured on Fukuchi T25/T35 at 30/60 fps: event times
+    # change by < 1 ms once this far behind (tests/test_gait_streaming.py).
+    look_behind: float = 0.11
+    analyse_every: float = 0.1  # s between two window analyses
+    # s of frames for near/far and facing (batch decides them over a whole recording; on
+    # Fukuchi T25 at 30 fps a 4 s window mislabelled 41 of 75 strikes, 6 s none)
+    buffer_seconds: float = 6.0
+    # s of the newest frames the event machine runs over: > 2 strides, so the rhythm repair
+    # and the contact/stride fusion have history; the machine's cost grows with it.
+    event_window: float = 2.5
+    max_buffer_frames: int = 512  # hard cap, whatever the frame rate
+    reset_after: float = 0.5  # s without a usable runner: flush and start afresh
+    decide_every: float = 0.5  # s between re-estimates of the height scale
     min_visible_joints: int = 4  # of the 6 leg joints, to count a frame as "runner present"
     events: EventParams = field(default_factory=EventParams)
+
+    @property
+    def max_latency(self) -> float:
+        """Upper bound of an event's latency at 25 fps or more (one frame interval = 0.04 s
+        between the event becoming final and the next analysis's frame arriving)."""
+        return self.look_behind + self.analyse_every + 0.04
+
+
+@dataclass
+class _Frame:
+    t: float
+    a: np.ndarray  # (6, 3) limb track A
+    b: np.ndarray  # (6, 3) limb track B
+    keypoints: np.ndarray  # (17, 3) sanitised
 
 
 @dataclass
@@ -80,40 +99,28 @@ class _PassState:
     """Everything the tracker knows about the current pass of the runner (one continuous
     presence); a gap of ``reset_after`` seconds replaces it with a fresh one."""
 
-    frames: deque[BufferedFrame]
-    speeds: deque[float]  # recent smoothed forward speeds of both legs (ground speed)
-    events: deque[GaitEvent]  # recent events (steps and strides are built from them)
+    frames: deque[_Frame]
     continuity: LimbContinuity
-    near_far: NearFarHistory
-    machines: tuple[LegEventMachine, LegEventMachine]  # limb track A, track B
-    clock: FrameClock
-    outliers: OnlineOutlierFilter = field(default_factory=OnlineOutlierFilter)
-    identity: RhythmIdentity = field(default_factory=RhythmIdentity)
+    near_far: NearFarHistory  # depth cues of the whole pass (as batch: all its frames)
+    events: deque[GaitEvent] = field(default_factory=lambda: deque(maxlen=16))
+    first_t: float | None = None  # the pass's first frame with a usable runner
     last_t: float | None = None  # newest frame
     last_present: float | None = None  # newest frame with a usable runner
-    next_decision: float | None = None
-    last_eval: float | None = None  # newest time the signals were evaluated at
-    legs_a_near: bool = True
-    arms_a_near: bool = True
-    arm_vote: float = 0.0  # summed over decisions, slowly forgotten
-    direction: int = 1
-    near_side: Side | None = None
-    leg_length: float = float("nan")  # px
-    v_ground: float = float("nan")  # leg lengths/s
-    speed_updates: int = 0
+    next_analysis: float = -np.inf
+    committed_until: float = -np.inf  # every event up to this time has been emitted
+    next_decision: float = -np.inf
+    next_vote: float = -np.inf
+    legs_a_near: bool = True  # the pass's near/far decision, renewed every ``decide_every``
+    track: SideViewTrack | None = None  # of the latest window analysis
+    keypoints: np.ndarray | None = None  # the same window's keypoints (N, 17, 3)
     height_scale: Scale | None = None
 
     @classmethod
     def fresh(cls, params: StreamingParams) -> _PassState:
-        cap, ep = params.max_buffer_frames, params.events
         return cls(
-            frames=deque(maxlen=cap),
-            speeds=deque(maxlen=cap),
-            events=deque(maxlen=16),
-            continuity=LimbContinuity(ep.min_score),
-            near_far=NearFarHistory(ep.min_score),
-            machines=(LegEventMachine(ep), LegEventMachine(ep)),
-            clock=FrameClock(ep),
+            frames=deque(maxlen=params.max_buffer_frames),
+            continuity=LimbContinuity(params.events.min_score),
+            near_far=NearFarHistory(params.events.min_score),
         )
 
 
@@ -124,7 +131,7 @@ class GaitTracker:
     :mod:`edge.gait.metrics`.  Centimetre metrics need a scale: ``scale``
     (:class:`~edge.gait.scale.Scale`, e.g. from a calibration distance) when known, else
     ``athlete_height_cm``, turned into a scale with the leg length in the buffered frames
-    and re-estimated at every near/far decision (see :attr:`scale`).
+    and re-estimated every ``decide_every`` seconds (see :attr:`scale`).
     """
 
     def __init__(
@@ -143,6 +150,8 @@ class GaitTracker:
         self._step_count = 0
         self._stride_count = 0
         self.resets = 0
+        self.analyses = 0  # window analyses run (the engine's cost driver)
+        self._latest_track: SideViewTrack | None = None
         self._state = _PassState.fresh(self.params)
 
     # -- public -----------------------------------------------------------------------------
@@ -159,185 +168,155 @@ class GaitTracker:
 
     @property
     def direction(self) -> int:
-        return self._state.direction
+        track = self._state.track
+        return 1 if track is None else track.direction
 
     def set_athlete_height(self, height_cm: float | None) -> None:
         """Scale by another athlete's height (``None``: no cm) from the next decision on."""
         check_scale_options(None, height_cm)
         self.athlete_height_cm = height_cm
         self._state.height_scale = None
+        self._state.next_decision = -np.inf
 
     def push(self, pose: Pose) -> GaitUpdate:
         """Add one pose (in time order) and return whatever it allowed to be decided."""
         s = self._state
         t = float(pose.timestamp)
-        if s.last_t is not None and t <= s.last_t:
-            return GaitUpdate()  # out of order or duplicate frame: ignore
-        if not np.isfinite(t):
-            return GaitUpdate()
+        if not np.isfinite(t) or (s.last_t is not None and t <= s.last_t):
+            return GaitUpdate()  # out of order, duplicate or unusable timestamp: ignore
         kp = np.asarray(pose.keypoints, float)
         if kp.shape != (NUM_KEYPOINTS, 3):
             return GaitUpdate()  # not a COCO-17 pose: nothing to learn from it
         kp = sanitize_keypoints(kp)
-        ms = self.params.events.min_score
         leg_scores = kp[list(LEG_KEYPOINTS), 2]
-        present = int((leg_scores >= ms).sum()) >= self.params.min_visible_joints
+        present = int((leg_scores >= self.params.events.min_score).sum())
+        flushed = GaitUpdate()
         if s.last_present is not None and t - s.last_present > self.params.reset_after:
-            s = self._state = _PassState.fresh(self.params)
-            self.resets += 1
+            flushed = self.flush()  # the pass ended: what it still held, then afresh
+            s = self._state
         s.last_t = t
-        if not present:
-            return GaitUpdate()
+        if present < self.params.min_visible_joints:
+            return flushed
         s.last_present = t
+        if s.first_t is None:
+            s.first_t = t
         a, b = s.continuity.assign(t, kp)
-        # The depth history stays in the tracks' original identity (see RhythmIdentity).
-        s.near_far.add(*((b, a) if s.identity.flipped else (a, b)))
-        px, ok = ankle_pixels(a, b, ms)
-        ok = s.outliers.check(t, px, ok, s.frames, s.clock.half_window)
-        s.frames.append(BufferedFrame(t, a, b, px, ok, kp))
-        self._trim(t)
-        if s.next_decision is None or t >= s.next_decision:
-            self._decide()
-            if np.isfinite(s.leg_length):  # until the first decision, retry every frame
-                s.next_decision = t + self.params.decide_every
-        return self._evaluate(t)
+        s.near_far.add(a, b)
+        s.frames.append(_Frame(t, a, b, kp))
+        while s.frames and s.frames[0].t < t - self.params.buffer_seconds:
+            s.frames.popleft()
+        if t < s.next_analysis:
+            return flushed
+        # Half a frame early, so that a period of whole frames is not rounded up by one.
+        interval = t - s.frames[-2].t if len(s.frames) > 1 else 0.0
+        s.next_analysis = t + self.params.analyse_every - 0.5 * interval
+        # Never closer to the newest frame than the smoothing's half-window (low frame rates).
+        interval = frame_interval(np.array([f.t for f in list(s.frames)[-8:]]))
+        half = self.params.events.smoothing_half_window(interval)
+        look_behind = max(self.params.look_behind, half + 0.2 * interval)
+        return flushed + self._analyse(t - look_behind, t)
 
-    def track(self) -> SideViewTrack:
-        """The buffered frames as a :class:`SideViewTrack` with the current near/far decision."""
-        return self._track_and_keypoints()[0]
+    def flush(self) -> GaitUpdate:
+        """Emit every event still pending (the pass, session or recording ended) and start
+        afresh: the next pose begins a new pass."""
+        s = self._state
+        update = GaitUpdate()
+        if s.frames:
+            update = self._analyse(np.inf, s.frames[-1].t)
+        if s.last_present is not None:
+            self.resets += 1
+        self._state = _PassState.fresh(self.params)
+        self._state.height_scale = s.height_scale
+        return update
+
+    def track(self) -> SideViewTrack | None:
+        """The latest window analysis's :class:`SideViewTrack` (``None`` before the first),
+        also after a flush (the frames behind the strides it emitted)."""
+        return self._latest_track
 
     # -- internals --------------------------------------------------------------------------
 
-    def _track_and_keypoints(self) -> tuple[SideViewTrack, np.ndarray]:
-        """:meth:`track`, and the buffered frames' raw COCO keypoints (N, 17, 3)."""
-        s = self._state
-        frames = list(s.frames)
-        if not frames:
-            empty = np.zeros((0, 6, 3), np.float32)
-            head = np.zeros((0, 5, 3), np.float32)
-            track = SideViewTrack(np.zeros(0), empty, empty, head, s.direction, s.near_side)
-            return track, np.zeros((0, NUM_KEYPOINTS, 3))
-        a = np.stack([f.a for f in frames])
-        b = np.stack([f.b for f in frames])
-        near, far = compose_near_far(a, b, s.legs_a_near, s.arms_a_near)
-        keypoints = np.stack([f.keypoints for f in frames])
-        head = head_points(keypoints, s.near_side or Side.RIGHT)
-        track = SideViewTrack(
-            t=np.array([f.t for f in frames]),
-            near=near.astype(np.float32),
-            far=far.astype(np.float32),
-            head=head.astype(np.float32),
-            direction=s.direction,
-            near_side=s.near_side,
-        )
-        return track, keypoints
-
-    def _trim(self, now: float) -> None:
-        frames = self._state.frames
-        horizon = now - self.params.buffer_seconds
-        while frames and frames[0].t < horizon:
-            frames.popleft()
-
-    def _decide(self) -> None:
-        """Re-decide near/far, facing and the leg length from the buffered frames."""
+    def _analyse(self, final_until: float, now: float) -> GaitUpdate:
+        """The batch engine over the window; emits its events in the newly final span."""
         s = self._state
         frames = list(s.frames)
         if len(frames) < 5:
-            return
-        ms = self.params.events.min_score
-        a = np.stack([f.a for f in frames])
-        b = np.stack([f.b for f in frames])
-        # Legs: all evidence since the runner appeared (running sums, per frame).
-        s.legs_a_near = (s.near_far.legs_vote() >= 0) != s.identity.flipped
-        # Arms: need the leg decision; windows of the buffer, summed with slow forgetting.
-        _, arms_vote = near_far_votes(a, b, ms)
-        s.arm_vote = 0.99 * s.arm_vote + arms_vote
-        s.arms_a_near = s.arm_vote >= 0 if arms_vote != 0 else s.legs_a_near
-        s.direction = facing_direction(np.stack([f.keypoints for f in frames]), ms)
-        s.near_side = near_side_for(s.direction)
-        length = leg_length(a, b, min_score=ms)
-        if np.isfinite(length):  # no measurable leg (e.g. a collapsed pose): keep the last
-            s.leg_length = length
-        if self._fixed_scale is None and self.athlete_height_cm is not None:
-            estimate = resolve_scale(self.track(), None, self.athlete_height_cm, ms)
-            s.height_scale = estimate or s.height_scale
-
-    def _lag(self) -> float:
-        """How far behind the newest frame the signals are evaluated now (s)."""
-        s, ep = self._state, self.params.events
-        s.clock.update(s.frames)
-        dt, half = s.clock.dt, s.clock.half_window
-        late_offset = max(0.0, -ep.fs_offset, -ep.to_offset, self.params.toe_off_allowance)
-        # The signals are evaluated at ``now - lag`` on every push, so a crossing is seen at
-        # most one push interval after ``lag`` (+ any negative event offset); budget two
-        # frame intervals so that a dropped frame does not make an event late.
-        lag = min(half, self.params.max_latency - 2 * dt - late_offset - 0.004)
-        # Below ~25 fps the budget cannot be met; keep at least one frame of look-ahead so
-        # the smoothing still has support on both sides (later, but still working).
-        return max(lag, min(half, dt))
-
-    def _evaluate(self, now: float) -> GaitUpdate:
-        """Smooth the signals at ``now - lag`` and feed the leg state machines."""
-        s = self._state
-        if not np.isfinite(s.leg_length) or len(s.frames) < 3:
             return GaitUpdate()
-        lag = self._lag()
-        half = s.clock.half_window
-        t_eval = now - lag
-        if s.last_eval is not None and t_eval <= s.last_eval:
-            return GaitUpdate()
-        s.last_eval = t_eval
-        # Only the frames that can fall inside the window are needed.
-        window = frames_since(s.frames, t_eval - half)
-        if len(window) < 3:
-            return GaitUpdate()
-        t = np.array([f.t for f in window])
-        values, valid = signals_in_leg_lengths(window, s.direction, s.leg_length)
-        v, slope = local_fit(t, values, valid, np.array([t_eval]), half)
-        # Per limb track: forward speed, height, forward position.
-        smooth = np.array([[slope[0, 0], v[0, 2], v[0, 0]], [slope[0, 1], v[0, 3], v[0, 1]]])
-        self._update_ground_speed(smooth[:, 0])
-        found: list[tuple[float, EventKind, int]] = []
-        # Waiting for a toe-off measurement must not make it late: past this point in
-        # evaluation time, the expected toe-off is reported instead.
-        deadline = self.params.max_latency - lag - 2 * s.clock.dt - 0.004
-        for track, machine in enumerate(s.machines):
-            speed, height, forward = smooth[track]
-            other = s.machines[1 - track].last_strike
-            for kind, when in machine.update(
-                t_eval, speed, height, forward, s.v_ground, deadline, now, other
-            ):
-                found.append((when, kind, track))
-        if not found:
-            return GaitUpdate()
-        # In time order, and each strike labelled only after the identity check it feeds.
+        self.analyses += 1
+        ep = self.params.events
+        t = np.array([f.t for f in frames])
+        keypoints = np.stack([f.keypoints for f in frames])
+        track = track_from_limbs(
+            t,
+            np.stack([f.a for f in frames]),
+            np.stack([f.b for f in frames]),
+            keypoints,
+            min_score=ep.min_score,
+            legs_a_near=self._legs_a_near(now),
+        )
+        s.track, s.keypoints = track, keypoints
+        self._latest_track = track
+        self._update_scale(now)
+        recent = track.window(now - self.params.event_window, now)
+        recent, found = detect_repaired_events(recent, ep)
+        # An event may move by a few ms between windows: one already emitted is recognised
+        # by kind within ``min_step`` (no two strikes or toe-offs are closer in running).
+        # The window's first smoothing half-window is one-sided, so its events are left to
+        # the analyses before (which saw them centred) once the window has moved on.
+        edge = -np.inf
+        if s.first_t is not None and recent.t[0] > s.first_t:
+            edge = recent.t[0] + ep.smoothing_half_window(frame_interval(recent.t))
+        start = s.committed_until - ep.min_step
+        emitted = list(s.events)
         new_events = []
-        for when, kind, track in sorted(found, key=lambda f: f[0]):
-            if kind is EventKind.FOOT_STRIKE and s.identity.strike(track, when):
-                s.legs_a_near = not s.legs_a_near
-            new_events.append(self._make_event(kind, track, when, now))
+        for event in found:
+            if not (start < event.time <= final_until):
+                continue
+            if event.time < edge:
+                continue
+            if any(
+                e.kind is event.kind and abs(e.time - event.time) < ep.min_step for e in emitted
+            ):
+                continue
+            new_events.append(
+                GaitEvent(
+                    event.kind,
+                    event.leg,
+                    event.time,
+                    side=side_of_leg(event.leg, track.near_side),
+                    confidence=event.confidence,
+                    emitted_at=now,
+                )
+            )
+        s.committed_until = max(s.committed_until, min(final_until, now))
+        if not new_events:
+            return GaitUpdate()
         return self._assemble(new_events)
 
-    def _update_ground_speed(self, speeds: np.ndarray) -> None:
-        """Add both tracks' forward speeds; re-estimate the ground speed every 5 updates."""
+    def _legs_a_near(self, now: float) -> bool:
+        """Near/far of the legs from the whole pass's depth cues (costly: every so often)."""
         s = self._state
-        for speed in speeds:
-            if np.isfinite(speed):
-                s.speeds.append(float(speed))
-        refresh = s.speed_updates % 5 == 0 or not np.isfinite(s.v_ground)
-        if len(s.speeds) >= 20 and refresh:
-            s.v_ground = ground_speed(np.fromiter(s.speeds, float))
-        s.speed_updates += 1
+        if now >= s.next_vote:
+            s.next_vote = now + self.params.decide_every
+            s.legs_a_near = s.near_far.legs_vote() >= 0
+        return s.legs_a_near
 
-    def _make_event(self, kind: EventKind, track: int, when: float, now: float) -> GaitEvent:
-        is_near = (track == 0) == self._state.legs_a_near
-        leg = Leg.NEAR if is_near else Leg.FAR
-        side = side_of_leg(leg, self._state.near_side)
-        return GaitEvent(kind, leg, when, side=side, emitted_at=now)
+    def _update_scale(self, now: float) -> None:
+        s = self._state
+        if self._fixed_scale is not None or self.athlete_height_cm is None or s.track is None:
+            return
+        if now < s.next_decision:
+            return
+        s.next_decision = now + self.params.decide_every
+        estimate = resolve_scale(
+            s.track, None, self.athlete_height_cm, self.params.events.min_score
+        )
+        s.height_scale = estimate or s.height_scale
 
     def _assemble(self, new_events: list[GaitEvent]) -> GaitUpdate:
         """Steps and strides completed by ``new_events`` (each strike can complete both)."""
-        recent = self._state.events
+        s = self._state
+        recent = s.events
         steps: list[Step] = []
         strides: list[Stride] = []
         for event in sorted(new_events, key=lambda e: e.time):
@@ -353,13 +332,16 @@ class GaitTracker:
                     self._step_count += 1
             if len(strikes) >= 3:
                 extra = None
-                if self._stride_fn is not None:
-                    track, keypoints = self._track_and_keypoints()
-                    extra = stride_metrics_adapter(track, self.scale, self._stride_fn, keypoints)
+                if self._stride_fn is not None and s.track is not None and s.keypoints is not None:
+                    extra = stride_metrics_adapter(
+                        s.track, self.scale, self._stride_fn, s.keypoints
+                    )
                 stride = make_stride(
                     self._stride_count, strikes[-3], strikes[-2], event, history, extra
                 )
                 if stride is not None:
                     strides.append(stride)
                     self._stride_count += 1
-        return GaitUpdate(tuple(new_events), tuple(steps), tuple(strides))
+        return GaitUpdate(
+            tuple(sorted(new_events, key=lambda e: e.time)), tuple(steps), tuple(strides)
+        )

@@ -21,8 +21,10 @@ next seed.  A tracked joint keeps its seed's score, so the gait engine's depth c
 :func:`bridge` blends a forward and a backward pass between two seeds (needs the next
 inference first, so it adds one inference period of delay).
 
-Measured on the real clips in docs/live-timing-notes.md; this is a prototype for issue 14
-and nothing in the daemon uses it yet.
+Measured on the real clips in docs/live-timing-notes.md.  :class:`InBetweenPoses` is what
+the daemon's live path uses (``[pose] inbetween = true``): the frames that arrived while the
+model was busy are tracked from its last result, so the gait engine gets every frame
+(design and numbers in docs/gait.md, "Full-rate timing at a Pi's inference rate").
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from edge.types import NUM_KEYPOINTS, Keypoint
+from edge.types import NUM_KEYPOINTS, Frame, Keypoint, Pose
 
 LEG_KEYPOINTS = (
     Keypoint.LEFT_HIP,
@@ -103,7 +105,7 @@ class InBetweenTracker:
         self._box = (x0, y0, x1, y1)
         self._scale = scale
         self._size = (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale)))
-        self._grey = self._working(image)
+        self._grey = self._working(image, self._box)
         offsets = (np.arange(s.grid) - (s.grid - 1) / 2) * s.spacing
         grid = np.stack(np.meshgrid(offsets, offsets), -1).reshape(-1, 2)
         centres = (legs[:, :2] - (x0, y0)) * scale
@@ -115,19 +117,15 @@ class InBetweenTracker:
         out = self._keypoints.copy()
         out[:, 2] = 0.0
         legs = list(LEG_KEYPOINTS)
-        if self._grey is None or self._points is None or not self._alive.any():
+        box = self._box
+        if self._grey is None or self._points is None or box is None or not self._alive.any():
             return out
         s = self.settings
-        grey = self._working(image)
+        grey = self._working(image, box)
         alive = np.flatnonzero(self._alive)
         start = self._points[alive].reshape(-1, 1, 2)
-        params = dict(
-            winSize=(s.window, s.window),
-            maxLevel=s.levels,
-            criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 10, 0.03),
-        )
-        moved, ok, _ = cv2.calcOpticalFlowPyrLK(self._grey, grey, start, None, **params)
-        back, ok_back, _ = cv2.calcOpticalFlowPyrLK(grey, self._grey, moved, None, **params)
+        moved, ok = self._lucas_kanade(self._grey, grey, start)
+        back, ok_back = self._lucas_kanade(grey, self._grey, moved)
         error = np.linalg.norm(back - start, axis=2).ravel()
         good = (ok.ravel() == 1) & (ok_back.ravel() == 1) & (error <= s.fb_max_error)
         moved = moved.reshape(len(alive), -1, 2)
@@ -144,15 +142,31 @@ class InBetweenTracker:
             if not (0 <= centre[0] < w and 0 <= centre[1] < h):
                 self._alive[j] = False  # left the crop: wait for the next inference
         self._grey = grey
-        x0, y0 = self._box[:2]
+        x0, y0 = box[:2]
         for row, k in enumerate(legs):
             if self._alive[row]:
                 out[k, :2] = self._points[row].mean(0) / self._scale + (x0, y0)
                 out[k, 2] = self._keypoints[k, 2]
         return out
 
-    def _working(self, image: np.ndarray) -> np.ndarray:
-        x0, y0, x1, y1 = self._box
+    def _lucas_kanade(
+        self, previous: np.ndarray, current: np.ndarray, points: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Pyramidal Lucas-Kanade: where ``points`` (P, 1, 2) moved, and which were found."""
+        s = self.settings
+        moved, found, _ = cv2.calcOpticalFlowPyrLK(
+            previous,
+            current,
+            points,
+            None,
+            winSize=(s.window, s.window),
+            maxLevel=s.levels,
+            criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 10, 0.03),
+        )
+        return np.asarray(moved), np.asarray(found)
+
+    def _working(self, image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        x0, y0, x1, y1 = box
         crop = image[y0:y1, x0:x1]
         # Grey first: the area resampling (anti-aliased, so flow is not fooled by aliasing)
         # then runs on one channel instead of three.
@@ -196,3 +210,35 @@ def _leg_length(kp: np.ndarray, min_score: float) -> float:
             )
             best = length if not np.isfinite(best) else max(best, length)
     return best
+
+
+class InBetweenPoses:
+    """Poses for the frames the model did not see: seeded by each inference, tracked after.
+
+    ``seed(frame, pose)`` after every inference; ``track(frame)`` for each later frame (in
+    time order) until the next seed.  Frames before the seed, or before any seed, give no
+    pose (``None``).
+    """
+
+    def __init__(self, settings: FlowSettings | None = None):
+        self.tracker = InBetweenTracker(settings)
+        self.seed_time = -np.inf
+        self._last = -np.inf
+        self.tracked = 0  # frames tracked since construction
+
+    def seed(self, frame: Frame, pose: Pose) -> None:
+        self.tracker.seed(frame.image, np.asarray(pose.keypoints, float))
+        self.seed_time = self._last = frame.timestamp
+
+    def reset(self) -> None:
+        """Forget the seed (the runner left): nothing is tracked until the next one."""
+        self.tracker = InBetweenTracker(self.tracker.settings)
+        self.seed_time = self._last = -np.inf
+
+    def track(self, frame: Frame) -> Pose | None:
+        if not self.tracker.seeded or frame.timestamp <= self._last:
+            return None
+        self._last = frame.timestamp
+        keypoints = self.tracker.track(frame.image).astype(np.float32)
+        self.tracked += 1
+        return Pose(frame.timestamp, frame.index, keypoints, (frame.width, frame.height))

@@ -21,6 +21,8 @@ import numpy as np
 
 from edge.analysis import RunAnalyzer
 from edge.config import Config
+from edge.pose.inbetween import InBetweenPoses
+from edge.service.buffers import RecentFrames
 from edge.service.keyframes import KeyframeRecorder
 from edge.service.presence import PresenceTracker, body_score
 from edge.service.sinks import Outputs
@@ -54,6 +56,13 @@ class PassEnded(Protocol):
     def __call__(self, pass_index: int, pass_start: float) -> None: ...
 
 
+class PassProgress(Protocol):
+    """Told after every analysed frame of a pass (burst mode's rolling windows:
+    :meth:`edge.service.burst.BurstWorker.pass_progress`)."""
+
+    def __call__(self, pass_index: int, pass_start: float, now: float) -> None: ...
+
+
 def motion_level(previous: np.ndarray | None, image: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean absolute grey-level change between two tiny thumbnails (cheap wake-up signal)."""
     thumb = cv2.resize(
@@ -82,6 +91,8 @@ class FrameAnalysis:
         on_pass_end: PassEnded | None = None,
         judging: Callable[[], bool] = lambda: True,
         clips: PassClips | None = None,
+        on_pass_progress: PassProgress | None = None,
+        recent: RecentFrames | None = None,
     ) -> None:
         self.judging = judging  # outside a session: no alert, no LED (strides still go out)
         self.clips = clips  # the pass on video (in a session only)
@@ -90,6 +101,10 @@ class FrameAnalysis:
         self.outputs = outputs
         self.stats = stats
         self.on_pass_end = on_pass_end
+        self.on_pass_progress = on_pass_progress
+        # In-between tracking: the frames the capture thread kept while the model was busy.
+        self.recent = recent
+        self.inbetween = InBetweenPoses() if recent is not None else None
         self.presence = PresenceTracker(config.presence)
         self.keyframes = KeyframeRecorder(
             outputs.results, min_keypoint_score=config.pose.min_keypoint_score
@@ -99,12 +114,16 @@ class FrameAnalysis:
         self._thumb: np.ndarray | None = None
 
     def analyse(self, frame: Frame) -> None:
+        between = self.recent.take_before(frame.timestamp) if self.recent is not None else []
         motion = None
         if not self.presence.present:
             image = frame.inference_image if frame.inference_image is not None else frame.image
             motion, self._thumb = motion_level(self._thumb, image)
         if not self.presence.should_infer(frame.timestamp, motion):
             return
+        if self.presence.present:
+            for earlier in between:  # in time order, all before this frame
+                self._track(earlier)
         started = time.perf_counter()
         try:
             pose = self.estimator.estimate(frame)
@@ -124,19 +143,49 @@ class FrameAnalysis:
             self._pass_start = self.presence.entered_at
             self.stats.state = "running"
             log.info("runner in view at %.2f s", self._pass_start)
+        if not self._push(pose):
+            return
+        if self.inbetween is not None:
+            if self.presence.present:
+                self.inbetween.seed(frame, pose)
+            else:
+                self.inbetween.reset()
+        if change == "left":
+            self._end_pass(frame.timestamp)
+        elif self.presence.present and self.on_pass_progress is not None:
+            start = frame.timestamp if self._pass_start is None else self._pass_start
+            self.on_pass_progress(self.stats.passes + 1, start, frame.timestamp)
+
+    def _track(self, frame: Frame) -> None:
+        """A frame the model did not see: legs tracked from its last result, then gait."""
+        assert self.inbetween is not None
+        started = time.perf_counter()
+        try:
+            pose = self.inbetween.track(frame)
+        except Exception as exc:  # one bad frame must not stop the service
+            self.stats.inference_errors += 1
+            log.warning("tracking failed on frame %d: %s", frame.index, exc)
+            return
+        self.stats.tracking_seconds += time.perf_counter() - started
+        if pose is not None:
+            self.stats.frames_tracked += 1
+            self.source_time = frame.timestamp
+            self._push(pose)
+
+    def _push(self, pose: Pose) -> bool:
+        """Gait and cues for one pose; ``False`` when the analysis failed (and was reset)."""
         try:
             update = self.analyzer.push(pose)
         except Exception:  # a bug on odd input must not take the service down
             self.stats.analysis_errors += 1
             log.exception(
-                "analysis failed at %.3f s; starting the gait analysis afresh", frame.timestamp
+                "analysis failed at %.3f s; starting the gait analysis afresh", pose.timestamp
             )
             self.analyzer.reset_gait()
-            return
+            return False
         if update:
             self._emit(update.reports, update.alerts)
-        if change == "left":
-            self._end_pass(frame.timestamp)
+        return True
 
     def close_pass(self) -> None:
         """End the pass in progress, if any (the daemon is stopping)."""
@@ -163,6 +212,14 @@ class FrameAnalysis:
         self.stats.passes += 1
         self.stats.state = "idle"
         self.estimator.reset_tracking()
+        try:
+            tail = self.analyzer.flush()  # the strides of the pass's last moments
+        except Exception:  # a bug on odd input must not take the service down
+            self.stats.analysis_errors += 1
+            log.exception("analysis failed while ending the pass at %.3f s", t)
+            self.analyzer.reset_gait()
+        else:
+            self._emit(tail.reports, tail.alerts)
         summary = self.analyzer.end_pass()
         log.info(
             "pass %d ended at %.2f s (%d strides)",

@@ -3,7 +3,9 @@
 Live mode uses :class:`LatestFrame`: the camera never waits, and inference always takes the
 newest frame; every frame overwritten before it was taken is counted as dropped.
 Burst mode also fills a :class:`FrameRing` while a runner is in view, so that *every* frame
-of the pass can be analysed afterwards, within a fixed memory budget.
+of the pass can be analysed afterwards, within a fixed memory budget.  With in-between
+tracking the capture thread also keeps the last few frames in :class:`RecentFrames`, so
+the analysis thread can track the ones that arrived while the model was busy.
 """
 
 from __future__ import annotations
@@ -101,3 +103,35 @@ class FrameRing:
             self.nbytes = 0
             self.dropped = 0
             return frames, dropped
+
+
+class RecentFrames:
+    """The newest ``capacity`` frames (the capture thread adds, the analysis thread takes).
+
+    Frames pushed out unseen are counted in ``dropped``: they were neither inferred nor
+    tracked.  ``capacity`` 8 holds 130 ms at 60 fps, more than one Pi 4 inference (~95 ms).
+    """
+
+    def __init__(self, capacity: int = 8) -> None:
+        self._frames: deque[Frame] = deque()
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self.dropped = 0
+
+    def append(self, frame: Frame) -> None:
+        with self._lock:
+            self._frames.append(frame)
+            if len(self._frames) > self.capacity:
+                self._frames.popleft()
+                self.dropped += 1
+
+    def take_before(self, timestamp: float) -> list[Frame]:
+        """The kept frames older than ``timestamp`` (in time order); they are forgotten,
+        and so is the frame at ``timestamp`` itself (the model is about to see it)."""
+        with self._lock:
+            before = []
+            while self._frames and self._frames[0].timestamp <= timestamp:
+                frame = self._frames.popleft()
+                if frame.timestamp < timestamp:
+                    before.append(frame)
+            return before

@@ -32,7 +32,7 @@ from edge.capture.base import FrameSource
 from edge.config import Config
 from edge.outputs.pass_clips import PassClipRecorder
 from edge.service.analysis import FrameAnalysis, PoseStage
-from edge.service.buffers import LatestFrame
+from edge.service.buffers import LatestFrame, RecentFrames
 from edge.service.burst import BurstWorker
 from edge.service.capture import CaptureSupervisor
 from edge.service.clips import SessionClips
@@ -40,6 +40,7 @@ from edge.service.notify import SystemdNotifier
 from edge.service.sessions import SessionControl
 from edge.service.sinks import FanOut, Feedback, Outputs, ResultSink
 from edge.service.status import Backlog, HealthMonitor, Stats
+from edge.types import Frame
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class Daemon:
         # A clip replayed as fast as possible loses no frame; a camera (or a clip paced like
         # one) always hands the analysis its newest frame.
         self.slot = LatestFrame(lossless=pace is None)
+        self.recent = RecentFrames() if config.pose.inbetween else None
         self.capture = CaptureSupervisor(
             source_factory,
             self.slot,
@@ -95,7 +97,7 @@ class Daemon:
             self.notifier,
             retry_max=config.service.source_retry_max,
             stop_event=self.stop_event,
-            on_frame=self.burst.buffer if self.burst else None,
+            on_frame=self._on_frame if (self.burst or self.recent) else None,
             pace=pace,
             clock=clock,
             sleep=sleep,
@@ -108,6 +110,8 @@ class Daemon:
             self.stats,
             on_pass_end=self.burst.pass_ended if self.burst else None,
             judging=lambda: self.sessions.judging,
+            on_pass_progress=self.burst.pass_progress if self.burst else None,
+            recent=self.recent,
         )
         self.sessions = SessionControl(
             config,
@@ -128,15 +132,25 @@ class Daemon:
             interval=config.service.status_interval,
             capture_retrying=lambda: self.capture.retrying,
             backlog=Backlog(
+                # Frames the slot overwrote were lost unless in-between tracking carried them.
                 dropped_frames=lambda: (
-                    self.slot.dropped + (self.burst.dropped_frames if self.burst else 0)
+                    max(0, self.slot.dropped - self.stats.frames_tracked)
+                    + (self.burst.dropped_frames if self.burst else 0)
                 ),
                 queue_depth=lambda: self.burst.queue_depth if self.burst else 0,
+                problems=lambda: self.burst.problems() if self.burst else [],
             ),
             stop_event=self.stop_event,
             clock=clock,
         )
         self._threads: dict[str, threading.Thread] = {}
+
+    def _on_frame(self, frame: Frame) -> None:
+        """The capture thread's copy of every frame: burst buffer, in-between tracking."""
+        if self.burst:
+            self.burst.buffer(frame)
+        if self.recent is not None:
+            self.recent.append(frame)
 
     def _start_thread(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)

@@ -32,6 +32,8 @@ class Stats:
     passes: int = 0
     source_failures: int = 0
     burst_frames_dropped: int = 0
+    frames_tracked: int = 0  # in-between frames carried by optical flow (not inferred)
+    tracking_seconds: float = 0.0
     last_loop: float = 0.0  # the analysis loop last went round (frame or timeout)
     last_frame: float = 0.0  # the camera last delivered a frame
     # (time, frames analysed, inference seconds) at the previous status: rates are per interval
@@ -44,6 +46,7 @@ class Backlog:
 
     dropped_frames: Callable[[], int]
     queue_depth: Callable[[], int]
+    problems: Callable[[], list[str]] = list  # e.g. the burst analysis cannot keep up
 
 
 class HealthMonitor:
@@ -104,7 +107,7 @@ class HealthMonitor:
         t1, f1, s1 = stats.last_sample = (now, stats.frames_analysed, stats.inference_seconds)
         frames = f1 - f0
         throttling = health.throttling()
-        problems = tuple(self.results.problems())
+        problems = tuple(self.results.problems()) + tuple(self.backlog.problems())
         state = stats.state
         if problems and state in ("idle", "running"):
             state = "degraded"
