@@ -11,6 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 RUFF = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+MYPY = Path(sys.executable).parent / "mypy"
 
 
 @pytest.mark.skipif(not Path(RUFF).exists(), reason="ruff not installed (pip install -e .[dev])")
@@ -20,6 +21,16 @@ def test_ruff(command):
         [RUFF, *command, "."], cwd=REPO, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+@pytest.mark.skipif(not MYPY.exists(), reason="mypy not installed (pip install -e .[dev])")
+def test_mypy_finds_no_type_error_in_the_package():
+    # The package ships py.typed: its annotations are a promise to users, checked here with
+    # the [tool.mypy] settings of pyproject.toml.
+    result = subprocess.run(
+        [str(MYPY), "edge"], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
 # The pure stages: functions over numpy arrays and plain data (docs/architecture.md).  These
