@@ -138,11 +138,16 @@ def test_daemon_publishes_strides_answers_commands_and_stops_on_sigterm(
         assert session and session[-1]["strides"] == len(strides)
         statuses = subscriber.payloads("trackside/e2e/status")
         assert statuses[-1]["state"] == "stopping"
-        # A warn/fault stride's keyframe: a retained JPEG with its metadata beside it.
+        # A warn/fault stride's keyframe: a retained JPEG with its metadata beside it (only
+        # warn/fault strides get one live; which strides warn depends on where in the
+        # looped clip the daemon was when it stopped).
         pictures = [p for t, p, _ in subscriber.messages if t == "trackside/e2e/keyframe"]
-        assert pictures and pictures[0][:2] == b"\xff\xd8"
-        meta = subscriber.payloads("trackside/e2e/keyframe/meta")[0]
-        assert meta["stride_index"] in {p["stride"]["index"] for p in strides}
+        flagged = {p["stride"]["index"] for p in strides if p["grade"] in ("warn", "fault")}
+        assert bool(pictures) == bool(flagged), (len(pictures), flagged)
+        if pictures:
+            assert pictures[0][:2] == b"\xff\xd8"
+            meta = subscriber.payloads("trackside/e2e/keyframe/meta")[0]
+            assert meta["stride_index"] in flagged
         # The results are also kept on the device, for reports.
         from edge.outputs.store import ResultStore
 
