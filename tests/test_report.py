@@ -14,8 +14,7 @@ from dashboard_helpers import real_run
 
 from edge.cues.summary import summarize
 from edge.errors import TracksideError
-from edge.outputs.keyframe import focus_cue, render_keyframe, stride_severity
-from edge.outputs.mqtt.payloads import Keyframe
+from edge.outputs.keyframe import keyframe_of, render_keyframe
 from edge.outputs.plots import svg_plot
 from edge.outputs.progress import athlete_progress, progress_csv, progress_page
 from edge.outputs.report import report_html, run_report
@@ -77,19 +76,8 @@ def recorded(tmp_path, media_dir, lightning_model):
         # store keeps the session's worst and best.
         if report.grade.value not in ("ok", "warn", "fault"):
             continue
-        cue = focus_cue(report)
         jpeg = render_keyframe(*run.frame_at(report.stride.foot_strike.time), report)
-        sink.publish_keyframe(
-            Keyframe(
-                jpeg,
-                stride_index=report.stride.index,
-                cue_id=cue.cue_id if cue else None,
-                time_s=report.stride.foot_strike.time,
-                verdict=cue.verdict.value if cue else None,
-                message=cue.message if cue else "",
-                severity=stride_severity(report),
-            )
-        )
+        sink.publish_keyframe(keyframe_of(report, jpeg))
         kept.append(jpeg)
     sink.publish_session_summary(summarize(run.reports), passes=1)
     store.close()

@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from edge.cues.catalogue import CUES_BY_ID
+from edge.outputs.mqtt.payloads import Keyframe
 from edge.types import SKELETON_EDGES, CueResult, Keypoint, Pose, StrideReport, Verdict
 
 # RGB colours per verdict (traffic light; grey when the cue was not judged).
@@ -412,3 +413,18 @@ def stride_severity(report: StrideReport) -> int:
     """A stride's badness: each fault weighs 3, each warning 1 (the report's ranking)."""
     weights = {Verdict.FAULT: 3, Verdict.WARN: 1}
     return sum(weights.get(c.verdict, 0) for c in report.cues)
+
+
+def keyframe_of(report: StrideReport, jpeg: bytes, *, history_only: bool = False) -> Keyframe:
+    """The stride's rendered picture with what it shows: its focus cue and its severity."""
+    cue = focus_cue(report)
+    return Keyframe(
+        jpeg,
+        stride_index=report.stride.index,
+        cue_id=cue.cue_id if cue else None,
+        time_s=report.stride.foot_strike.time,
+        verdict=cue.verdict.value if cue else None,
+        message=cue.message if cue else "",
+        severity=stride_severity(report),
+        history_only=history_only,
+    )

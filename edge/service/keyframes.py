@@ -13,8 +13,7 @@ import logging
 import cv2
 import numpy as np
 
-from edge.outputs.keyframe import KeyframePicker, focus_cue, render_keyframe, stride_severity
-from edge.outputs.mqtt.payloads import Keyframe
+from edge.outputs.keyframe import KeyframePicker, keyframe_of, render_keyframe
 from edge.service.sinks import FanOut
 from edge.types import Frame, Pose, StrideReport
 
@@ -62,21 +61,9 @@ class KeyframeRecorder:
             chosen = self.picker.take_clean(report)
         if chosen is None:
             return
-        cue = focus_cue(report)
         try:
             jpeg = render_keyframe(*chosen, report, min_score=self.min_keypoint_score)
         except Exception as exc:  # a picture is never worth stopping the analysis for
             log.warning("keyframe of stride %d not rendered: %s", report.stride.index, exc)
             return
-        self.results.publish_keyframe(
-            Keyframe(
-                jpeg,
-                stride_index=report.stride.index,
-                cue_id=cue.cue_id if cue else None,
-                time_s=report.stride.foot_strike.time,
-                verdict=cue.verdict.value if cue else None,
-                message=cue.message if cue else "",
-                severity=stride_severity(report),
-                history_only=clean,
-            )
-        )
+        self.results.publish_keyframe(keyframe_of(report, jpeg, history_only=clean))
