@@ -3,8 +3,15 @@
 :func:`render_keyframe` is the pure part: an RGB frame, the pose found in it and the judged
 stride in, a JPEG out.  It draws the skeleton faintly, then — for the stride's worst cue —
 the body segment its metric reads, thick and in the verdict's colour, with the reference
-line the angle is measured from (the vertical for trunk lean, the hip's plumb line for
-overstride...) and a caption band with the coaching message and the measured value.
+line the angle is measured from (the vertical for trunk lean...), the *target* dashed in
+:data:`TARGET_COLOUR` — where the segment should be by the cue's own limit, e.g. the trunk at
+the limit angle, the plumb line under the hip where the foot should land, the height the
+hand should reach (:mod:`edge.outputs.keyframe_targets`) — and one label beside the segment
+with the value in coaching units and the limit, placed inside the frame (flipped to the
+other side or clamped at an edge, never cut).  A caption band under the frame gives the
+stride, the cue's title and the coaching message; the value is said once, in the caption
+only when the picture has no label for it.  :func:`draw_keyframe` returns the picture with
+where the target and the label went.
 
 :class:`KeyframePicker` is the small stateful helper the daemon feeds: it keeps the last
 couple of seconds of ``(image, pose)`` and, for a stride graded ``warn`` or ``fault``, hands
@@ -30,7 +37,10 @@ import cv2
 import numpy as np
 
 from edge.cues.catalogue import CUES_BY_ID
+from edge.gait.facing import facing_direction
+from edge.outputs.keyframe_targets import Point, Segment, cue_target, keypoint_xy
 from edge.outputs.mqtt.payloads import Keyframe
+from edge.outputs.units import human_value
 from edge.types import SKELETON_EDGES, CueResult, Keypoint, Pose, StrideReport, Verdict
 
 # RGB colours per verdict (traffic light; grey when the cue was not judged).
@@ -45,6 +55,9 @@ VERDICT_COLOURS: dict[Verdict, tuple[int, int, int]] = {
 }
 _SKELETON = (210, 210, 210)
 _REFERENCE = (90, 200, 255)
+#: Where the segment should be (edge.outputs.keyframe_targets): magenta, a colour the
+#: verdicts, the reference lines and running scenes rarely use.
+TARGET_COLOUR = (255, 0, 255)
 _CAPTION_BG = (20, 24, 30)
 MAX_WIDTH = 800  # wider frames are scaled down: the JPEG travels over MQTT
 JPEG_QUALITY = 80
@@ -103,33 +116,23 @@ def ascii_text(text: str) -> str:
     return text.encode("ascii", "replace").decode("ascii")
 
 
-def _format_value(cue: CueResult) -> str:
+def value_texts(cue: CueResult, height_cm: float | None = None) -> tuple[str, str | None]:
+    """The cue's value and its limit in coaching units (``"27°"``, ``"18°"``), each said
+    once; a value that would read the same as its limit gets more decimals."""
     if not math.isfinite(cue.value):
-        return f"not measured ({cue.reason})" if cue.reason else "not measured"
-    text = f"{cue.value:.2f} {cue.unit}"
-    if cue.threshold is not None:
-        text += f" (limit {cue.threshold:g})"
-    return text
-
-
-def _point(pose: Pose, name: str, side: str, min_score: float) -> tuple[float, float] | None:
-    kp = pose.keypoints
-    if name.startswith("MID_"):
-        part = name[4:]
-        a, b = Keypoint[f"LEFT_{part}"], Keypoint[f"RIGHT_{part}"]
-        seen = [i for i in (a, b) if kp[i, 2] >= min_score]
-        if not seen:
-            return None
-        return (float(np.mean([kp[i, 0] for i in seen])), float(np.mean([kp[i, 1] for i in seen])))
-    if name in Keypoint.__members__:
-        index = Keypoint[name]
-    elif name == "NOSE":
-        index = Keypoint.NOSE
-    else:
-        index = Keypoint[f"{side}_{name}"]
-    if kp[index, 2] < min_score:
-        return None
-    return float(kp[index, 0]), float(kp[index, 1])
+        return (f"not measured ({cue.reason})" if cue.reason else "not measured"), None
+    if cue.threshold is None or not math.isfinite(cue.threshold):
+        return human_value(cue.value, cue.unit, height_cm), None
+    for extra in range(3):
+        value = human_value(cue.value, cue.unit, height_cm, extra_digits=extra)
+        limit = human_value(cue.threshold, cue.unit, height_cm, extra_digits=extra)
+        if value != limit:
+            break
+    # "-30 % of arm length" beside "-45 % of arm length" needs no second "of arm length".
+    number, _, unit_words = limit.partition(" ")
+    if " " in unit_words and value.endswith(unit_words):
+        limit = f"{number} {unit_words.split()[0]}"
+    return value, limit
 
 
 def _pick_side(pose: Pose, chain: tuple[str, ...], rule: str, min_score: float) -> str:
@@ -154,13 +157,65 @@ def _ipt(p: tuple[float, float], scale: float) -> tuple[int, int]:
     return round(p[0] * scale), round(p[1] * scale)
 
 
+def _rnd(p: Point) -> tuple[int, int]:
+    return round(p[0]), round(p[1])
+
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive) in picture pixels
+
+
+@dataclass(frozen=True)
+class KeyframeDrawing:
+    """A keyframe before JPEG encoding, with where things were drawn (picture pixels)."""
+
+    picture: np.ndarray  # RGB: the scaled frame with the caption band under it
+    frame_height: int  # rows of ``picture`` that are the frame; the caption band follows
+    scale: float  # picture pixels per source pixel
+    target: tuple[Segment, ...]  # the dashed target lines, in TARGET_COLOUR
+    target_side: str | None  # "LEFT"/"RIGHT": whose limb the segment and target are
+    label_box: Box | None  # the value label beside the segment, inside the frame
+    label_lines: tuple[str, ...]
+    caption_lines: tuple[str, ...]
+
+
 def render_keyframe(
-    image_rgb: np.ndarray, pose: Pose, report: StrideReport, *, min_score: float = 0.3
+    image_rgb: np.ndarray,
+    pose: Pose,
+    report: StrideReport,
+    *,
+    min_score: float = 0.3,
+    direction: int | None = None,
+    height_cm: float | None = None,
 ) -> bytes:
-    """A JPEG of ``image_rgb`` with the skeleton and the worst cue's segment drawn on it.
+    """A JPEG of :func:`draw_keyframe`'s picture."""
+    drawing = draw_keyframe(
+        image_rgb, pose, report, min_score=min_score, direction=direction, height_cm=height_cm
+    )
+    ok, buffer = cv2.imencode(
+        ".jpg",
+        cv2.cvtColor(drawing.picture, cv2.COLOR_RGB2BGR),
+        [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY],
+    )
+    if not ok:  # pragma: no cover - OpenCV fails only on impossible images
+        raise ValueError("JPEG encoding failed")
+    return buffer.tobytes()
+
+
+def draw_keyframe(
+    image_rgb: np.ndarray,
+    pose: Pose,
+    report: StrideReport,
+    *,
+    min_score: float = 0.3,
+    direction: int | None = None,
+    height_cm: float | None = None,
+) -> KeyframeDrawing:
+    """``image_rgb`` with the skeleton, the worst cue's segment and its target drawn on it.
 
     ``pose`` must be the pose found in ``image_rgb`` (source pixels); ``report`` is the
-    judged stride the picture illustrates.  Pure: no I/O, the input is not modified.
+    judged stride the picture illustrates.  ``direction`` (+1: the runner faces increasing
+    x) defaults to the pose's own facing; ``height_cm`` turns body lengths into cm.  Pure:
+    no I/O, the input is not modified.
     """
     if image_rgb.ndim != 3 or image_rgb.shape[2] != 3:
         raise ValueError(f"expected an H×W×3 RGB image, got shape {image_rgb.shape}")
@@ -194,15 +249,31 @@ def render_keyframe(
 
     cue = focus_cue(report)
     colour = VERDICT_COLOURS[cue.verdict] if cue else VERDICT_COLOURS[Verdict.UNKNOWN]
+    if direction is None:
+        direction = facing_direction(kp[None], min_score)
+    drawn = None
     if cue is not None:
-        _draw_cue(canvas, pose, cue, colour, scale, thick, min_score)
-    out = _caption(canvas, report, cue, colour)
-    ok, buffer = cv2.imencode(
-        ".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+        drawn = _draw_cue(canvas, pose, cue, colour, scale, thick, min_score, direction)
+    target: tuple[Segment, ...] = ()
+    label_box: Box | None = None
+    label_lines: tuple[str, ...] = ()
+    value, limit = value_texts(cue, height_cm) if cue else ("", None)
+    if drawn is not None and cue is not None and math.isfinite(cue.value):
+        anchor, chain, target, _side = drawn
+        label_lines = (value, f"limit {limit}") if limit else (value,)
+        label_box = _draw_label(canvas, label_lines, anchor, (*chain, *target), colour, thick)
+    caption = _caption_lines(report, cue, value, limit, on_picture=bool(label_lines))
+    out = _caption(canvas, caption, colour)
+    return KeyframeDrawing(
+        out,
+        canvas.shape[0],
+        scale,
+        target,
+        drawn[3] if drawn else None,
+        label_box,
+        label_lines,
+        tuple(caption),
     )
-    if not ok:  # pragma: no cover - OpenCV fails only on impossible images
-        raise ValueError("JPEG encoding failed")
-    return buffer.tobytes()
 
 
 def _draw_cue(
@@ -213,23 +284,24 @@ def _draw_cue(
     scale: float,
     thick: int,
     min_score: float,
-) -> None:
+    direction: int,
+) -> tuple[tuple[int, int], tuple[Segment, ...], tuple[Segment, ...], str] | None:
+    """Draws the cue's reference line, its target and its segment; returns the label's
+    anchor, the segment's and the target's lines (picture pixels) and the limb's side, or
+    ``None`` when the cue has no segment to draw."""
     spec = CUES_BY_ID.get(cue.cue_id)
     metric = spec.metric if spec is not None else None
-    if metric not in METRIC_SEGMENTS:
-        return
+    if metric is None or metric not in METRIC_SEGMENTS:
+        return None
     chain, reference, rule = METRIC_SEGMENTS[metric]
     side = _pick_side(pose, chain, rule, min_score)
-    points = [_point(pose, name, side, min_score) for name in chain]
+    points = [keypoint_xy(pose, name, side, min_score) for name in chain]
     seen = [_ipt(p, scale) for p in points if p is not None]
     if not seen:
-        return
-    for a, b in pairwise(seen):
-        cv2.line(canvas, a, b, colour, thick * 2, cv2.LINE_AA)
-    for p in seen:
-        cv2.circle(canvas, p, thick * 2, colour, -1, cv2.LINE_AA)
+        return None
     anchor = seen[0]
     length = max(40, round(0.25 * canvas.shape[0]))
+    end = anchor
     if reference == "vertical":
         # The plumb line the angle (or distance) is measured from, from the chain's base.
         end = (
@@ -246,31 +318,33 @@ def _draw_cue(
             _REFERENCE,
             thick,
         )
+    # Over the reference line, which is only a guide; under the body's segment: where the
+    # two differ the target shows, where they meet the body does (it is the reading).
+    goal = cue_target(
+        pose, metric, cue.threshold, direction=direction, side=side, min_score=min_score
+    )
+    target: tuple[Segment, ...] = ()
+    if goal is not None:
+        target = tuple(
+            ((a[0] * scale, a[1] * scale), (b[0] * scale, b[1] * scale)) for a, b in goal.segments
+        )
+        for a, b in target:
+            _dashed(
+                canvas, _rnd(a), _rnd(b), TARGET_COLOUR, thick + 1, dash=3 * thick, gap=2 * thick
+            )
+    for a, b in pairwise(seen):
+        cv2.line(canvas, a, b, colour, thick * 2, cv2.LINE_AA)
+    for p in seen:
+        cv2.circle(canvas, p, thick * 2, colour, -1, cv2.LINE_AA)
     if len(seen) >= 2 and reference == "vertical":
         _arc_between(canvas, anchor, seen[1], end, colour, thick)
-    if math.isfinite(cue.value):
-        label = ascii_text(f"{cue.value:.1f} {cue.unit}")
-        at = (seen[-1][0] + 3 * thick, seen[-1][1])
-        cv2.putText(
-            canvas,
-            label,
-            at,
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.5 + thick * 0.12,
-            (0, 0, 0),
-            thick + 2,
-            cv2.LINE_AA,
-        )
-        cv2.putText(
-            canvas,
-            label,
-            at,
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.5 + thick * 0.12,
-            colour,
-            max(1, thick - 1),
-            cv2.LINE_AA,
-        )
+    chain_lines: tuple[Segment, ...] = tuple(
+        ((float(a[0]), float(a[1])), (float(b[0]), float(b[1]))) for a, b in pairwise(seen)
+    )
+    if len(seen) == 1:
+        only = (float(seen[0][0]), float(seen[0][1]))
+        chain_lines = ((only, only),)
+    return seen[-1], chain_lines, target, side
 
 
 def _dashed(
@@ -279,16 +353,24 @@ def _dashed(
     b: tuple[int, int],
     colour: tuple[int, int, int],
     thick: int,
+    *,
+    dash: int | None = None,
+    gap: int | None = None,
 ) -> None:
+    """A dashed line (``dash`` px drawn, ``gap`` px skipped; both ``2 × thick`` by default)."""
+    dash = dash or 2 * thick
+    gap = gap or 2 * thick
     length = math.dist(a, b)
-    steps = max(2, int(length / (4 * thick)))
-    for i in range(0, steps, 2):
-        p = (round(a[0] + (b[0] - a[0]) * i / steps), round(a[1] + (b[1] - a[1]) * i / steps))
-        q = (
-            round(a[0] + (b[0] - a[0]) * (i + 1) / steps),
-            round(a[1] + (b[1] - a[1]) * (i + 1) / steps),
-        )
+    if length < 1:
+        return
+    ux, uy = (b[0] - a[0]) / length, (b[1] - a[1]) / length
+    at = 0.0
+    while at < length:
+        stop = min(length, at + dash)
+        p = (round(a[0] + ux * at), round(a[1] + uy * at))
+        q = (round(a[0] + ux * stop), round(a[1] + uy * stop))
         cv2.line(canvas, p, q, colour, max(1, thick - 1), cv2.LINE_AA)
+        at = stop + gap
 
 
 def _arc_between(
@@ -317,38 +399,135 @@ def _arc_between(
     )
 
 
-def _caption(
-    canvas: np.ndarray, report: StrideReport, cue: CueResult | None, colour: tuple[int, int, int]
-) -> np.ndarray:
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def place_label(
+    frame_wh: tuple[int, int],
+    anchor: tuple[int, int],
+    box_wh: tuple[int, int],
+    avoid: tuple[Segment, ...] = (),
+    *,
+    gap: int = 8,
+) -> Box:
+    """Where a ``box_wh`` label beside ``anchor`` goes: right of it, else left, above or
+    below, whichever fits inside the frame and covers least of the ``avoid`` lines; the
+    chosen box is then clamped inside the frame, so text is never cut at the edge."""
+    fw, fh = frame_wh
+    bw, bh = min(box_wh[0], fw), min(box_wh[1], fh)
+    ax, ay = anchor
+    candidates = [
+        (ax + gap, ay - bh // 2),
+        (ax - gap - bw, ay - bh // 2),
+        (ax - bw // 2, ay - gap - bh),
+        (ax - bw // 2, ay + gap),
+    ]
+    samples = [
+        (a[0] + (b[0] - a[0]) * i / 20, a[1] + (b[1] - a[1]) * i / 20)
+        for a, b in avoid
+        for i in range(21)
+    ]
+
+    def cost(xy: tuple[int, int]) -> tuple[bool, int]:
+        x, y = xy
+        outside = x < 0 or y < 0 or x + bw > fw or y + bh > fh
+        covered = sum(x <= px < x + bw and y <= py < y + bh for px, py in samples)
+        return outside, covered
+
+    x, y = min(candidates, key=cost)
+    x = max(0, min(x, fw - bw))
+    y = max(0, min(y, fh - bh))
+    return x, y, x + bw, y + bh
+
+
+def _draw_label(
+    canvas: np.ndarray,
+    lines: tuple[str, ...],
+    anchor: tuple[int, int],
+    avoid: tuple[Segment, ...],
+    colour: tuple[int, int, int],
+    thick: int,
+) -> Box:
+    """The value label: a dark box with the value (verdict colour) and the limit."""
+    fh, fw = canvas.shape[:2]
+    texts = [ascii_text(t) for t in lines]
+    font_scale = 0.45 + thick * 0.1
+    weight = max(1, thick - 1)
+    pad = 2 * thick
+    while True:
+        sizes = [cv2.getTextSize(t, _FONT, font_scale, weight) for t in texts]
+        box_w = max(s[0][0] for s in sizes) + 2 * pad
+        if box_w <= fw - 4 or font_scale <= 0.3:
+            break
+        font_scale -= 0.05  # a narrow frame: a smaller font rather than a cut label
+    line_h = max(s[0][1] + s[1] for s in sizes) + pad
+    box = place_label((fw, fh), anchor, (box_w, line_h * len(texts) + pad), avoid)
+    x0, y0, x1, y1 = box
+    cv2.rectangle(canvas, (x0, y0), (x1 - 1, y1 - 1), _CAPTION_BG, -1)
+    for i, text in enumerate(texts):
+        baseline = y0 + pad + (i + 1) * line_h - pad - sizes[i][1] // 2
+        cv2.putText(
+            canvas,
+            text,
+            (x0 + pad, baseline),
+            _FONT,
+            font_scale,
+            colour if i == 0 else (235, 235, 235),
+            weight,
+            cv2.LINE_AA,
+        )
+    return box
+
+
+def _caption_lines(
+    report: StrideReport,
+    cue: CueResult | None,
+    value: str,
+    limit: str | None,
+    *,
+    on_picture: bool,
+) -> list[str]:
+    """The caption: the stride, the cue's title (with its value only when the picture has
+    no label for it, so the value is said once) and the coaching message."""
+    stride = report.stride
+    lines = [
+        f"Stride {stride.index} - foot strike {stride.foot_strike.time:.2f} s - "
+        f"{report.grade.value.upper()}"
+    ]
+    if cue is not None:
+        spec = CUES_BY_ID.get(cue.cue_id)
+        title = spec.title if spec is not None else cue.cue_id
+        if not on_picture:
+            title += f": {value}" + (f" (limit {limit})" if limit else "")
+        lines.append(title)
+        lines.append(cue.message)
+    return lines
+
+
+def _wrap(text: str, width: int, font_scale: float) -> list[str]:
+    """``text`` split at spaces into lines at most ``width`` pixels wide."""
+    lines: list[str] = []
+    for word in text.split():
+        trial = f"{lines[-1]} {word}" if lines else word
+        if lines and cv2.getTextSize(trial, _FONT, font_scale, 1)[0][0] <= width:
+            lines[-1] = trial
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def _caption(canvas: np.ndarray, lines: list[str], colour: tuple[int, int, int]) -> np.ndarray:
     w = canvas.shape[1]
     font_scale = max(0.45, w / 1400)
     line_h = round(30 * font_scale / 0.6)
-    stride = report.stride
-    lines = [
-        f"Stride {stride.index}  foot strike {stride.foot_strike.time:.2f} s  "
-        f"grade {report.grade.value.upper()}"
-    ]
-    if cue is not None:
-        lines.append(f"{cue.cue_id}: {_format_value(cue)}")
-        lines.append(cue.message)
-    band = np.full((line_h * len(lines) + line_h // 2, w, 3), _CAPTION_BG, np.uint8)
+    rows: list[tuple[str, tuple[int, int, int]]] = []
     for i, text in enumerate(lines):
-        text = ascii_text(text)
-        # Wrap by dropping the tail: a caption is a hint, the dashboard shows the full text.
-        while (
-            len(text) > 8
-            and cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)[0][0] > w - 16
-        ):
-            text = text[:-5] + "..."
+        for part in _wrap(ascii_text(text), w - 16, font_scale):
+            rows.append((part, colour if i == 0 else (235, 235, 235)))
+    band = np.full((line_h * len(rows) + line_h // 2, w, 3), _CAPTION_BG, np.uint8)
+    for i, (text, ink) in enumerate(rows):
         cv2.putText(
-            band,
-            text,
-            (8, line_h * (i + 1) - line_h // 4),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            font_scale,
-            colour if i == 0 else (235, 235, 235),
-            1,
-            cv2.LINE_AA,
+            band, text, (8, line_h * (i + 1) - line_h // 4), _FONT, font_scale, ink, 1, cv2.LINE_AA
         )
     return np.vstack([canvas, band])
 
@@ -376,6 +555,13 @@ class KeyframePicker:
         newest = pose.timestamp
         while self._frames and self._frames[0][1].timestamp < newest - self.window_s:
             self._frames.popleft()
+
+    def facing(self, min_score: float = 0.3) -> int | None:
+        """Which way the runner faces over the kept frames (+1: increasing image x), a
+        steadier reading than one frame's; ``None`` with no frame kept."""
+        if not self._frames:
+            return None
+        return facing_direction(np.stack([p.keypoints for _, p in self._frames]), min_score)
 
     def take(self, report: StrideReport) -> tuple[np.ndarray, Pose] | None:
         """The frame nearest the stride's foot strike, if it deserves a picture now.

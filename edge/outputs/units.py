@@ -47,29 +47,35 @@ def to_cm(value: float, unit: str, height_cm: float | None) -> float | None:
     return value * fraction * height_cm
 
 
-def human_value(value: float | None, unit: str, height_cm: float | None = None) -> str:
-    """``value`` in ``unit`` as a coach reads it, e.g. ``"12 cm"``, ``"7°"``, ``"172 spm"``."""
+def human_value(
+    value: float | None, unit: str, height_cm: float | None = None, *, extra_digits: int = 0
+) -> str:
+    """``value`` in ``unit`` as a coach reads it, e.g. ``"12 cm"``, ``"7°"``, ``"172 spm"``.
+
+    ``extra_digits`` adds decimals, for two numbers that would otherwise read the same
+    (a value just past its limit)."""
     if not _finite(value):
         return "not measured"
     assert value is not None
+    x = extra_digits
     if unit in HEIGHT_FRACTION:
         cm = to_cm(value, unit, height_cm)
         if cm is not None:
-            return f"{cm:.0f} cm"
-        return f"{100 * value:.0f} % of {_BODY_WORDS[unit]}"
+            return f"{cm:.{x}f} cm"
+        return f"{100 * value:.{x}f} % of {_BODY_WORDS[unit]}"
     if unit == "deg":
-        return f"{value:.0f}°"
+        return f"{value:.{x}f}°"
     if unit == "spm":
-        return f"{value:.0f} spm"
+        return f"{value:.{x}f} spm"
     if unit == "ms":
-        return f"{value:.0f} ms"
+        return f"{value:.{x}f} ms"
     if unit == "cm":
-        return f"{value:.0f} cm"
+        return f"{value:.{x}f} cm"
     if unit == "percent":
-        return f"{value:.1f} %"
+        return f"{value:.{1 + x}f} %"
     if unit == "ratio":
-        return f"{value:.2f}×"
-    return f"{value:.2f} {unit}".strip()
+        return f"{value:.{2 + x}f}×"
+    return f"{value:.{2 + x}f} {unit}".strip()
 
 
 def unit_label(unit: str) -> str:

@@ -62,7 +62,12 @@ class KeyframeRecorder:
         if chosen is None:
             return
         try:
-            jpeg = render_keyframe(*chosen, report, min_score=self.min_keypoint_score)
+            jpeg = render_keyframe(
+                *chosen,
+                report,
+                min_score=self.min_keypoint_score,
+                direction=self.picker.facing(self.min_keypoint_score),
+            )
         except Exception as exc:  # a picture is never worth stopping the analysis for
             log.warning("keyframe of stride %d not rendered: %s", report.stride.index, exc)
             return
