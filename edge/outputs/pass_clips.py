@@ -10,8 +10,13 @@ H.264 MP4 where this machine has an encoder, else WebM), so the analysis thread 
 waits for the encoder.  Beside each clip a small JSON file says what it shows (session,
 athlete, pass, times, size).
 
-:class:`ClipStore` is the clips folder: its listing for the dashboard, and the disk budget
-(``max_megabytes``): after every new clip the oldest are deleted until the folder fits.
+:class:`ClipStore` is the clips folder: its listing for the dashboard, and two disk limits:
+the folder's budget (``clips_max_megabytes``) and the free space the file system must keep
+(``results.min_free_megabytes``, the room the MQTT outbox and the results file rely on).
+Before a clip is encoded the oldest clips are deleted to make room for one more of the
+last one's size; if even an empty folder would leave too little free, the clip is not
+written.  After it is written the oldest go until both limits hold (the new clip itself
+last).  Either way the log says so and :meth:`ClipStore.problems` tells the device status.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import cv2
 import numpy as np
 
 from edge.outputs.annotate import draw_pose, draw_stride, stride_at
+from edge.outputs.sqlite_files import free_bytes
 from edge.outputs.video import VideoError, VideoWriter, preferred_suffix
 from edge.types import Pose, StrideReport
 
@@ -63,11 +69,28 @@ class ClipInfo:
 
 
 class ClipStore:
-    """The clips folder, kept within ``max_bytes`` (oldest clips deleted first)."""
+    """The clips folder, kept within ``max_bytes`` and leaving ``min_free_bytes`` free on its
+    file system (oldest clips deleted first).  ``free_space`` tells the free bytes of the
+    folder's file system (``None``: unknown, so not limited); tests pass a fake."""
 
-    def __init__(self, directory: Path, *, max_bytes: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        max_bytes: int,
+        min_free_bytes: int = 0,
+        free_space: Callable[[Path], int | None] = free_bytes,
+    ) -> None:
+        if max_bytes < 0 or min_free_bytes < 0:
+            raise ValueError(
+                f"clip limits must be >= 0 bytes, got max_bytes={max_bytes}, "
+                f"min_free_bytes={min_free_bytes}"
+            )
         self.directory = Path(directory)
         self.max_bytes = max_bytes
+        self.min_free_bytes = min_free_bytes
+        self.free_space = free_space
+        self.problem = ""  # why the last clip was not written or not kept ("" when it was)
 
     def _clips(self) -> list[Path]:
         if not self.directory.is_dir():
@@ -76,26 +99,83 @@ class ClipStore:
         return sorted(clips, key=lambda p: (p.stat().st_mtime, p.name))
 
     def used_bytes(self) -> int:
-        return sum(p.stat().st_size + _sidecar_size(p) for p in self._clips())
+        return sum(_clip_bytes(p) for p in self._clips())
+
+    def newest_bytes(self) -> int:
+        """The size of the newest clip (and sidecar): what the next one will likely take."""
+        clips = self._clips()
+        return _clip_bytes(clips[-1]) if clips else 0
+
+    def problems(self) -> list[str]:
+        """What keeps clips from being written or kept now, for the device status."""
+        return [self.problem] if self.problem else []
+
+    def _free(self) -> int | None:
+        return self.free_space(self.directory)
+
+    def make_room(self, expected_bytes: int) -> bool:
+        """Before a clip of about ``expected_bytes`` is written: delete the oldest clips
+        until writing it leaves ``min_free_bytes`` free.  ``False`` (and nothing deleted)
+        when even deleting every clip would not: the clip is then not to be written."""
+        free = self._free()
+        if free is None or free - expected_bytes >= self.min_free_bytes:
+            return True
+        clips = self._clips()
+        if free + sum(_clip_bytes(p) for p in clips) - expected_bytes < self.min_free_bytes:
+            self.problem = (
+                f"pass clips paused: {free / 1e6:.1f} MB free on the disk, below the "
+                f"{self.min_free_bytes / 1e6:.1f} MB kept free plus one clip "
+                f"({expected_bytes / 1e6:.1f} MB)"
+            )
+            log.warning("%s: %s", self.directory, self.problem)
+            return False
+        deleted = []
+        while clips and free - expected_bytes < self.min_free_bytes:
+            oldest = clips.pop(0)
+            free += _clip_bytes(oldest)
+            _delete(oldest)
+            deleted.append(oldest.name)
+        log.info(
+            "pass clips %s: %d oldest clip(s) deleted to keep %.0f MB free on the disk",
+            self.directory,
+            len(deleted),
+            self.min_free_bytes / 1e6,
+        )
+        return True
 
     def enforce_budget(self) -> list[str]:
-        """Delete the oldest clips (and their sidecars) until the folder fits the budget;
-        returns the names deleted.  A newest clip larger than the whole budget goes too."""
+        """Delete the oldest clips (and their sidecars) until the folder fits its budget
+        and the disk has ``min_free_bytes`` free; returns the names deleted.  A newest clip
+        larger than the whole budget, or than all the free space there is, goes too."""
         deleted = []
         clips = self._clips()
-        used = sum(p.stat().st_size + _sidecar_size(p) for p in clips)
-        while clips and used > self.max_bytes:
+        used = sum(_clip_bytes(p) for p in clips)
+        free = self._free()
+        # Deleting a clip frees its bytes: counted here, not asked again of the file system
+        # (whose answer may lag, and is a fake in tests).
+        short_of_free = self.min_free_bytes - free if free is not None else 0
+        while clips and (used > self.max_bytes or short_of_free > 0):
             oldest = clips.pop(0)
-            used -= oldest.stat().st_size + _sidecar_size(oldest)
-            oldest.unlink(missing_ok=True)
-            oldest.with_suffix(".json").unlink(missing_ok=True)
+            size = _clip_bytes(oldest)
+            used -= size
+            short_of_free -= size
+            _delete(oldest)
             deleted.append(oldest.name)
-        if deleted:
+        self.problem = ""
+        if short_of_free > 0:
+            self.problem = (
+                f"pass clips paused: {(self.min_free_bytes - short_of_free) / 1e6:.1f} MB free "
+                f"on the disk, below the {self.min_free_bytes / 1e6:.1f} MB kept free"
+            )
+            log.warning("%s: %s", self.directory, self.problem)
+        elif deleted:
             log.info(
-                "pass clips %s: over the %.0f MB budget: deleted %d oldest clip(s)",
+                "pass clips %s: deleted %d oldest clip(s) to keep within %.0f MB and "
+                "%.0f MB free on the disk",
                 self.directory,
-                self.max_bytes / 1e6,
                 len(deleted),
+                self.max_bytes / 1e6,
+                self.min_free_bytes / 1e6,
             )
         return deleted
 
@@ -118,6 +198,19 @@ class ClipStore:
             return None
         path = self.directory / name
         return path if path.is_file() else None
+
+
+def _clip_bytes(clip: Path) -> int:
+    try:
+        size = clip.stat().st_size
+    except OSError:
+        size = 0
+    return size + _sidecar_size(clip)
+
+
+def _delete(clip: Path) -> None:
+    clip.unlink(missing_ok=True)
+    clip.with_suffix(".json").unlink(missing_ok=True)
 
 
 def _sidecar_size(clip: Path) -> int:
@@ -203,6 +296,7 @@ class PassClipRecorder:
         self._worker.start()
         self.written: list[ClipInfo] = []
         self.skipped = 0  # passes not written because the worker was still busy
+        self.not_written = 0  # passes not written for want of free disk space
 
     def add(self, image: np.ndarray, pose: Pose) -> None:
         if self._pass is None:
@@ -228,6 +322,10 @@ class PassClipRecorder:
             self.skipped += 1
             log.warning("pass %d: clip not written (the encoder is still busy)", pass_index)
 
+    def problems(self) -> list[str]:
+        """What keeps pass clips from being written now (the device status says it)."""
+        return self.store.problems()
+
     def close(self, timeout: float = 30.0) -> None:
         """Finish the clips queued, then stop the worker."""
         self._jobs.put(None)
@@ -251,6 +349,9 @@ class PassClipRecorder:
         athlete: str | None,
     ) -> None:
         self.store.directory.mkdir(parents=True, exist_ok=True)
+        if not self.store.make_room(self.store.newest_bytes()):
+            self.not_written += 1
+            return
         created = self.clock()
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(created))
         session = re.sub(r"[^A-Za-z0-9_.-]", "-", session_id or "nosession")[:64]

@@ -36,7 +36,8 @@ class ResultsConfig:
     min_free_megabytes: float = setting(
         64.0,
         Number(0, 1_000_000),
-        "History pauses while the disk has less free than this: the MQTT outbox keeps it.",
+        "History and pass clips pause while the disk has less free than this (old clips "
+        "are deleted first): the MQTT outbox keeps it.",
     )
     clips: bool = setting(
         True,

@@ -136,6 +136,7 @@ def build_daemon(
                 ClipStore(
                     results_path.parent / CLIPS_DIRNAME,
                     max_bytes=int(config.results.clips_max_megabytes * 1e6),
+                    min_free_bytes=int(config.results.min_free_megabytes * 1e6),
                 ),
                 device_id=device_id,
                 seconds=config.results.clip_seconds,

@@ -138,7 +138,10 @@ class Daemon:
                     + (self.burst.dropped_frames if self.burst else 0)
                 ),
                 queue_depth=lambda: self.burst.queue_depth if self.burst else 0,
-                problems=lambda: self.burst.problems() if self.burst else [],
+                problems=lambda: (
+                    (self.burst.problems() if self.burst else [])
+                    + (clips.problems() if clips else [])
+                ),
             ),
             stop_event=self.stop_event,
             clock=clock,
