@@ -124,7 +124,7 @@ def test_the_coachs_view_of_a_real_daemon(tmp_path, broker, media_dir, model_dir
     )
     try:
         with chromium() as driver:
-            _coach_session(driver, dashboard, daemon, commands)
+            _coach_session(driver, dashboard, daemon, commands, broker.port)
     finally:
         if daemon.poll() is None:
             daemon.kill()
@@ -133,7 +133,7 @@ def test_the_coachs_view_of_a_real_daemon(tmp_path, broker, media_dir, model_dir
         dashboard.stop()
 
 
-def _coach_session(driver, dashboard, daemon, commands) -> None:
+def _coach_session(driver, dashboard, daemon, commands, broker_port: int) -> None:
     from selenium.webdriver.common.by import By
 
     driver.get(dashboard.url)
@@ -209,6 +209,7 @@ def _coach_session(driver, dashboard, daemon, commands) -> None:
     driver.set_window_size(1366, 768)
     laptop = _screenshot(driver, "coach-laptop-1366x768.png", 1366, 768)
     assert phone.stat().st_size > 10_000 and laptop.stat().st_size > 10_000
+    _stop_session(driver, broker_port, commands)
 
     # The daemon stops: the card goes offline with no alert left, no stale fps.
     daemon.send_signal(signal.SIGTERM)
@@ -265,3 +266,48 @@ def _coach_session(driver, dashboard, daemon, commands) -> None:
     rows = driver.find_elements(By.CSS_SELECTOR, "tr.progress-row")
     assert len(rows) == 2, driver.page_source[:2000]
     assert all(r.text.startswith("ana — ") for r in rows)
+
+
+def _stop_session(driver, broker_port: int, commands) -> None:
+    """ "Yes, stop" stops ben's session on the real daemon: the command goes out, the daemon
+    goes on analysing without judging, and the card shows no session and no alert."""
+    from selenium.webdriver.common.by import By
+
+    device = Subscriber(
+        broker_port,
+        [f"trackside/{DEVICE}/stride", f"trackside/{DEVICE}/alerts/active"],
+    )
+    try:
+        driver.find_element(By.CSS_SELECTOR, f'{CARD} button[data-cmd="stop_session"]').click()
+        driver.find_element(By.CSS_SELECTOR, f"{CARD} .confirm-yes").click()
+        assert not driver.find_element(By.CSS_SELECTOR, f"{CARD} .confirm-stop").is_displayed()
+        topic = f"trackside/{DEVICE}/cmd/stop_session"
+        commands.wait_for(lambda ms: any(t == topic for t, _p, _r in ms), timeout=10)
+        _wait(
+            driver,
+            lambda d: (
+                d.find_element(By.CSS_SELECTOR, f"{CARD} .session-title").text == "no session"
+            ),
+            30,
+            "the card showing no session",
+        )
+
+        def unjudged_strides(ms) -> int:
+            return sum(
+                t.endswith("/stride") and json.loads(p)["session_id"] is None for t, p, _r in ms
+            )
+
+        # The device goes on analysing the looped clip outside a session: three strides
+        # later still no alert is raised, on the broker or on the card.
+        seen = device.wait_for(lambda ms: unjudged_strides(ms) >= 3, timeout=60)
+        active = [json.loads(p) for t, p, _r in seen if t.endswith("/alerts/active")]
+        assert active and active[-1]["alerts"] == [], active[-1:]
+        assert _card_js(driver, "return card.querySelectorAll('.alert-tile').length") == 0
+        assert driver.find_element(By.CSS_SELECTOR, f"{CARD} .no-alerts").text == (
+            "No session: nothing is judged."
+        )
+        headline = driver.find_element(By.CSS_SELECTOR, f"{CARD} .hl-text").text
+        assert headline.startswith("No session"), headline
+        assert driver.find_element(By.CSS_SELECTOR, f"{CARD} .availability").text == "live"
+    finally:
+        device.close()
