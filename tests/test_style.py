@@ -80,3 +80,19 @@ def test_nothing_in_the_product_imports_the_test_doubles():
         if _is_under(module, "edge.testing")
     ]
     assert not offences, "\n".join(offences)
+
+
+# The dashboard runs on its own (``trackside dashboard``, possibly on another machine): it
+# reads the broker and the results files, and must not depend on the daemon or the layers
+# that assemble it (the config of every section, the CLI).
+ABOVE_THE_DASHBOARD = ("edge.service", "edge.cli", "edge.config", "edge.analysis", "edge.pose")
+
+
+def test_the_dashboard_does_not_import_the_daemon_or_the_layers_above_it():
+    offences = [
+        f"{path.relative_to(REPO)} imports {module}"
+        for path in sorted((REPO / "edge" / "dashboard").rglob("*.py"))
+        for module in sorted(_imported_modules(path))
+        if any(_is_under(module, above) for above in ABOVE_THE_DASHBOARD)
+    ]
+    assert not offences, "\n".join(offences)

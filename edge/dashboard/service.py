@@ -33,7 +33,7 @@ import paho.mqtt.client as paho
 
 from edge.dashboard.auth import Auth
 from edge.dashboard.server import CommandError, DashboardApp, EventHub, HostPolicy, make_server
-from edge.dashboard.settings import DashboardConfig, DashboardTarget
+from edge.dashboard.settings import DashboardConfig, DashboardTarget, dashboard_target
 from edge.dashboard.state import DashboardState
 from edge.errors import ConfigError, TracksideError
 from edge.outputs.mqtt.client import make_paho_client
@@ -278,15 +278,11 @@ def build_dashboard(
 ) -> Dashboard:
     """A :class:`Dashboard` from its config sections; ``origin`` names the file in errors.
 
-    The settings go through the checks of ``trackside config check``
-    (:mod:`edge.service.preflight`), so the two always agree.
+    The settings go through :func:`~edge.dashboard.settings.dashboard_target`, the check
+    ``trackside config check`` makes too, so the two always agree.
     """
-    from edge.config import Config
-    from edge.service import preflight
-
-    config = Config(dashboard=dashboard, mqtt=mqtt, results=results)
     return Dashboard(
-        preflight.dashboard_target(config, origin),
+        dashboard_target(dashboard, origin=origin),
         resolve(mqtt, origin=origin),
         results_path=default_results_path(results.path) if results.enabled else None,
         athletes=athletes,

@@ -3,7 +3,9 @@
 The dashboard binds to the loopback interface by default, where only people logged in to
 the device can reach it.  Bound to any other address it is on the network, and then a
 password is required: :func:`resolve_dashboard` refuses to go on without one.  The password
-is never part of a ``repr``, a log line or ``trackside config show``.
+is never part of a ``repr``, a log line or ``trackside config show``.  :func:`dashboard_target`
+also looks the bind address up: ``trackside dashboard`` and ``trackside config check``
+(:mod:`edge.service.preflight`) both call it, so they always agree.
 
 A request must name the dashboard by a known ``Host``: an IP address (what a phone on the
 track's Wi-Fi types), ``localhost``, this machine's host name (also with ``.local``), or a
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,3 +154,18 @@ def resolve_dashboard(config: DashboardConfig, *, origin: str = "config") -> Das
         max_connections=config.max_connections,
         max_connections_per_client=config.max_connections_per_client,
     )
+
+
+def dashboard_target(config: DashboardConfig, *, origin: str = "config") -> DashboardTarget:
+    """:func:`resolve_dashboard`, and a bind address other than loopback resolved to an
+    address (a typo there would otherwise only show when the server fails to start)."""
+    target = resolve_dashboard(config, origin=origin)
+    if not is_loopback(target.bind):
+        try:
+            socket.getaddrinfo(target.bind, target.port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            raise ConfigError(
+                f"{origin}: dashboard.bind: cannot resolve {target.bind!r} to an address "
+                f"({getattr(exc, 'strerror', None) or exc})"
+            ) from None
+    return target

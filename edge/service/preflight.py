@@ -16,13 +16,13 @@ and results paths usable as files, and a clip given as the source readable as a 
 from __future__ import annotations
 
 import os
-import socket
 import ssl
 from pathlib import Path
 
 from edge.capture.base import parse_spec
 from edge.config import Config
-from edge.dashboard.settings import DashboardTarget, is_loopback, resolve_dashboard
+from edge.dashboard.settings import DashboardTarget
+from edge.dashboard.settings import dashboard_target as resolve_dashboard_target
 from edge.errors import ConfigError, TracksideError
 from edge.outputs.mqtt.settings import MqttTarget, resolve
 from edge.outputs.store import default_results_path
@@ -55,17 +55,9 @@ def mqtt_target(config: Config, origin: str) -> MqttTarget:
 
 
 def dashboard_target(config: Config, origin: str) -> DashboardTarget:
-    """The resolved ``[dashboard]`` settings, the bind address resolved."""
-    target = resolve_dashboard(config.dashboard, origin=origin)
-    if not is_loopback(target.bind):
-        try:
-            socket.getaddrinfo(target.bind, target.port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as exc:
-            raise ConfigError(
-                f"{origin}: dashboard.bind: cannot resolve {target.bind!r} to an address "
-                f"({getattr(exc, 'strerror', None) or exc})"
-            ) from None
-    return target
+    """The resolved ``[dashboard]`` settings, the bind address resolved (the dashboard's own
+    check, :func:`edge.dashboard.settings.dashboard_target`)."""
+    return resolve_dashboard_target(config.dashboard, origin=origin)
 
 
 def results_path(config: Config, origin: str) -> Path | None:
