@@ -86,6 +86,11 @@ class RunAnalyzer:
         athlete = self.evaluator.athlete
         return athlete.height_cm if athlete is not None else None
 
+    @property
+    def athlete_height_cm(self) -> float | None:
+        """The selected athlete's height (``None``: unknown), e.g. for keyframe labels in cm."""
+        return self._height()
+
     def reset_gait(self) -> None:
         """Forget the gait history (after an error) and the strides the gates and running
         medians look back on; alerts and summaries are kept."""

@@ -138,6 +138,9 @@ def test_hands_shoulder_height_draws_the_height_the_hand_should_reach(run):
     assert drawing.label_lines == ("-45 % of arm length", "limit -30 %")
     _said_once(drawing, "-45 %")
     _said_once(drawing, "-30 %")
+    # With the athlete's height the same reading is in cm (arm = 0.332 x height, Winter).
+    in_cm = draw_keyframe(image, pose, report, height_cm=170.0)
+    assert in_cm.label_lines == ("-25 cm", "limit -17 cm")
 
 
 def test_overstride_draws_the_vertical_under_the_hip_and_the_shank_limit(run):

@@ -107,7 +107,9 @@ class FrameAnalysis:
         self.inbetween = InBetweenPoses() if recent is not None else None
         self.presence = PresenceTracker(config.presence)
         self.keyframes = KeyframeRecorder(
-            outputs.results, min_keypoint_score=config.pose.min_keypoint_score
+            outputs.results,
+            min_keypoint_score=config.pose.min_keypoint_score,
+            height_cm=lambda: analyzer.athlete_height_cm,
         )
         self.source_time = 0.0  # of the newest analysed frame: alerts are stamped on it
         self._pass_start: float | None = None

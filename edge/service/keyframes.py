@@ -9,6 +9,7 @@ the runner's feedback.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -42,9 +43,16 @@ class KeyframeRecorder:
     With no result sink there is nobody to show a picture to, so no frame is kept.
     """
 
-    def __init__(self, results: FanOut, *, min_keypoint_score: float) -> None:
+    def __init__(
+        self,
+        results: FanOut,
+        *,
+        min_keypoint_score: float,
+        height_cm: Callable[[], float | None] = lambda: None,
+    ) -> None:
         self.results = results
         self.min_keypoint_score = min_keypoint_score
+        self.height_cm = height_cm  # the athlete's, now: labels in cm rather than body lengths
         # The stride's first foot strike is at most ~1 s old when the stride is judged.
         self.picker = KeyframePicker(window_s=1.2, min_interval_s=5.0, max_frames=48)
 
@@ -67,6 +75,7 @@ class KeyframeRecorder:
                 report,
                 min_score=self.min_keypoint_score,
                 direction=self.picker.facing(self.min_keypoint_score),
+                height_cm=self.height_cm(),
             )
         except Exception as exc:  # a picture is never worth stopping the analysis for
             log.warning("keyframe of stride %d not rendered: %s", report.stride.index, exc)
