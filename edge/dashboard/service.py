@@ -32,7 +32,9 @@ from typing import Any
 import paho.mqtt.client as paho
 
 from edge.dashboard.auth import Auth
-from edge.dashboard.server import CommandError, DashboardApp, EventHub, HostPolicy, make_server
+from edge.dashboard.events import EventHub
+from edge.dashboard.routes import CommandError, DashboardApp, HostPolicy
+from edge.dashboard.server import make_server
 from edge.dashboard.settings import DashboardConfig, DashboardTarget, dashboard_target
 from edge.dashboard.state import DashboardState
 from edge.errors import ConfigError, TracksideError
