@@ -114,6 +114,8 @@ def test_trunk_lean_fault_draws_the_trunk_at_its_limit_angle(run):
     _said_once(drawing, value)
     _said_once(drawing, limit)
     assert all(cue.cue_id not in line for line in drawing.caption_lines), "no internal id"
+    # The coaching message starts with the cue's title: the title is not said twice.
+    assert drawing.caption_lines[1:] == (cue.message,)
 
 
 def test_hands_shoulder_height_draws_the_height_the_hand_should_reach(run):

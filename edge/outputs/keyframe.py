@@ -499,7 +499,8 @@ def _caption_lines(
         title = spec.title if spec is not None else cue.cue_id
         if not on_picture:
             title += f": {value}" + (f" (limit {limit})" if limit else "")
-        lines.append(title)
+        if not cue.message.startswith(title):  # "Run tall: lift your chest..." says it
+            lines.append(title)
         lines.append(cue.message)
     return lines
 
