@@ -87,16 +87,18 @@ def test_availability_online_retained_then_will_offline_when_killed(
     # A subscriber arriving later still gets "online": it is retained.
     late = Subscriber(broker.port, [topic])
     try:
-        late.wait_for(lambda ms: (topic, b"online", True) in ms, timeout=5)
+        # Generous timeouts: waits for a condition, and a loaded 2-core CI machine once took
+        # more than 5 s to deliver the retained message to a new subscriber.
+        late.wait_for(lambda ms: (topic, b"online", True) in ms, timeout=20)
         child.send_signal(signum)
         # No goodbye was sent: the broker notices the closed socket, or the silence
         # (1.5 x keepalive = 3 s), and publishes the Last Will.
-        late.wait_for(lambda ms: ms[-1][:2] == (topic, b"offline"), timeout=10)
+        late.wait_for(lambda ms: ms[-1][:2] == (topic, b"offline"), timeout=20)
     finally:
         late.close()
     newcomer = Subscriber(broker.port, [topic])
     try:
-        newcomer.wait_for(lambda ms: (topic, b"offline", True) in ms, timeout=5)
+        newcomer.wait_for(lambda ms: (topic, b"offline", True) in ms, timeout=20)
     finally:
         newcomer.close()
 
