@@ -22,6 +22,7 @@ same before starting afresh.  Memory is a fixed-size ring buffer of frames.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -136,10 +137,12 @@ class _PassState:
     window_keypoints: np.ndarray | None = None
     height_scale: Scale | None = None
     # Cross-window leg identity: each window repairs its leg swaps on its own, so two
-    # windows may name the same leg differently.  ``leg_parity`` exchanges the window's
-    # near/far names so that the emitted strikes keep alternating (see _emitted_leg).
+    # windows may name the same leg differently.  The history (``events``) keeps one
+    # *identity* name per leg, the window's name exchanged while ``leg_parity`` is set, so
+    # that its strikes keep alternating and steps and strides close (see _identity_leg);
+    # what is published carries the current window's near/far names (depth evidence).
     leg_parity: bool = False
-    last_strike: GaitEvent | None = None  # the newest emitted foot strike
+    last_strike: GaitEvent | None = None  # the newest final foot strike, identity-named
     vote_changed: bool = False  # the pass's near/far decision changed since that strike
 
     @classmethod
@@ -284,7 +287,7 @@ class GaitTracker:
             min_score=ep.min_score,
             legs_a_near=self._legs_a_near(now),
         )
-        s.track, s.keypoints = track, keypoints
+        s.track = track
         self._latest_track = track
         self._update_scale(now)
         lo = int(np.searchsorted(t, now - self.params.event_window, side="left"))
@@ -312,10 +315,9 @@ class GaitTracker:
                 e.kind is event.kind and abs(e.time - event.time) < ep.min_step for e in emitted
             ):
                 continue
-            leg = self._emitted_leg(event, step)
             emitted_event = GaitEvent(
                 event.kind,
-                leg,
+                self._identity_leg(event, step),
                 event.time,
                 side=side_of_leg(event.leg, track.near_side),  # the window's leg: anatomy
                 confidence=event.confidence,
@@ -329,13 +331,13 @@ class GaitTracker:
             return GaitUpdate()
         return self._assemble(new_events)
 
-    def _emitted_leg(self, event: GaitEvent, step: float) -> Leg:
-        """The near/far name ``event`` is emitted with: the window's name, exchanged while
-        ``leg_parity`` is set.
+    def _identity_leg(self, event: GaitEvent, step: float) -> Leg:
+        """The name ``event`` keeps in the history: the window's near/far name, exchanged
+        while ``leg_parity`` is set.
 
         Legs alternate.  A strike named like the previous emitted one, less than 1.5 of the
         window's median strike interval (a step, not a missed strike's stride) after it,
-        means this window names the legs the other way round from the window that emitted
+        means this window names the legs the other way round from the window that named
         that strike: the parity flips.  Not right after the pass's near/far decision itself
         changed: that renaming is a correction, to be followed, not undone.
         """
@@ -374,8 +376,11 @@ class GaitTracker:
         s.height_scale = estimate or s.height_scale
 
     def _assemble(self, new_events: list[tuple[GaitEvent, bool]]) -> GaitUpdate:
-        """Steps and strides completed by ``new_events`` (each strike can complete both),
-        each event with the leg parity it was named under."""
+        """Steps and strides completed by ``new_events`` (each strike can complete both).
+
+        Each event comes identity-named with the parity of its window; the steps, strides
+        and events returned carry that window's near/far names (the whole history renamed
+        alike, so its alternation holds) and the strides' metrics read that window."""
         s = self._state
         recent = s.events
         steps: list[Step] = []
@@ -384,7 +389,8 @@ class GaitTracker:
             recent.append(event)
             if event.kind is not EventKind.FOOT_STRIKE:
                 continue
-            history = list(recent)
+            history = [_renamed(e) for e in recent] if parity else list(recent)
+            event = history[-1]
             strikes = [e for e in history if e.kind is EventKind.FOOT_STRIKE]
             if len(strikes) >= 2:
                 step = make_step(self._step_count, strikes[-2], event, history)
@@ -394,9 +400,8 @@ class GaitTracker:
             if len(strikes) >= 3:
                 extra = None
                 if self._stride_fn is not None and s.window is not None:
-                    window = s.window.swapped() if parity else s.window
                     extra = stride_metrics_adapter(
-                        window, self.scale, self._stride_fn, s.window_keypoints
+                        s.window, self.scale, self._stride_fn, s.window_keypoints
                     )
                 stride = make_stride(
                     self._stride_count, strikes[-3], strikes[-2], event, history, extra
@@ -404,9 +409,18 @@ class GaitTracker:
                 if stride is not None:
                     strides.append(stride)
                     self._stride_count += 1
-        events = tuple(sorted((e for e, _ in new_events), key=lambda e: e.time))
+        events = tuple(sorted((_renamed(e) if p else e for e, p in new_events), key=_time))
         return GaitUpdate(events, tuple(steps), tuple(strides))
 
 
 def _other(leg: Leg) -> Leg:
     return Leg.FAR if leg is Leg.NEAR else Leg.NEAR
+
+
+def _renamed(event: GaitEvent) -> GaitEvent:
+    """``event`` with its near/far name exchanged."""
+    return dataclasses.replace(event, leg=_other(event.leg))
+
+
+def _time(event: GaitEvent) -> float:
+    return event.time

@@ -60,13 +60,6 @@ class SideViewTrack:
     def __len__(self) -> int:
         return len(self.t)
 
-    def swapped(self) -> SideViewTrack:
-        """The same frames with the near and far names exchanged (views, not copies)."""
-        side = self.near_side
-        if side is not None:
-            side = Side.LEFT if side is Side.RIGHT else Side.RIGHT
-        return SideViewTrack(self.t, self.far, self.near, self.head, self.direction, side)
-
     def window(self, start: float, end: float) -> SideViewTrack:
         """The frames with ``start <= t <= end`` (a view, not a copy)."""
         lo = int(np.searchsorted(self.t, start, side="left"))
