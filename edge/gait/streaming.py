@@ -71,9 +71,12 @@ class StreamingParams:
     # s of frames for near/far and facing (batch decides them over a whole recording; on
     # Fukuchi T25 at 30 fps a 4 s window mislabelled 41 of 75 strikes, 6 s none)
     buffer_seconds: float = 6.0
-    # s of the newest frames the event machine runs over: > 2 strides, so the rhythm repair
-    # and the contact/stride fusion have history; the machine's cost grows with it.
-    event_window: float = 2.5
+    # s of the newest frames the event machine runs over: several strides, so the rhythm
+    # repair and the contact/stride fusion (median of the last 9 contacts) have history.
+    # Fukuchi T25/T35, 4 films, 30/60 fps (scripts/validate_gait.py): stream toe-off median
+    # 16.3/13.8/11.1/10.0 ms at 2.5 s against 11.7/9.9/8.7/8.0 ms at 4 s (batch
+    # 10.3/8.7/8.8/6.9); the cost per pose grows ~40 % (scripts/bench_gait.py).
+    event_window: float = 4.0
     max_buffer_frames: int = 512  # hard cap, whatever the frame rate
     reset_after: float = 0.5  # s without a usable runner: flush and start afresh
     decide_every: float = 0.5  # s between re-estimates of the height scale
