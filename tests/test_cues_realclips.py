@@ -77,17 +77,8 @@ def cue_reports(clip: Path, model: Path, engine: str = "batch") -> tuple[list[St
     return reports, float(t[-1] - t[0])
 
 
-# Known gap (issue 14): on this slow-motion clip each window of the streaming engine repairs
-# leg swaps on its own, so its strikes stop alternating (N, N, F, F) and no stride closes;
-# batch finds 6 on the same poses.
-STREAMING_FINDS_NO_STRIDE = {("simplehrnet_running_track_wide.mp4", "live")}
-
-
 def judged_reports(media_dir, model, clip, engine) -> tuple[list[StrideReport], float]:
     reports, duration = cue_reports(media_dir / clip, model, engine)
-    if (clip, engine) in STREAMING_FINDS_NO_STRIDE:
-        assert not reports, "the known streaming gap is closed: remove it from the set"
-        pytest.xfail("streaming engine: no stride on this clip (issue 14, known gap)")
     if not reports and duration < 2.0:
         pytest.skip(f"{clip} {engine}: {duration:.1f} s clip, the gait engine found no stride")
     assert reports, "the gait engine found no stride"

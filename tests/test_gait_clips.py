@@ -73,10 +73,12 @@ def test_streaming_on_the_treadmill_clip(poses, labels_dir):
     labels = read_labels(labels_dir / "movup_run_treadmill.events.csv")
     fs = score_clip("movup_run_treadmill", index, t, events, labels)
     assert fs.recall >= 0.8 and fs.precision >= 0.9
-    latency = np.array([e.latency for e in events])
-    assert latency.min() >= 0
-    # Within the LED's budget (issue 14: ~250 ms after the event), except where the ankle
-    # was lost for a few frames: an event cannot be decided before its evidence arrives.
+    assert min(e.latency for e in events) >= 0
+    # After the pass's warm-up (its events are held until it ends): within the LED's budget
+    # (issue 14: ~250 ms after the event), except where the ankle was lost for a few
+    # frames: an event cannot be decided before its evidence arrives.
+    warm = t[0] + tracker.params.pass_warmup
+    latency = np.array([e.latency for e in events if e.time >= warm])
     budget = tracker.params.max_latency
     assert np.percentile(latency, 95) <= budget <= 0.25 and latency.max() <= budget + 0.08
 

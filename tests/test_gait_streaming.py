@@ -26,6 +26,12 @@ def stream(filmed, tracker=None):
     return tracker, updates
 
 
+def split_at_warmup(events, pass_start):
+    """Events of the pass's warm-up (held until it ends) and the events after it."""
+    end = pass_start + StreamingParams().pass_warmup
+    return [e for e in events if e.time < end], [e for e in events if e.time >= end]
+
+
 def strike_errors(filmed, events, start):
     near = filmed.near_side
     side_of = {Leg.NEAR: near, Leg.FAR: "L" if near == "R" else "R"}
@@ -53,11 +59,18 @@ def test_streaming_is_timely_and_as_good_as_batch(t25, fps):
     filmed = film(t25, fps, spoil=Spoiling(frame_drop=0), seed=11, duration=15)
     _, updates = stream(filmed)
     events = [e for u in updates for e in u.events]
-    latencies = np.array([e.latency for e in events])
     assert len(events) > 60
-    assert latencies.min() >= 0
-    # every event decided within the LED's budget (issue 14: 250 ms after the strike)
-    assert np.percentile(latencies, 95) <= StreamingParams().max_latency <= 0.25
+    assert min(e.latency for e in events) >= 0
+    params = StreamingParams()
+    held, live = split_at_warmup(events, filmed.t[0])
+    # every event after the pass's warm-up decided within the LED's budget (issue 14: 250
+    # ms after the strike); the warm-up's events come together as soon as it ends
+    latencies = np.array([e.latency for e in live])
+    assert np.percentile(latencies, 95) <= params.max_latency <= 0.25
+    assert held and all(
+        e.emitted_at <= filmed.t[0] + params.pass_warmup + params.analyse_every + 1.5 / fps
+        for e in held
+    )
     batch = analyse_arrays(filmed.t, filmed.keypoints, stride_metrics=False).events
     stream_err, stream_missed = strike_errors(filmed, events, WARM_UP)
     batch_err, _ = strike_errors(filmed, batch, WARM_UP)
@@ -91,7 +104,8 @@ def test_streaming_finds_the_batch_events_and_flush_emits_the_last(t25, fps):
 def test_dropped_frames_delay_events_only_by_the_gap(t25):
     filmed = film(t25, 30, spoil=Spoiling(frame_drop=0.1), seed=12, duration=10)
     _, updates = stream(filmed)
-    latencies = [e.latency for u in updates for e in u.events]
+    _, live = split_at_warmup([e for u in updates for e in u.events], filmed.t[0])
+    latencies = [e.latency for e in live]
     longest_gap = float(np.diff(filmed.t).max())
     assert max(latencies) <= StreamingParams().max_latency + longest_gap - 1 / 30
 

@@ -49,15 +49,11 @@ def test_batch_30fps_strikes_within_one_frame(results):
     assert s["fs_missed"] + s["fs_spurious"] <= 0.015 * results[30][0].fs_true
 
 
-# Known gap (issue 14): one of the windowed streaming engine's timing medians (strike,
-# toe-off or contact) is 1.5-1.6x batch on these films (e.g. 16.3 against 1.5 x 10.3 ms).
-STREAMING_TIMING_GAP = {("T25", 30), ("T25", 60), ("T35", 30)}
-
-
 @pytest.mark.parametrize("fps", [30, 60])
-def test_streaming_within_one_and_a_half_batch(request, results, fps):
-    if (request.node.callspec.params["trial"], fps) in STREAMING_TIMING_GAP:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="issue 14 known gap"))
+def test_streaming_within_one_and_a_half_batch(results, fps):
+    # With a 2.5 s event window the stream's toe-off and contact medians were 1.5-2.0x
+    # batch's on three of these four rows (too little history for the rhythm fusion); the
+    # 4 s window brings them to 1.0-1.35x (docs/gait.md, section 4).
     batch, stream = (summary(x) for x in results[fps])
     # The windowed engine decides an event once it is 0.11 s behind the newest frame and
     # re-runs every few frames (docs/gait.md, section 4); issue 14 allows the LED ~250 ms

@@ -22,6 +22,7 @@ same before starting afresh.  Memory is a fixed-size ring buffer of frames.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -37,7 +38,7 @@ from edge.gait.nearfar import NearFarHistory
 from edge.gait.scale import Scale, check_scale_options, resolve_scale
 from edge.gait.timing import make_step, make_stride
 from edge.gait.track import SideViewTrack
-from edge.types import NUM_KEYPOINTS, EventKind, GaitEvent, Pose, Step, Stride
+from edge.types import NUM_KEYPOINTS, EventKind, GaitEvent, Leg, Pose, Step, Stride
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,34 @@ class StreamingParams:
     # s of frames for near/far and facing (batch decides them over a whole recording; on
     # Fukuchi T25 at 30 fps a 4 s window mislabelled 41 of 75 strikes, 6 s none)
     buffer_seconds: float = 6.0
-    # s of the newest frames the event machine runs over: > 2 strides, so the rhythm repair
-    # and the contact/stride fusion have history; the machine's cost grows with it.
-    event_window: float = 2.5
+    # s of the newest frames the event machine runs over: several strides, so the rhythm
+    # repair and the contact/stride fusion (median of the last 9 contacts) have history.
+    # Fukuchi T25/T35, 4 films, 30/60 fps (scripts/validate_gait.py): stream toe-off median
+    # 16.3/13.8/11.1/10.0 ms at 2.5 s against 11.7/9.9/8.7/8.0 ms at 4 s (batch
+    # 10.3/8.7/8.8/6.9); the cost per pose grows ~40 % (scripts/bench_gait.py).
+    event_window: float = 4.0
     max_buffer_frames: int = 512  # hard cap, whatever the frame rate
     reset_after: float = 0.5  # s without a usable runner: flush and start afresh
     decide_every: float = 0.5  # s between re-estimates of the height scale
     min_visible_joints: int = 4  # of the 6 leg joints, to count a frame as "runner present"
+    # s at the start of a pass during which nothing is final yet: the first windows have
+    # too little of the pass for near/far and the ground-speed estimate, so their events
+    # can be spurious, missed or on the wrong leg.  Chosen on 4 s windows of the Fukuchi
+    # T25/T35 films (8 per trial, white and MoveNet-like errors, 60 fps;
+    # `scripts/validate_gait_errors.py --window 4`): spurious + missed first strikes
+    # 19 -> 9 -> 9 -> 5 and wrong-leg strikes 52 -> 49 -> 46 -> 39 at 0 / 1 / 1.5 / 2 s.
+    # The pass's first events therefore reach the LED up to this long after the pass
+    # began; every later event within :attr:`max_latency`.
+    pass_warmup: float = 2.0
     events: EventParams = field(default_factory=EventParams)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.pass_warmup <= self.event_window - self.look_behind - self.analyse_every:
+            raise ValueError(
+                f"pass_warmup {self.pass_warmup} s: expected 0 .. event_window - look_behind "
+                f"- analyse_every ({self.event_window - self.look_behind - self.analyse_every:.2f}"
+                " s), or the pass's first events leave the window before they are final"
+            )
 
     @property
     def max_latency(self) -> float:
@@ -111,9 +132,21 @@ class _PassState:
     next_decision: float = -np.inf
     next_vote: float = -np.inf
     legs_a_near: bool = True  # the pass's near/far decision, renewed every ``decide_every``
-    track: SideViewTrack | None = None  # of the latest window analysis
-    keypoints: np.ndarray | None = None  # the same window's keypoints (N, 17, 3)
+    track: SideViewTrack | None = None  # the whole buffer, of the latest window analysis
+    # The event window of that analysis after its leg-swap repair: the track the events
+    # were found on, so the strides' metrics read the leg that struck (the unrepaired
+    # buffer may hold the other leg there), and its keypoints (N, 17, 3).
+    window: SideViewTrack | None = None
+    window_keypoints: np.ndarray | None = None
     height_scale: Scale | None = None
+    # Cross-window leg identity: each window repairs its leg swaps on its own, so two
+    # windows may name the same leg differently.  The history (``events``) keeps one
+    # *identity* name per leg, the window's name exchanged while ``leg_parity`` is set, so
+    # that its strikes keep alternating and steps and strides close (see _identity_leg);
+    # what is published carries the current window's near/far names (depth evidence).
+    leg_parity: bool = False
+    last_strike: GaitEvent | None = None  # the newest final foot strike, identity-named
+    vote_changed: bool = False  # the pass's near/far decision changed since that strike
 
     @classmethod
     def fresh(cls, params: StreamingParams) -> _PassState:
@@ -214,7 +247,10 @@ class GaitTracker:
         interval = frame_interval(np.array([f.t for f in list(s.frames)[-8:]]))
         half = self.params.events.smoothing_half_window(interval)
         look_behind = max(self.params.look_behind, half + 0.2 * interval)
-        return flushed + self._analyse(t - look_behind, t)
+        final_until = t - look_behind
+        if t - s.first_t < self.params.pass_warmup:
+            final_until = -np.inf  # still warming up: held, emitted together afterwards
+        return flushed + self._analyse(final_until, t)
 
     def flush(self) -> GaitUpdate:
         """Emit every event still pending (the pass, session or recording ended) and start
@@ -254,11 +290,15 @@ class GaitTracker:
             min_score=ep.min_score,
             legs_a_near=self._legs_a_near(now),
         )
-        s.track, s.keypoints = track, keypoints
+        s.track = track
         self._latest_track = track
         self._update_scale(now)
-        recent = track.window(now - self.params.event_window, now)
-        recent, found = detect_repaired_events(recent, ep)
+        lo = int(np.searchsorted(t, now - self.params.event_window, side="left"))
+        recent, found = detect_repaired_events(track.window(t[lo], now), ep)
+        s.window, s.window_keypoints = recent, keypoints[lo:]
+        found = sorted(found, key=lambda e: e.time)
+        strike_times = [e.time for e in found if e.kind is EventKind.FOOT_STRIKE]
+        step = float(np.median(np.diff(strike_times))) if len(strike_times) >= 3 else np.nan
         # An event may move by a few ms between windows: one already emitted is recognised
         # by kind within ``min_step`` (no two strikes or toe-offs are closer in running).
         # The window's first smoothing half-window is one-sided, so its events are left to
@@ -268,7 +308,7 @@ class GaitTracker:
             edge = recent.t[0] + ep.smoothing_half_window(frame_interval(recent.t))
         start = s.committed_until - ep.min_step
         emitted = list(s.events)
-        new_events = []
+        new_events: list[tuple[GaitEvent, bool]] = []
         for event in found:
             if not (start < event.time <= final_until):
                 continue
@@ -278,27 +318,52 @@ class GaitTracker:
                 e.kind is event.kind and abs(e.time - event.time) < ep.min_step for e in emitted
             ):
                 continue
-            new_events.append(
-                GaitEvent(
-                    event.kind,
-                    event.leg,
-                    event.time,
-                    side=side_of_leg(event.leg, track.near_side),
-                    confidence=event.confidence,
-                    emitted_at=now,
-                )
+            emitted_event = GaitEvent(
+                event.kind,
+                self._identity_leg(event, step),
+                event.time,
+                side=side_of_leg(event.leg, track.near_side),  # the window's leg: anatomy
+                confidence=event.confidence,
+                emitted_at=now,
             )
+            if event.kind is EventKind.FOOT_STRIKE:
+                s.last_strike = emitted_event
+            new_events.append((emitted_event, s.leg_parity))
         s.committed_until = max(s.committed_until, min(final_until, now))
         if not new_events:
             return GaitUpdate()
         return self._assemble(new_events)
+
+    def _identity_leg(self, event: GaitEvent, step: float) -> Leg:
+        """The name ``event`` keeps in the history: the window's near/far name, exchanged
+        while ``leg_parity`` is set.
+
+        Legs alternate.  A strike named like the previous emitted one, less than 1.5 of the
+        window's median strike interval (a step, not a missed strike's stride) after it,
+        means this window names the legs the other way round from the window that named
+        that strike: the parity flips.  Not right after the pass's near/far decision itself
+        changed: that renaming is a correction, to be followed, not undone.
+        """
+        s = self._state
+        leg = _other(event.leg) if s.leg_parity else event.leg
+        if event.kind is not EventKind.FOOT_STRIKE:
+            return leg
+        last, renamed, s.vote_changed = s.last_strike, s.vote_changed, False
+        if renamed or last is None or leg is not last.leg or not np.isfinite(step):
+            return leg
+        if event.time - last.time < 1.5 * step:
+            s.leg_parity = not s.leg_parity
+            leg = _other(leg)
+        return leg
 
     def _legs_a_near(self, now: float) -> bool:
         """Near/far of the legs from the whole pass's depth cues (costly: every so often)."""
         s = self._state
         if now >= s.next_vote:
             s.next_vote = now + self.params.decide_every
-            s.legs_a_near = s.near_far.legs_vote() >= 0
+            legs_a_near = s.near_far.legs_vote() >= 0
+            s.vote_changed |= legs_a_near != s.legs_a_near
+            s.legs_a_near = legs_a_near
         return s.legs_a_near
 
     def _update_scale(self, now: float) -> None:
@@ -313,17 +378,22 @@ class GaitTracker:
         )
         s.height_scale = estimate or s.height_scale
 
-    def _assemble(self, new_events: list[GaitEvent]) -> GaitUpdate:
-        """Steps and strides completed by ``new_events`` (each strike can complete both)."""
+    def _assemble(self, new_events: list[tuple[GaitEvent, bool]]) -> GaitUpdate:
+        """Steps and strides completed by ``new_events`` (each strike can complete both).
+
+        Each event comes identity-named with the parity of its window; the steps, strides
+        and events returned carry that window's near/far names (the whole history renamed
+        alike, so its alternation holds) and the strides' metrics read that window."""
         s = self._state
         recent = s.events
         steps: list[Step] = []
         strides: list[Stride] = []
-        for event in sorted(new_events, key=lambda e: e.time):
+        for event, parity in sorted(new_events, key=lambda e: e[0].time):
             recent.append(event)
             if event.kind is not EventKind.FOOT_STRIKE:
                 continue
-            history = list(recent)
+            history = [_renamed(e) for e in recent] if parity else list(recent)
+            event = history[-1]
             strikes = [e for e in history if e.kind is EventKind.FOOT_STRIKE]
             if len(strikes) >= 2:
                 step = make_step(self._step_count, strikes[-2], event, history)
@@ -332,9 +402,9 @@ class GaitTracker:
                     self._step_count += 1
             if len(strikes) >= 3:
                 extra = None
-                if self._stride_fn is not None and s.track is not None and s.keypoints is not None:
+                if self._stride_fn is not None and s.window is not None:
                     extra = stride_metrics_adapter(
-                        s.track, self.scale, self._stride_fn, s.keypoints
+                        s.window, self.scale, self._stride_fn, s.window_keypoints
                     )
                 stride = make_stride(
                     self._stride_count, strikes[-3], strikes[-2], event, history, extra
@@ -342,6 +412,18 @@ class GaitTracker:
                 if stride is not None:
                     strides.append(stride)
                     self._stride_count += 1
-        return GaitUpdate(
-            tuple(sorted(new_events, key=lambda e: e.time)), tuple(steps), tuple(strides)
-        )
+        events = tuple(sorted((_renamed(e) if p else e for e, p in new_events), key=_time))
+        return GaitUpdate(events, tuple(steps), tuple(strides))
+
+
+def _other(leg: Leg) -> Leg:
+    return Leg.FAR if leg is Leg.NEAR else Leg.NEAR
+
+
+def _renamed(event: GaitEvent) -> GaitEvent:
+    """``event`` with its near/far name exchanged."""
+    return dataclasses.replace(event, leg=_other(event.leg))
+
+
+def _time(event: GaitEvent) -> float:
+    return event.time
