@@ -106,14 +106,15 @@ def _pose(t: float):
     return Pose(t, int(t * 10), keypoints, (64, 48))
 
 
-def test_picker_takes_the_frame_nearest_the_foot_strike_rate_limited():
+def test_picker_takes_the_first_frame_touching_rate_limited():
     picker = KeyframePicker(window_s=2.0, min_interval_s=5.0)
     image = np.zeros((48, 64, 3), np.uint8)
     for i in range(40):  # 4 s at 10 fps; only the last 2 s are kept
-        picker.add(image, _pose(i / 10))
+        picker.add(image, _pose(i / 10 + 0.08))  # frames at 3.08, 3.18, ... s
     fault = stride_report(3)  # foot strike at 1.0 + 3 * 0.7 = 3.1 s, graded fault
     chosen = picker.take(fault)
-    assert chosen is not None and chosen[1].timestamp == pytest.approx(3.1)
+    # 3.18 s, after the strike, not the nearer 3.08 s frame where the foot is still in the air
+    assert chosen is not None and chosen[1].timestamp == pytest.approx(3.18)
     assert picker.take(stride_report(4)) is None, "within 5 s of the last picture"
     ok = replace(fault, grade=Verdict.OK)
     picker2 = KeyframePicker()

@@ -565,7 +565,8 @@ class KeyframePicker:
         return facing_direction(np.stack([p.keypoints for _, p in self._frames]), min_score)
 
     def take(self, report: StrideReport) -> tuple[np.ndarray, Pose] | None:
-        """The frame nearest the stride's foot strike, if it deserves a picture now.
+        """The first frame at or after the stride's foot strike (the foot on the ground),
+        if it deserves a picture now.
 
         ``None`` for an ``ok``/``unknown`` stride, within ``min_interval_s`` of the last
         picture, or when the foot strike is no longer (or not yet) in the window.
@@ -589,8 +590,14 @@ class KeyframePicker:
         # A clock that went back (a new clip or source) starts the rate limit afresh.
         if taken is not None and 0 <= t - taken < self.min_interval_s:
             return None
-        image, pose = min(self._frames, key=lambda fp: abs(fp[1].timestamp - t))
-        if abs(pose.timestamp - t) > 0.25:
+        # The first frame at or after the strike: the foot is on the ground there (the
+        # nearest frame may be the one before contact, the foot still in the air).  A
+        # sub-frame strike a hair after a frame still counts that frame (1 ms).
+        touching = [fp for fp in self._frames if fp[1].timestamp >= t - 0.001]
+        if not touching:
+            return None
+        image, pose = min(touching, key=lambda fp: fp[1].timestamp)
+        if pose.timestamp - t > 0.25:
             return None
         setattr(self, last, t)
         return image, pose
