@@ -15,7 +15,7 @@ where the target and the label went.
 
 :class:`KeyframePicker` is the small stateful helper the daemon feeds: it keeps the last
 couple of seconds of ``(image, pose)`` and, for a stride graded ``warn`` or ``fault``, hands
-back the frame nearest its foot strike — at most one every ``min_interval_s`` seconds of
+back the first frame at or after its foot strike — at most one every ``min_interval_s`` seconds of
 source time, so a bad patch of running does not flood the broker with pictures::
 
     picker = KeyframePicker()
