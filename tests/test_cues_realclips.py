@@ -358,3 +358,31 @@ def test_the_treadmill_coach_bent_over_raises_run_tall_and_verdicts_are_steady(
     assert flip_rate([r.grade for r in reports]) <= 0.15
     for cue in (c for c in CATALOGUE if c.validated):
         assert flip_rate([by_id(r)[cue.id].verdict for r in reports]) <= 0.2, cue.id
+
+
+# --- live as batch ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("clip", CLIPS)
+def test_live_and_batch_find_the_same_strides_and_agree_on_every_cue(
+    media_dir, lightning_model, clip
+):
+    """Issue 10: what the daemon judges live and what a replay judges agree within 10 points
+    per cue (every verdict's share, unknown and unreliable included).  Measured before the
+    fixes: the slow-motion clip lost its first stride live (17 points on overstride), and a
+    jes_woods stride read the far arm (11 points on elbows-back)."""
+    batch, _ = judged_reports(media_dir, lightning_model, clip, "batch")
+    live, _ = judged_reports(media_dir, lightning_model, clip, "live")
+    t, _, _ = keypoints_of(media_dir / clip, lightning_model)
+    frame = float(np.median(np.diff(t)))
+    strikes = [r.stride.foot_strike.time for r in live]
+    found = [any(abs(b.stride.foot_strike.time - s) <= 1.5 * frame for s in strikes) for b in batch]
+    assert sum(found) >= len(batch) - max(1, len(batch) // 20), found  # the first one too
+    assert found[0] or len(batch) > 20, "the pass's first stride was lost live"
+    for cue in CATALOGUE:
+        for verdict in Verdict:
+            shares = [
+                sum(by_id(r)[cue.id].verdict is verdict for r in reports) / len(reports)
+                for reports in (batch, live)
+            ]
+            assert abs(shares[0] - shares[1]) <= 0.10, (cue.id, verdict, shares)

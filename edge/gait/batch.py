@@ -27,7 +27,13 @@ from edge.gait.events import EventParams, LegEventMachine
 from edge.gait.facing import facing_direction, near_side_for, other_side, side_of_leg
 from edge.gait.leg_length import leg_length
 from edge.gait.metrics_adapter import StrideMetricsFn, choose_stride_metrics, stride_metrics_adapter
-from edge.gait.nearfar import LEG_JOINTS, compose_near_far, decide_near_far, near_far_votes
+from edge.gait.nearfar import (
+    ARM_JOINTS,
+    LEG_JOINTS,
+    compose_near_far,
+    decide_near_far,
+    near_far_votes,
+)
 from edge.gait.scale import Scale, check_scale_options, resolve_scale
 from edge.gait.signals import LegSignals, ground_speed, leg_signals
 from edge.gait.smoothing import local_fit, reject_outliers
@@ -136,16 +142,13 @@ def track_from_limbs(
     *,
     min_score: float = 0.3,
     mirrored: bool = False,
-    legs_a_near: bool | None = None,
+    near_far: tuple[bool, bool] | None = None,
 ) -> SideViewTrack:
     """The track of limb tracks A and B (N, 6, 3) already assigned by :class:`LimbContinuity`,
     with near/far and facing decided over all of them (``keypoints``: sanitised, (N, 17, 3)).
-    ``legs_a_near`` overrides the legs' decision (a stream decides it over a longer history)."""
-    legs_decided, arms_a_near = decide_near_far(a, b, min_score)
-    if legs_a_near is None:
-        legs_a_near = legs_decided
-    elif legs_a_near != legs_decided:  # the arms were decided relative to the legs
-        arms_a_near = not arms_a_near
+    ``near_far`` (legs A near, arms A near) overrides that decision (a stream decides it
+    over the whole pass, :class:`NearFarHistory`)."""
+    legs_a_near, arms_a_near = near_far or decide_near_far(a, b, min_score)
     near, far = compose_near_far(a, b, legs_a_near, arms_a_near)
     direction = facing_direction(keypoints, min_score)
     side = near_side_for(direction)
@@ -193,15 +196,22 @@ def repair_leg_swaps(track: SideViewTrack, events: Sequence[GaitEvent]) -> SideV
     ]
     if not switch_times:
         return track
-    # Frames after an odd number of switch points get near and far exchanged.
+    # Frames after an odd number of switch points get near and far legs exchanged.  Only
+    # the legs: the arms have their own continuity (moving them too put the far arm, seen
+    # at score 0.3, in the near arm's place for frames of a jes_woods_nike_coach_1 stride).
     flips = np.searchsorted(np.asarray(switch_times), track.t, side="right") % 2 == 1
     near, far = track.near.copy(), track.far.copy()
-    near[flips], far[flips] = track.far[flips], track.near[flips]
-    # With the identity now consistent, decide again which of the two legs is near.
-    legs_vote, _ = near_far_votes(near.astype(float), far.astype(float))
+    legs = list(LEG_JOINTS)
+    flipped = np.ix_(flips, legs)
+    near[flipped], far[flipped] = track.far[flipped], track.near[flipped]
+    # With the identity now consistent, decide again which of the two legs is near, and
+    # pair the arms with them again (the near arm swings against the near leg).
+    legs_vote, arms_vote = near_far_votes(near.astype(float), far.astype(float))
     if legs_vote < 0:
-        legs = list(LEG_JOINTS)
         near[:, legs], far[:, legs] = far[:, legs].copy(), near[:, legs].copy()
+    if arms_vote < 0:
+        arms = list(ARM_JOINTS)
+        near[:, arms], far[:, arms] = far[:, arms].copy(), near[:, arms].copy()
     return SideViewTrack(track.t, near, far, track.head, track.direction, track.near_side)
 
 

@@ -41,12 +41,40 @@ def decide_near_far(a: np.ndarray, b: np.ndarray, min_score: float = 0.3) -> tup
     return bool(legs_a_near), bool(arms >= 0 if arms != 0 else legs_a_near)
 
 
+def arm_swing_products(a: np.ndarray, b: np.ndarray, min_score: float = 0.3) -> np.ndarray:
+    """Per frame with both knees and both wrists seen, (knee A - knee B) x (wrist A - wrist
+    B) along the image x axis: negative when arm A swings opposite to leg A.  (..., 6, 3)
+    tracks; frames without the four joints are dropped."""
+    a, b = np.atleast_3d(a).reshape(-1, 6, 3), np.atleast_3d(b).reshape(-1, 6, 3)
+    ok = (
+        (a[:, LimbJoint.WRIST, 2] >= min_score)
+        & (b[:, LimbJoint.WRIST, 2] >= min_score)
+        & (a[:, LimbJoint.KNEE, 2] >= min_score)
+        & (b[:, LimbJoint.KNEE, 2] >= min_score)
+    )
+    knee_lead = a[ok, LimbJoint.KNEE, 0] - b[ok, LimbJoint.KNEE, 0]
+    wrist_lead = a[ok, LimbJoint.WRIST, 0] - b[ok, LimbJoint.WRIST, 0]
+    return knee_lead * wrist_lead
+
+
+def arms_vote_from_products(products: np.ndarray, legs_a_near: bool, leg_length: float) -> float:
+    """Signed evidence that arm track A is near: the near arm swings opposite to the near
+    leg (0 with fewer than 5 frames of both arms and both knees)."""
+    if len(products) < 5 or not np.isfinite(leg_length) or leg_length <= 0:
+        return 0.0
+    # -sum(...) is the evidence that arm A pairs with leg A; leg A near makes it arm A near
+    paired_with_leg_a = -float(np.sum(products)) / leg_length**2
+    return paired_with_leg_a if legs_a_near else -paired_with_leg_a
+
+
 class NearFarHistory:
     """Recent per-frame depth cues of limb tracks A and B, for a streaming near/far decision.
 
     Keeps the last ``max_frames`` frames of the few numbers :func:`legs_vote_from_cues`
-    needs (ankle heights, leg lengths, scores), so a stream decides with a minute of
-    evidence in bounded memory, exactly as the batch engine does with a whole recording.
+    and :func:`arms_vote_from_products` need (ankle heights, leg lengths, scores, arm
+    swing), so a stream decides legs and arms with a minute of evidence in bounded memory,
+    as the batch engine does with a whole recording (an arm decided over one window alone
+    took the far arm, seen at score 0.3, as the near one on jes_woods_nike_coach_1).
     """
 
     def __init__(self, min_score: float = 0.3, max_frames: int = 2048):
@@ -54,6 +82,9 @@ class NearFarHistory:
         self._cues = np.zeros((max_frames, 6))  # ring buffer
         self._next = 0
         self._count = 0
+        self._arms = np.zeros(max_frames)  # ring buffer of arm_swing_products
+        self._arms_next = 0
+        self._arms_count = 0
 
     def __len__(self) -> int:
         return self._count
@@ -73,12 +104,24 @@ class NearFarHistory:
             )
             self._next = (self._next + 1) % len(self._cues)
             self._count = min(self._count + 1, len(self._cues))
+        for product in arm_swing_products(a, b, ms):
+            self._arms[self._arms_next] = product
+            self._arms_next = (self._arms_next + 1) % len(self._arms)
+            self._arms_count = min(self._arms_count + 1, len(self._arms))
 
     def legs_vote(self) -> float:
         if self._count < 3:
             return 0.0
         c = self._cues[: self._count]
         return legs_vote_from_cues(c[:, 0], c[:, 1], c[:, 2], c[:, 3], c[:, 4], c[:, 5])
+
+    def decide(self) -> tuple[bool, bool]:
+        """(legs A near, arms A near), as :func:`decide_near_far` over the kept frames."""
+        legs_a_near = self.legs_vote() >= 0
+        c = self._cues[: self._count]
+        leg_length = typical_leg_length(c[:, 2:4].ravel()) if self._count else float("nan")
+        arms = arms_vote_from_products(self._arms[: self._arms_count], legs_a_near, leg_length)
+        return legs_a_near, (arms >= 0 if arms != 0 else legs_a_near)
 
 
 def legs_vote_from_cues(
@@ -130,16 +173,5 @@ def near_far_votes(a: np.ndarray, b: np.ndarray, min_score: float = 0.3) -> tupl
         a[both, LimbJoint.ANKLE, 2],
         b[both, LimbJoint.ANKLE, 2],
     )
-    near_leg, far_leg = (a, b) if legs_vote >= 0 else (b, a)
-    arm_ok = (
-        (a[:, LimbJoint.WRIST, 2] >= ms)
-        & (b[:, LimbJoint.WRIST, 2] >= ms)
-        & (near_leg[:, LimbJoint.KNEE, 2] >= ms)
-        & (far_leg[:, LimbJoint.KNEE, 2] >= ms)
-    )
-    arms_vote = 0.0
-    if arm_ok.sum() >= 5:
-        knee_lead = near_leg[arm_ok, LimbJoint.KNEE, 0] - far_leg[arm_ok, LimbJoint.KNEE, 0]
-        wrist_lead = a[arm_ok, LimbJoint.WRIST, 0] - b[arm_ok, LimbJoint.WRIST, 0]
-        arms_vote = -float(np.sum(knee_lead * wrist_lead)) / leg_length**2
+    arms_vote = arms_vote_from_products(arm_swing_products(a, b, ms), legs_vote >= 0, leg_length)
     return float(legs_vote), arms_vote

@@ -90,15 +90,29 @@ class StreamingParams:
     # The pass's first events therefore reach the LED up to this long after the pass
     # began; every later event within :attr:`max_latency`.
     pass_warmup: float = 2.0
+    # The warm-up also lasts until the window holds this many foot strikes: with only two,
+    # the leg-swap repair has no rhythm to check them against and can name both strikes
+    # after one leg (simplehrnet_running_track_wide, a slow-motion clip with 0.6-0.8 s
+    # steps: its first stride was lost live, found in batch).  Three strikes is the fewest
+    # that show the alternation.  It never outlasts the window: see :attr:`max_warmup`.
+    warmup_strikes: int = 3
     events: EventParams = field(default_factory=EventParams)
 
     def __post_init__(self) -> None:
-        if not 0 <= self.pass_warmup <= self.event_window - self.look_behind - self.analyse_every:
+        if not 0 <= self.pass_warmup <= self.max_warmup:
             raise ValueError(
                 f"pass_warmup {self.pass_warmup} s: expected 0 .. event_window - look_behind "
-                f"- analyse_every ({self.event_window - self.look_behind - self.analyse_every:.2f}"
-                " s), or the pass's first events leave the window before they are final"
+                f"- analyse_every ({self.max_warmup:.2f} s), or the pass's first events "
+                "leave the window before they are final"
             )
+        if self.warmup_strikes < 0:
+            raise ValueError(f"warmup_strikes {self.warmup_strikes}: expected >= 0")
+
+    @property
+    def max_warmup(self) -> float:
+        """The longest a pass's first events can be held: after this the pass's first frames
+        leave the event window before they are final."""
+        return self.event_window - self.look_behind - self.analyse_every
 
     @property
     def max_latency(self) -> float:
@@ -129,9 +143,11 @@ class _PassState:
     last_present: float | None = None  # newest frame with a usable runner
     next_analysis: float = -np.inf
     committed_until: float = -np.inf  # every event up to this time has been emitted
+    warmed_up: bool = False  # the pass's warm-up is over: events are final as they age
     next_decision: float = -np.inf
     next_vote: float = -np.inf
     legs_a_near: bool = True  # the pass's near/far decision, renewed every ``decide_every``
+    arms_a_near: bool = True
     track: SideViewTrack | None = None  # the whole buffer, of the latest window analysis
     # The event window of that analysis after its leg-swap repair: the track the events
     # were found on, so the strides' metrics read the leg that struck (the unrepaired
@@ -247,10 +263,7 @@ class GaitTracker:
         interval = frame_interval(np.array([f.t for f in list(s.frames)[-8:]]))
         half = self.params.events.smoothing_half_window(interval)
         look_behind = max(self.params.look_behind, half + 0.2 * interval)
-        final_until = t - look_behind
-        if t - s.first_t < self.params.pass_warmup:
-            final_until = -np.inf  # still warming up: held, emitted together afterwards
-        return flushed + self._analyse(final_until, t)
+        return flushed + self._analyse(t - look_behind, t)
 
     def flush(self) -> GaitUpdate:
         """Emit every event still pending (the pass, session or recording ended) and start
@@ -288,7 +301,7 @@ class GaitTracker:
             np.stack([f.b for f in frames]),
             keypoints,
             min_score=ep.min_score,
-            legs_a_near=self._legs_a_near(now),
+            near_far=self._near_far(now),
         )
         s.track = track
         self._latest_track = track
@@ -298,6 +311,10 @@ class GaitTracker:
         s.window, s.window_keypoints = recent, keypoints[lo:]
         found = sorted(found, key=lambda e: e.time)
         strike_times = [e.time for e in found if e.kind is EventKind.FOOT_STRIKE]
+        if not s.warmed_up and np.isfinite(final_until):
+            s.warmed_up = self._warm(now, len(strike_times))
+            if not s.warmed_up:
+                final_until = -np.inf  # still warming up: held, emitted together afterwards
         step = float(np.median(np.diff(strike_times))) if len(strike_times) >= 3 else np.nan
         # An event may move by a few ms between windows: one already emitted is recognised
         # by kind within ``min_step`` (no two strikes or toe-offs are closer in running).
@@ -334,6 +351,13 @@ class GaitTracker:
             return GaitUpdate()
         return self._assemble(new_events)
 
+    def _warm(self, now: float, strikes: int) -> bool:
+        """Whether the pass's warm-up ends at ``now``, with ``strikes`` in the window."""
+        first = self._state.first_t
+        held = now - (now if first is None else first)
+        p = self.params
+        return held >= p.pass_warmup and (strikes >= p.warmup_strikes or held >= p.max_warmup)
+
     def _identity_leg(self, event: GaitEvent, step: float) -> Leg:
         """The name ``event`` keeps in the history: the window's near/far name, exchanged
         while ``leg_parity`` is set.
@@ -356,15 +380,15 @@ class GaitTracker:
             leg = _other(leg)
         return leg
 
-    def _legs_a_near(self, now: float) -> bool:
-        """Near/far of the legs from the whole pass's depth cues (costly: every so often)."""
+    def _near_far(self, now: float) -> tuple[bool, bool]:
+        """Near/far of legs and arms from the whole pass's cues (costly: every so often)."""
         s = self._state
         if now >= s.next_vote:
             s.next_vote = now + self.params.decide_every
-            legs_a_near = s.near_far.legs_vote() >= 0
+            legs_a_near, s.arms_a_near = s.near_far.decide()
             s.vote_changed |= legs_a_near != s.legs_a_near
             s.legs_a_near = legs_a_near
-        return s.legs_a_near
+        return s.legs_a_near, s.arms_a_near
 
     def _update_scale(self, now: float) -> None:
         s = self._state
