@@ -20,8 +20,11 @@ median and p95 of |error| (ms; any leg, within 0.1 s), missed/spurious, and the 
 (EventParams.half_window), to show whether a bias comes from that one constant.
 
 ``--sprint`` instead plays T35 2.4x faster (contact 93 ms, the issue's 90-100 ms sprint
-contacts; stride 0.29 s, swing 0.20 s) with the default constants and with the
-time limits that such a cycle violates relaxed one group at a time (``SPRINT_PARAMS``).
+contacts; stride 0.29 s, swing 0.20 s) with the fixed jogging limits
+(``follow_rhythm=False``), with the time limits that such a cycle violates relaxed one
+group at a time, and with the defaults, whose limits follow the stride period found in
+the film (``SPRINT_PARAMS``; docs/gait.md, "Fast running and sprint").  ``--fixed`` runs
+the per-speed rows with the fixed limits too, for comparison.
 """
 
 from __future__ import annotations
@@ -44,11 +47,13 @@ from edge.testing.groundtruth import LabEvent, LabTrial, load_bmclab_run, load_f
 
 FACTORS = (1.25, 1.5, 2.0)
 SPRINT_FACTOR = 2.4
+FIXED = {"follow_rhythm": False}  # the jogging limits, not scaled to the runner's stride
 SPRINT_PARAMS = (
-    ("defaults", {}),
-    ("min_stride 0.25", {"min_stride": 0.25}),
-    ("+ min_swing 0.15", {"min_stride": 0.25, "min_swing": 0.15}),
-    ("+ min_contact 0.07", {"min_stride": 0.25, "min_swing": 0.15, "min_contact": 0.07}),
+    ("fixed limits", FIXED),
+    ("fixed, min_stride 0.25", {**FIXED, "min_stride": 0.25}),
+    ("+ min_swing 0.15", {**FIXED, "min_stride": 0.25, "min_swing": 0.15}),
+    ("+ min_contact 0.07", {**FIXED, "min_stride": 0.25, "min_swing": 0.15, "min_contact": 0.07}),
+    ("defaults (rhythm)", {}),
 )
 
 
@@ -85,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the 2.4x (93 ms contact) run with relaxed time limits",
     )
+    parser.add_argument(
+        "--fixed", action="store_true", help="also run the fixed (not rhythm-scaled) limits"
+    )
     args = parser.parse_args(argv)
     t25 = load_fukuchi(args.groundtruth, "T25")
     t35 = load_fukuchi(args.groundtruth, "T35")
@@ -110,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"-- {trial.name}: contact {contact_ms(trial):.0f} ms")
         for fps in args.fps:
             for noise in args.noise:
-                settings = [("", None)]
+                settings: list[tuple[str, EventParams | None]] = [("", None)]
+                if args.fixed:
+                    settings.append(("fixed ", replace(EventParams(), **FIXED)))
                 if args.scaled_window and factor != 1.0:
                     base = EventParams()
                     settings.append(("hw/f ", replace(base, half_window=base.half_window / factor)))

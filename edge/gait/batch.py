@@ -34,6 +34,7 @@ from edge.gait.nearfar import (
     decide_near_far,
     near_far_votes,
 )
+from edge.gait.rhythm import stride_period
 from edge.gait.scale import Scale, check_scale_options, resolve_scale
 from edge.gait.signals import LegSignals, ground_speed, leg_signals
 from edge.gait.smoothing import local_fit, reject_outliers
@@ -245,8 +246,12 @@ def detect_events(track: SideViewTrack, params: EventParams | None = None) -> li
     signals = leg_signals(track, params.min_score)
     if not np.isfinite(signals.leg_length):
         return []
-    half = params.smoothing_half_window(frame_interval(signals.t))
-    smooth = smooth_signals(signals, signals.t, half)
+    if params.follow_rhythm:  # sprinting shortens every phase: so do the limits
+        params = params.for_stride(stride_period(signals.t, signals.forward, signals.valid))
+    dt = frame_interval(signals.t)
+    smooth = smooth_signals(
+        signals, signals.t, params.smoothing_half_window(dt), params.speed_half_window(dt)
+    )
     v_ground = ground_speed(smooth[:, :, 0].ravel())
     events: list[GaitEvent] = []
     legs = (Leg.NEAR, Leg.FAR)
@@ -263,17 +268,45 @@ def detect_events(track: SideViewTrack, params: EventParams | None = None) -> li
     return events
 
 
-def smooth_signals(signals: LegSignals, t_query: np.ndarray, half_window: float) -> np.ndarray:
-    """(Q, 2, 3) smoothed ``forward speed, height, forward`` for both legs at ``t_query``."""
-    values = np.concatenate([signals.forward, signals.height], 1)
-    valid = np.concatenate([signals.valid, signals.valid], 1)
-    valid = reject_outliers(signals.t, values, valid, half_window)
-    v, s = local_fit(signals.t, values, valid, t_query, half_window)
+def smooth_signals(
+    signals: LegSignals,
+    t_query: np.ndarray,
+    half_window: float,
+    speed_half_window: float | None = None,
+) -> np.ndarray:
+    """(Q, 2, 3) smoothed ``forward speed, height, forward`` for both legs at ``t_query``;
+    the forward signals over ``speed_half_window`` if given (a fast rhythm), the height
+    over ``half_window``."""
+    if speed_half_window is None or speed_half_window == half_window:
+        value, slope = _fit(
+            signals.t, signals.forward, signals.height, signals.valid, t_query, half_window
+        )
+        forward_value, forward_slope, height = value[:, :2], slope[:, :2], value[:, 2:]
+    else:
+        forward_value, forward_slope = _fit(
+            signals.t, signals.forward, None, signals.valid, t_query, speed_half_window
+        )
+        height, _ = _fit(signals.t, signals.height, None, signals.valid, t_query, half_window)
     out = np.empty((len(t_query), 2, 3))
-    out[:, :, 0] = s[:, :2]
-    out[:, :, 1] = v[:, 2:]
-    out[:, :, 2] = v[:, :2]
+    out[:, :, 0] = forward_slope
+    out[:, :, 1] = height
+    out[:, :, 2] = forward_value
     return out
+
+
+def _fit(
+    t: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray | None,
+    valid: np.ndarray,
+    t_query: np.ndarray,
+    half_window: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Outlier rejection and local fit of the (N, 2) signal(s), side by side."""
+    values = first if second is None else np.concatenate([first, second], 1)
+    mask = valid if second is None else np.concatenate([valid, valid], 1)
+    mask = reject_outliers(t, values, mask, half_window)
+    return local_fit(t, values, mask, t_query, half_window)
 
 
 def frame_interval(t: np.ndarray) -> float:

@@ -28,7 +28,7 @@ small ``lag`` behind the newest frame.  So they can only differ by their smoothi
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
@@ -43,6 +43,10 @@ class EventParams:
     min_score: float = 0.3  # keypoints below this confidence are ignored
     half_window: float = 0.09  # s, smoothing half-width at high frame rates ...
     min_half_window_frames: float = 2.5  # ... but never fewer frame intervals than this
+    # The foot's forward speed and position (strikes) are smoothed over this fraction of
+    # ``half_window``; the height (toe-offs) over all of it.  1 unless :meth:`for_stride`
+    # narrows it for a fast rhythm.
+    speed_window_fraction: float = 1.0
     fs_speed_fraction: float = 0.5
     fs_offset: float = 0.002  # s, added to the detected strike time
     to_rise: float = 0.10  # leg lengths above the stance minimum
@@ -68,8 +72,58 @@ class EventParams:
     max_gap: float = 0.35  # s without a usable ankle: forget the phase of that leg
     min_ground_speed: float = 0.25  # leg lengths/s; slower than this is not running/walking
 
+    # Scale the time limits to the runner's own stride period (:meth:`for_stride`, found by
+    # :func:`edge.gait.rhythm.stride_period`); False keeps the fixed jogging limits.
+    follow_rhythm: bool = True
+    # The rhythm the time limits above were validated on, and the shortest: Fukuchi T35
+    # (3.5 m/s) has a 0.701 s median stride on the force plate (T25: 0.764 s; BMClab and
+    # OpenCap walking 1.0-1.12 s), all within target with these limits (docs/gait.md).
+    reference_stride: float = 0.70  # s
+    # A stride within the estimate's own scatter of the reference is the reference: on the
+    # force-plate films the estimate is within 1 % clean and 2-3 % with keypoint errors
+    # (tests/test_gait_rhythm.py); it also spares the T35 films a second smoothing pass.
+    rhythm_tolerance: float = 0.03
+
     def smoothing_half_window(self, frame_interval: float) -> float:
+        """The widest smoothing half-window (the height's): how far the smoothing sees."""
         return max(self.half_window, self.min_half_window_frames * frame_interval)
+
+    def speed_half_window(self, frame_interval: float) -> float:
+        """The smoothing half-window of the foot's forward speed and position."""
+        narrowed = self.half_window * self.speed_window_fraction
+        return max(narrowed, self.min_half_window_frames * frame_interval)
+
+    def for_stride(self, stride: float) -> EventParams:
+        """These parameters for a runner whose stride period is ``stride`` seconds.
+
+        A faster rhythm than :attr:`reference_stride` shortens every time limit in
+        proportion, so each stays the same fraction of the runner's own cycle as it was of
+        the validated one (min_contact 14 %, min_swing 29 %, min_stride 50 %, min_step 14 %,
+        max_gap 50 %, max_contact 171 %; fusion gates 4 % and 9 %; the sub-frame offsets).
+        The foot-speed smoothing narrows by the square root of the ratio: a fixed 90 ms
+        half-window makes strikes late on a fast cycle (+6 ms on the 2.4x film), one scaled
+        in full makes them noisy (p95 x3 under MoveNet-like errors at 120 fps); the height
+        smoothing stays (toe-off p95 was better at every derived speed; docs/gait.md).
+        Slower rhythms (or within :attr:`rhythm_tolerance` of the reference), and ``nan``
+        (no clear rhythm), keep the defaults: they already hold from 3.5 m/s to walking.
+        """
+        if not np.isfinite(stride) or stride >= self.reference_stride * (1 - self.rhythm_tolerance):
+            return self
+        ratio = stride / self.reference_stride
+        return replace(
+            self,
+            speed_window_fraction=self.speed_window_fraction * float(np.sqrt(ratio)),
+            fs_offset=self.fs_offset * ratio,
+            to_offset=self.to_offset * ratio,
+            to_gate=self.to_gate * ratio,
+            fs_gate=self.fs_gate * ratio,
+            min_contact=self.min_contact * ratio,
+            max_contact=self.max_contact * ratio,
+            min_swing=self.min_swing * ratio,
+            min_stride=self.min_stride * ratio,
+            min_step=self.min_step * ratio,
+            max_gap=self.max_gap * ratio,
+        )
 
 
 class Phase(Enum):
