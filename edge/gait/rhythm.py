@@ -7,12 +7,13 @@ derived 2.4x Fukuchi film 0.09 s and 0.29 s), so :meth:`EventParams.for_stride` 
 to the stride period found here.
 
 Each ankle's forward position relative to the pelvis is periodic with the stride: it sweeps
-back in stance and comes forward in swing.  Its autocorrelation (both legs pooled, over the
-samples where both ends of the lag are seen) peaks at one stride; half a stride lands on
-the other phase of the same leg (a trough), so a step cannot be taken for a stride.  Sub-
-frame precision comes from a parabola through the peak and its neighbours.  When the
-signal is too short for two strides or too irregular for a clear peak the answer is
-``nan`` and the detector keeps its defaults.
+back in stance and comes forward in swing.  With both legs, the squared distance between
+the two ankles is used instead: a MoveNet label swap between the legs leaves it unchanged,
+and it repeats every step (the legs exchange roles), so the stride is twice its period.
+The period is the first clear peak of the autocorrelation (over the samples where both
+ends of the lag are seen), with sub-frame precision from a parabola through the peak and
+its neighbours.  When the signal is too short for two periods or too irregular for a
+clear peak the answer is ``nan`` and the detector keeps its defaults.
 """
 
 from __future__ import annotations
