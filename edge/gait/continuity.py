@@ -8,6 +8,11 @@ hypotheses against the predictions — names kept, whole limb swapped, only the 
 the second joint swapped — and keeps the cheapest (the Hungarian method on two items).
 Hips follow their knee, shoulders their elbow.  Which track is the *near* limb is decided
 elsewhere (:mod:`edge.gait.nearfar`); continuity only keeps each track on one limb.
+
+Above 40 fps two more rules keep MoveNet's typical errors out of the tracks: both ankle
+keypoints on one foot (*merged*) leave the other track's ankle unseen, and a joint far off
+its filter's course (*innovation gate*) is unseen for that frame (docs/gait.md,
+"Robustness to MoveNet's errors").
 """
 
 from __future__ import annotations
@@ -34,6 +39,40 @@ PARTIAL_SWAP_PENALTY = 0.05**2
 # does so can look cheap against noisy predictions.  Each hypothesis therefore also pays for
 # how far the shank (forearm) lengths it implies are from their running length.
 SEGMENT_WEIGHT = 1.0
+# Merged ankles: MoveNet often puts both ankle keypoints on the stance foot (14 % of
+# near-stance frames on the real clips, docs/live-timing-notes.md).  Two ankles closer than
+# this (leg lengths) are one foot.  The model's merged keypoint sits within it 98 % of the
+# time (jitter 0.02 per axis on each); on the clean lab films the running ankles never come
+# closer than 0.135, walking ones in 1-2.5 % of frames, at the mid-swing crossing, far from
+# any event.  Chosen on Fukuchi T25 MoveNet-like films at 60 fps (0.05 / 0.08 / 0.12: FS
+# p95 25 / 26 / 26 ms plain, 43 / 42 / 42 mirrored, wrong leg 99 / 81 / 90 of 308).
+MERGED_ANKLES = 0.08
+# Innovation gate: a tracked joint further than this many robust SDs of its filter's own
+# innovations from where the filter expected it (a displaced keypoint, a swap continuity
+# did not catch) is left unseen for that frame and does not move the filter.  Robust SD:
+# a running mean of the accepted innovation sizes / 1.25 (a 2-D Gaussian's mean radius).
+# Chosen on Fukuchi T25 MoveNet-like films at 60 fps, merged ankles on (4 films, distance
+# to the prediction, before the path rule of ``_implausible``): k = 3 / 4 / 6 gave FS p95
+# 28 / 21 / 19 ms plain, 25 / 30 / 36 mirrored, wrong leg 34 / 14 / 53 of 308.
+GATE_SIGMAS = 4.0
+# ... never tighter than this (leg lengths): the smallest displacement of a confident ankle
+# measured on the real clips (0.1-0.55), so that near-noiseless input, whose innovations
+# are tiny, is not gated for ordinary motion.
+GATE_FLOOR = 0.1
+# ... and only this long (s) since the filter's last accepted measurement: a jump that
+# persists is a real change (e.g. a swap continuity missed) and the filter must follow.
+# Two frames at 60 fps.  Fukuchi T25 MoveNet-like, 60 fps, 8 films (before the path rule):
+# 0.045 s FS p95 19 / 24 ms (plain / mirrored) against 22 / 26 ms at 0.06 s; 4 films:
+# 0.03 / 0.05 / 0.1 s gave 19 / 21 / 36 plain, 29 / 30 / 39 mirrored.
+GATE_SPAN = 0.045
+GATE_WARMUP = 5  # accepted updates before a filter's spread is trusted
+# Both rules (merged ankles, the gate) only between frames at most this far apart (s): at
+# 30 fps they did not help on Fukuchi T25 MoveNet-like films (4 films: FS p95 44 / 29 ms
+# plain / mirrored with them, 36 / 46 without, but 30 + 39 strikes missed against 23 + 30),
+# where a constant-velocity prediction over 33 ms is poor and MoveNet's errors last about
+# one frame, which the smoothing's own outlier rejection removes; at 60 fps they clearly
+# did (above).  Between the two: 40 fps.
+ROBUST_MAX_INTERVAL = 0.025
 
 
 @dataclass
@@ -45,6 +84,8 @@ class _JointFilter:
     pos: np.ndarray | None = None
     vel: np.ndarray = field(default_factory=lambda: np.zeros(2))
     t: float = float("nan")
+    spread: float = float("nan")  # running mean innovation size (px) of accepted updates
+    updates: int = 0
 
     def predict(self, t: float) -> np.ndarray | None:
         if self.pos is None:
@@ -58,6 +99,9 @@ class _JointFilter:
         dt = t - self.t
         pred = self.pos + self.vel * dt
         resid = xy - pred
+        size = float(np.hypot(*resid))
+        self.spread = size if not np.isfinite(self.spread) else 0.9 * self.spread + 0.1 * size
+        self.updates += 1
         self.pos = pred + self.alpha * resid
         if dt > 0:
             self.vel = self.vel + self.beta * resid / dt
@@ -82,6 +126,7 @@ class LimbContinuity:
         }
         self.scale = float("nan")  # running leg length (px), for the partial-swap penalty
         self._segment = [float("nan")] * len(GROUPS)  # running shank / forearm length (px)
+        self._last_t = float("nan")  # the previous frame's time
 
     def assign(self, t: float, keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         left, right = split_limbs(np.asarray(keypoints, float))
@@ -93,6 +138,8 @@ class LimbContinuity:
             known = np.isfinite(self.scale)
             self.scale = 0.95 * self.scale + 0.05 * length if known else length
         penalty = PARTIAL_SWAP_PENALTY * (self.scale**2 if np.isfinite(self.scale) else 1e4)
+        robust = t - self._last_t <= ROBUST_MAX_INTERVAL  # False for the first frame (nan)
+        self._last_t = t
         for g, (joints, follower) in enumerate(GROUPS):
             segment = self._update_segment(g, joints, left, right)
             # Hypotheses: which of the tracked joints swap (False, False) ... (True, True).
@@ -112,11 +159,54 @@ class LimbContinuity:
                     a[j], b[j] = right[j].copy(), left[j].copy()
             if best[0]:  # the follower (hip, shoulder) goes with the first joint (knee, elbow)
                 a[follower], b[follower] = right[follower].copy(), left[follower].copy()
+            if robust and LimbJoint.ANKLE in joints:
+                self._drop_merged_ankle(t, a, b)
             for j in joints:
                 for track, limb in ((0, a), (1, b)):
-                    if limb[j, 2] >= self.min_score:
-                        self._filters[(j, track)].update(t, limb[j, :2])
+                    if limb[j, 2] < self.min_score:
+                        continue
+                    f = self._filters[(j, track)]
+                    if robust and self._implausible(t, f, limb[j, :2]):
+                        limb[j, 2] = 0.0  # unseen this frame; the filter keeps its course
+                    else:
+                        f.update(t, limb[j, :2])
         return a, b
+
+    def _implausible(self, t: float, f: _JointFilter, xy: np.ndarray) -> bool:
+        """Whether ``xy`` is too far from where ``f`` expected its joint (innovation gate).
+
+        The distance is taken to the path from the filter's last position to its prediction,
+        not to the prediction alone: a foot that lands stops short of where its swing would
+        have taken it, and that is no outlier.  On Fukuchi T25 white-noise films at 60 fps
+        this cut the frames gated near a true joint from 3-16 to 0-3 per film."""
+        if f.pos is None or f.updates < GATE_WARMUP or not np.isfinite(self.scale):
+            return False
+        if t - f.t > GATE_SPAN:
+            return False
+        limit = max(GATE_SIGMAS * f.spread / 1.25, GATE_FLOOR * self.scale)
+        predicted = f.predict(t)
+        assert predicted is not None
+        return _distance_to_segment(xy, f.pos, predicted) > limit
+
+    def _drop_merged_ankle(self, t: float, a: np.ndarray, b: np.ndarray) -> None:
+        """Both ankle keypoints on one foot: the one track whose filter expected its ankle
+        there keeps it; the other's foot (in swing, unseen by MoveNet) is left unseen."""
+        ankle = LimbJoint.ANKLE
+        if not np.isfinite(self.scale):
+            return
+        if a[ankle, 2] < self.min_score or b[ankle, 2] < self.min_score:
+            return
+        if np.hypot(*(a[ankle, :2] - b[ankle, :2])) > MERGED_ANKLES * self.scale:
+            return
+        fa, fb = self._filters[(ankle, 0)], self._filters[(ankle, 1)]
+        pa, pb = fa.predict(t), fb.predict(t)
+        if pa is None or pb is None:
+            return
+        merged = (a[ankle, :2] + b[ankle, :2]) / 2
+        if _dist2(merged, pa) > _dist2(merged, pb):
+            a[ankle, 2] = 0.0
+        else:
+            b[ankle, 2] = 0.0
 
     def _update_segment(
         self, group: int, joints: tuple[LimbJoint, ...], left: np.ndarray, right: np.ndarray
@@ -179,3 +269,11 @@ class LimbContinuity:
 def _dist2(p: np.ndarray, q: np.ndarray) -> float:
     d = p - q
     return float(d @ d)
+
+
+def _distance_to_segment(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """Distance (px) from point ``p`` to the segment from ``a`` to ``b``."""
+    ab = b - a
+    length2 = float(ab @ ab)
+    u = 0.0 if length2 == 0 else float(np.clip((p - a) @ ab / length2, 0.0, 1.0))
+    return float(np.hypot(*(p - (a + u * ab))))
