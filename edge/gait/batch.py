@@ -264,6 +264,14 @@ def detect_events(track: SideViewTrack, params: EventParams | None = None) -> li
             found = machine.update(float(t), speed, height, forward, v_ground, other_strike=other)
             for kind, when in found:
                 events.append(GaitEvent(kind, legs[column], when, side=sides[column]))
+    # Over the first smoothing half-window the fit sees one side only, and an event found
+    # there may have happened before the first frame: on whole Fukuchi films (60 fps) a
+    # strike ~25 ms before the first frame was reported 6-22 ms after it, a spurious first
+    # strike in 3 of 4 mirrored white-noise films (scripts/validate_gait_errors.py).  A true
+    # event that early cannot be timed either; the stream's later windows already leave
+    # their own first half-window to the windows before (streaming.py).
+    first = float(signals.t[0]) + params.smoothing_half_window(dt)
+    events = [e for e in events if e.time >= first]
     events.sort(key=lambda e: e.time)
     return events
 
