@@ -285,36 +285,27 @@ def smooth_signals(
     """(Q, 2, 3) smoothed ``forward speed, height, forward`` for both legs at ``t_query``;
     the forward signals over ``speed_half_window`` if given (a fast rhythm), the height
     over ``half_window``."""
-    if speed_half_window is None or speed_half_window == half_window:
-        value, slope = _fit(
-            signals.t, signals.forward, signals.height, signals.valid, t_query, half_window
-        )
-        forward_value, forward_slope, height = value[:, :2], slope[:, :2], value[:, 2:]
+    t, forward, height, valid = signals.t, signals.forward, signals.height, signals.valid
+    if speed_half_window is None or speed_half_window == half_window:  # one pass for both
+        both = np.concatenate([forward, height], 1)
+        value, slope = _fit(t, both, np.concatenate([valid, valid], 1), t_query, half_window)
+        forward_value, forward_slope, height_value = value[:, :2], slope[:, :2], value[:, 2:]
     else:
-        forward_value, forward_slope = _fit(
-            signals.t, signals.forward, None, signals.valid, t_query, speed_half_window
-        )
-        height, _ = _fit(signals.t, signals.height, None, signals.valid, t_query, half_window)
+        forward_value, forward_slope = _fit(t, forward, valid, t_query, speed_half_window)
+        height_value, _ = _fit(t, height, valid, t_query, half_window)
     out = np.empty((len(t_query), 2, 3))
     out[:, :, 0] = forward_slope
-    out[:, :, 1] = height
+    out[:, :, 1] = height_value
     out[:, :, 2] = forward_value
     return out
 
 
 def _fit(
-    t: np.ndarray,
-    first: np.ndarray,
-    second: np.ndarray | None,
-    valid: np.ndarray,
-    t_query: np.ndarray,
-    half_window: float,
+    t: np.ndarray, values: np.ndarray, valid: np.ndarray, t_query: np.ndarray, half_window: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Outlier rejection and local fit of the (N, 2) signal(s), side by side."""
-    values = first if second is None else np.concatenate([first, second], 1)
-    mask = valid if second is None else np.concatenate([valid, valid], 1)
-    mask = reject_outliers(t, values, mask, half_window)
-    return local_fit(t, values, mask, t_query, half_window)
+    """Outlier rejection, then the local fit (value, slope) of ``values`` at ``t_query``."""
+    valid = reject_outliers(t, values, valid, half_window)
+    return local_fit(t, values, valid, t_query, half_window)
 
 
 def frame_interval(t: np.ndarray) -> float:

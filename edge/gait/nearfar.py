@@ -45,7 +45,7 @@ def arm_swing_products(a: np.ndarray, b: np.ndarray, min_score: float = 0.3) -> 
     """Per frame with both knees and both wrists seen, (knee A - knee B) x (wrist A - wrist
     B) along the image x axis: negative when arm A swings opposite to leg A.  (..., 6, 3)
     tracks; frames without the four joints are dropped."""
-    a, b = np.atleast_3d(a).reshape(-1, 6, 3), np.atleast_3d(b).reshape(-1, 6, 3)
+    a, b = np.asarray(a).reshape(-1, 6, 3), np.asarray(b).reshape(-1, 6, 3)
     ok = (
         (a[:, LimbJoint.WRIST, 2] >= min_score)
         & (b[:, LimbJoint.WRIST, 2] >= min_score)

@@ -318,18 +318,14 @@ class GaitTracker:
         step = float(np.median(np.diff(strike_times))) if len(strike_times) >= 3 else np.nan
         # An event may move by a few ms between windows: one already emitted is recognised
         # by kind within ``min_step`` (no two strikes or toe-offs are closer in running).
-        # The window's first smoothing half-window is one-sided, so its events are left to
-        # the analyses before (which saw them centred) once the window has moved on.
-        edge = -np.inf
-        if s.first_t is not None and recent.t[0] > s.first_t:
-            edge = recent.t[0] + ep.smoothing_half_window(frame_interval(recent.t))
+        # The window's first smoothing half-window is one-sided: ``detect_events`` reports
+        # nothing there, so those events come from the analyses before, which saw them
+        # centred.
         start = s.committed_until - ep.min_step
         emitted = list(s.events)
         new_events: list[tuple[GaitEvent, bool]] = []
         for event in found:
             if not (start < event.time <= final_until):
-                continue
-            if event.time < edge:
                 continue
             if any(
                 e.kind is event.kind and abs(e.time - event.time) < ep.min_step for e in emitted
@@ -354,8 +350,9 @@ class GaitTracker:
     def _warm(self, now: float, strikes: int) -> bool:
         """Whether the pass's warm-up ends at ``now``, with ``strikes`` in the window."""
         first = self._state.first_t
-        held = now - (now if first is None else first)
-        p = self.params
+        if first is None:  # no runner seen yet in this pass
+            return False
+        held, p = now - first, self.params
         return held >= p.pass_warmup and (strikes >= p.warmup_strikes or held >= p.max_warmup)
 
     def _identity_leg(self, event: GaitEvent, step: float) -> Leg:
