@@ -217,3 +217,29 @@ def test_a_slow_pass_holds_its_first_events_until_three_strikes(t25):
     batch = analyse_arrays(slow.t, slow.keypoints, stride_metrics=False).events
     first_batch = min(e.time for e in batch if e.kind is EventKind.FOOT_STRIKE)
     assert strikes[0].time == pytest.approx(first_batch, abs=2.8 / 60)
+
+
+def test_a_pass_keeps_its_frames_with_few_visible_leg_joints(t25):
+    """Frames in which most leg joints are unseen (the in-between tracker lost them, or
+    MoveNet dropped them) still belong to the pass, as in batch: their seen joints count.
+    Only a pass's *start* needs a visible runner."""
+    filmed = film(t25, 30, spoil=Spoiling(), seed=23, duration=8)
+    keypoints = filmed.keypoints.copy()
+    sparse_legs = np.arange(len(keypoints)) % 3 == 1
+    for joint in (13, 14, 16):  # both knees and the right ankle: 3 of 6 leg joints left
+        keypoints[sparse_legs, joint, 2] = 0.0
+    tracker = GaitTracker(stride_metrics=False)
+    blind = Pose(float(filmed.t[0]) - 0.1, -1, keypoints[1], filmed.image_size)
+    tracker.push(blind)
+    assert tracker.buffered_frames == 0  # no runner yet: no pass to add it to
+    events = []
+    for i, (t, kp) in enumerate(zip(filmed.t, keypoints, strict=True)):
+        events += tracker.push(Pose(float(t), i, kp, filmed.image_size)).events
+        if t - filmed.t[0] < tracker.params.buffer_seconds:
+            assert tracker.buffered_frames == i + 1  # every frame of the pass, legs seen or not
+    events += tracker.flush().events
+    batch = analyse_arrays(filmed.t, keypoints, stride_metrics=False).events
+    strikes = [e.time for e in events if e.kind is EventKind.FOOT_STRIKE]
+    batch_strikes = [e.time for e in batch if e.kind is EventKind.FOOT_STRIKE]
+    assert len(strikes) == len(batch_strikes)
+    assert max(min(abs(s - b) for s in strikes) for b in batch_strikes) <= 1 / 30

@@ -80,7 +80,11 @@ class StreamingParams:
     max_buffer_frames: int = 512  # hard cap, whatever the frame rate
     reset_after: float = 0.5  # s without a usable runner: flush and start afresh
     decide_every: float = 0.5  # s between re-estimates of the height scale
-    min_visible_joints: int = 4  # of the 6 leg joints, to count a frame as "runner present"
+    # Of the 6 leg joints, to count a frame as "runner present": it may start a pass and
+    # keeps one alive (``reset_after``).  A pass keeps its other frames too, as batch does
+    # (their seen joints count): dropping them cost live recall at 10 inferences/s, where
+    # the in-between tracker loses joints (scripts/bench_burst.py: 0.73 -> 0.78 pooled).
+    min_visible_joints: int = 4
     # s at the start of a pass during which nothing is final yet: the first windows have
     # too little of the pass for near/far and the ground-speed estimate, so their events
     # can be spurious, missed or on the wrong leg.  Chosen on 4 s windows of the Fukuchi
@@ -244,11 +248,12 @@ class GaitTracker:
             flushed = self.flush()  # the pass ended: what it still held, then afresh
             s = self._state
         s.last_t = t
-        if present < self.params.min_visible_joints:
-            return flushed
-        s.last_present = t
-        if s.first_t is None:
-            s.first_t = t
+        if present >= self.params.min_visible_joints:
+            s.last_present = t
+            if s.first_t is None:
+                s.first_t = t
+        elif s.first_t is None:
+            return flushed  # no runner yet: no pass to add this frame to
         a, b = s.continuity.assign(t, kp)
         s.near_far.add(a, b)
         s.frames.append(_Frame(t, a, b, kp))
