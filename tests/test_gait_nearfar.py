@@ -3,16 +3,24 @@ over a recording, and the leg-swap repair moves legs only."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from test_gait_metrics import Runner
 
-from edge.gait.batch import analyse_arrays, detect_repaired_events
+from edge.gait.batch import (
+    SEGMENT_MIN_DURATION,
+    analyse_arrays,
+    detect_repaired_events,
+    near_far_per_segment,
+)
 from edge.gait.coco import sanitize_keypoints
 from edge.gait.continuity import LimbContinuity
 from edge.gait.nearfar import ARM_JOINTS, LEG_JOINTS, NearFarHistory, decide_near_far
 from edge.gait.track import SideViewTrack
 from edge.testing.groundtruth import Spoiling, film, load_fukuchi
+from edge.types import EventKind, Leg
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +77,34 @@ def test_the_leg_swap_repair_moves_the_legs_and_leaves_the_arms(filmed):
     same = np.all(repaired.near[:, legs] == track.near[:, legs], axis=(1, 2))
     other = np.all(repaired.near[:, legs] == track.far[:, legs], axis=(1, 2))
     assert same.mean() >= 0.9 or other.mean() >= 0.9
+
+
+def test_a_swap_hidden_by_a_missed_strike_is_undone_by_each_stretch_s_own_vote(filmed):
+    """Legs swapped at a strike that was missed still alternate, so the rhythm repair cannot
+    see it; the stretch before the missed strike decides its near/far on its own cues."""
+    analysis = analyse_arrays(filmed.t, filmed.keypoints, stride_metrics=False)
+    track, events = analysis.track, analysis.events
+    strikes = [e for e in events if e.kind is EventKind.FOOT_STRIKE]
+    missed = strikes[len(strikes) // 2]  # mid-film: both stretches last > 2 s
+    before, after = strikes[len(strikes) // 2 - 1], strikes[len(strikes) // 2 + 1]
+    assert missed.time - filmed.t[0] > SEGMENT_MIN_DURATION
+    assert filmed.t[-1] - missed.time > SEGMENT_MIN_DURATION
+    legs = list(LEG_JOINTS)
+    early = np.ix_(track.t < missed.time, legs)
+    near, far = track.near.copy(), track.far.copy()
+    near[early], far[early] = track.far[early], track.near[early]
+    swapped = SideViewTrack(track.t, near, far, track.head, track.direction, track.near_side)
+
+    def other(leg):
+        return Leg.FAR if leg is Leg.NEAR else Leg.NEAR
+
+    seen = [e for e in events if e is not missed]
+    named = [dataclasses.replace(e, leg=other(e.leg)) if e.time < missed.time else e for e in seen]
+    fixed, renamed = near_far_per_segment(swapped, named)
+    assert [e.leg for e in renamed] == [e.leg for e in seen]
+    assert [e.time for e in renamed] == [e.time for e in seen]  # renamed, not re-detected
+    away = (track.t < before.time) | (track.t > after.time)
+    np.testing.assert_array_equal(fixed.near[away][:, legs], track.near[away][:, legs])
+    # With the legs named right throughout, nothing changes.
+    unchanged, same_events = near_far_per_segment(track, seen)
+    assert unchanged is track and same_events == seen
