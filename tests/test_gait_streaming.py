@@ -243,3 +243,37 @@ def test_a_pass_keeps_its_frames_with_few_visible_leg_joints(t25):
     batch_strikes = [e.time for e in batch if e.kind is EventKind.FOOT_STRIKE]
     assert len(strikes) == len(batch_strikes)
     assert max(min(abs(s - b) for s in strikes) for b in batch_strikes) <= 1 / 30
+
+
+def test_near_far_starts_again_after_a_missed_strike(t25):
+    """The legs' names swap unseen while a strike is missed (both legs lost for longer than
+    limb continuity remembers them, named the other way round after); the stretch after it
+    gets its near/far from its own depth cues, not from the pass's earlier frames."""
+    filmed = film(t25, 30, spoil=Spoiling(frame_drop=0, swap_rate=0), seed=24, duration=14)
+    keypoints = filmed.keypoints.copy()
+    start = filmed.t[0]
+    lost = (filmed.t >= start + 6.0) & (filmed.t < start + 6.6)
+    keypoints[np.ix_(lost, [13, 14, 15, 16], [2])] = 0.0  # knees and ankles unseen, 0.6 s
+    after = filmed.t >= start + 6.6
+    left, right = [11, 13, 15], [12, 14, 16]
+    keypoints[np.ix_(after, left + right)] = keypoints[np.ix_(after, right + left)]
+    params = StreamingParams(reset_after=1.0)  # the pass goes on through the gap
+    tracker = GaitTracker(params, stride_metrics=False)
+    events = []
+    for i, (t, kp) in enumerate(zip(filmed.t, keypoints, strict=True)):
+        events += tracker.push(Pose(float(t), i, kp, filmed.image_size)).events
+    events += tracker.flush().events
+    assert tracker.resets == 1  # one pass
+    near = filmed.near_side
+    side_of = {Leg.NEAR: near, Leg.FAR: "L" if near == "R" else "R"}
+    truth = [(e.side, e.foot_strike) for e in filmed.trial.events if np.isfinite(e.foot_strike)]
+
+    def right_leg(event):
+        true = min(truth, key=lambda x: abs(x[1] - event.time))
+        return abs(true[1] - event.time) <= 0.1 and true[0] == side_of[event.leg]
+
+    strikes = [e for e in events if e.kind is EventKind.FOOT_STRIKE]
+    before = [right_leg(e) for e in strikes if start + 3.0 < e.time < start + 6.0]
+    late = [right_leg(e) for e in strikes if e.time > start + 10.0]
+    assert len(before) >= 6 and all(before)
+    assert len(late) >= 8 and np.mean(late) >= 0.9

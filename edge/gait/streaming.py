@@ -28,7 +28,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edge.gait.batch import detect_repaired_events, frame_interval, track_from_limbs
+from edge.gait.batch import (
+    SEGMENT_MIN_DURATION,
+    detect_repaired_events,
+    frame_interval,
+    track_from_limbs,
+)
 from edge.gait.coco import LEG_KEYPOINTS, sanitize_keypoints
 from edge.gait.continuity import LimbContinuity
 from edge.gait.events import EventParams
@@ -141,6 +146,10 @@ class _PassState:
     frames: deque[_Frame]
     continuity: LimbContinuity
     near_far: NearFarHistory  # depth cues of the whole pass (as batch: all its frames)
+    # Depth cues since the last missed strike, where continuity may have swapped the legs
+    # unseen (see edge.gait.batch.near_far_per_segment); None before the first.
+    segment: NearFarHistory | None = None
+    segment_start: float = -np.inf
     events: deque[GaitEvent] = field(default_factory=lambda: deque(maxlen=16))
     first_t: float | None = None  # the pass's first frame with a usable runner
     last_t: float | None = None  # newest frame
@@ -256,6 +265,8 @@ class GaitTracker:
             return flushed  # no runner yet: no pass to add this frame to
         a, b = s.continuity.assign(t, kp)
         s.near_far.add(a, b)
+        if s.segment is not None:
+            s.segment.add(a, b)
         s.frames.append(_Frame(t, a, b, kp))
         while s.frames and s.frames[0].t < t - self.params.buffer_seconds:
             s.frames.popleft()
@@ -345,6 +356,7 @@ class GaitTracker:
                 emitted_at=now,
             )
             if event.kind is EventKind.FOOT_STRIKE:
+                self._cut_at_missed_strike(event.time, step)
                 s.last_strike = emitted_event
             new_events.append((emitted_event, s.leg_parity))
         s.committed_until = max(s.committed_until, min(final_until, now))
@@ -382,12 +394,31 @@ class GaitTracker:
             leg = _other(leg)
         return leg
 
+    def _cut_at_missed_strike(self, strike: float, step: float) -> None:
+        """A final strike 1.5 steps or more after the last one: a strike was missed, and the
+        legs may have swapped unseen there; near/far starts again from this stretch's cues."""
+        s = self._state
+        last = s.last_strike
+        if last is None or not np.isfinite(step) or strike - last.time < 1.5 * step:
+            return
+        s.segment = NearFarHistory(self.params.events.min_score)
+        s.segment_start = (last.time + strike) / 2
+        for frame in s.frames:
+            if frame.t >= s.segment_start:
+                s.segment.add(frame.a, frame.b)
+
     def _near_far(self, now: float) -> tuple[bool, bool]:
-        """Near/far of legs and arms from the whole pass's cues (costly: every so often)."""
+        """Near/far of legs and arms from the whole pass's cues, the legs' from the cues since
+        the last missed strike once there are 2 s of them (costly: every so often)."""
         s = self._state
         if now >= s.next_vote:
             s.next_vote = now + self.params.decide_every
             legs_a_near, s.arms_a_near = s.near_far.decide()
+            if s.segment is not None:  # since a missed strike: that stretch's own cues
+                if now - s.segment_start >= SEGMENT_MIN_DURATION:
+                    legs_a_near = s.segment.decide()[0]
+                else:
+                    legs_a_near = s.legs_a_near  # too little of it yet: as before the cut
             s.vote_changed |= legs_a_near != s.legs_a_near
             s.legs_a_near = legs_a_near
         return s.legs_a_near, s.arms_a_near
