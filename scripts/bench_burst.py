@@ -161,6 +161,20 @@ def cadence_error(steps: list[Step], end: float, labelled: float) -> float:
     return 100 * (cadence - labelled) / labelled if labelled else math.nan
 
 
+def cadence_summary(errors: list[float]) -> str:
+    """Mean and worst cadence error (%) over the runs that completed a step, and how many
+    did not (their cadence is unknown, not wrong)."""
+    known = [e for e in errors if math.isfinite(e)]
+    none = (
+        f" ({len(errors) - len(known)} of {len(errors)} no step)"
+        if len(known) < len(errors)
+        else ""
+    )
+    if not known:
+        return f"  none{none}"
+    return f"{statistics.mean(known):+5.1f}% (worst {max(known, key=abs):+5.1f}%){none}"
+
+
 def pooled(scores: list[ClipScore]) -> str:
     labels = sum(s.labels for s in scores)
     hits = sum(s.hits for s in scores)
@@ -222,7 +236,7 @@ def main() -> int:
             cad = [cadence_error(st, end, scores[0].labelled_cadence) for _, st in results]
             print(
                 f"  {design:12} FS {pooled(scores)}  TO R {pooled(tos).split('R ')[1][:4]}  "
-                f"cadence {statistics.mean(cad):+5.1f}% (worst {max(cad, key=abs):+5.1f}%)"
+                f"cadence {cadence_summary(cad)}"
             )
         score = score_clip(stem, index, t, burst_events, labels)
         totals.setdefault("burst", []).append(score)

@@ -92,3 +92,26 @@ def test_recent_frames_hand_over_only_what_came_before_and_count_the_rest():
     assert recent.dropped == 2  # frames 0 and 1 were pushed out unseen
     assert [f.index for f in recent.take_before(0.4)] == [2, 3]
     assert recent.take_before(0.5) == []  # frame 4 (at 0.4) went with the one at 0.4
+
+
+@pytest.mark.parametrize("phase", [0, 1, 2])
+def test_strikes_a_stride_apart_never_make_a_step(media_dir: Path, lightning_model, phase):
+    """At 10 inferences/s the marathon GIF (15 fps) loses some strikes: in one schedule
+    phase every other one, so the strikes' median interval is a stride.  Two strikes a stride
+    apart must not be published as one step (the labels: 124 steps/min, a step of 0.48 s;
+    before, one "step" of 1.0 s made that phase's cadence -50 %)."""
+    from bench_burst import live_with_tracking
+
+    from edge.capture import open_source
+    from edge.gait.streaming import GaitTracker
+
+    frames = list(open_source(media_dir / "eliud_kipchoge_sub2_marathon.gif"))
+    t = [f.timestamp for f in frames]
+    chosen = {phase + i for i in live_schedule(t[phase:], 0.1)}
+    tracker = GaitTracker(stride_metrics=False)
+    steps = []
+    for pose in live_with_tracking(frames, chosen, lightning_model, []):
+        steps += tracker.push(pose).steps
+    steps += tracker.flush().steps
+    labelled_step = 60 / 124.4  # ../shared/media/labels/README.md
+    assert all(s.duration < 1.5 * labelled_step for s in steps)

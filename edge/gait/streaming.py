@@ -32,6 +32,7 @@ from edge.gait.batch import (
     SEGMENT_MIN_DURATION,
     detect_repaired_events,
     frame_interval,
+    step_time,
     track_from_limbs,
 )
 from edge.gait.coco import LEG_KEYPOINTS, sanitize_keypoints
@@ -331,7 +332,8 @@ class GaitTracker:
             s.warmed_up = self._warm(now, len(strike_times))
             if not s.warmed_up:
                 final_until = -np.inf  # still warming up: held, emitted together afterwards
-        step = float(np.median(np.diff(strike_times))) if len(strike_times) >= 3 else np.nan
+        gaps = np.diff(strike_times)
+        step = step_time(recent, gaps, ep.min_score) if len(strike_times) >= 3 else np.nan
         # An event may move by a few ms between windows: one already emitted is recognised
         # by kind within ``min_step`` (no two strikes or toe-offs are closer in running).
         # The window's first smoothing half-window is one-sided: ``detect_events`` reports
