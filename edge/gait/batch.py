@@ -87,8 +87,9 @@ def analyse_arrays(
     order = np.argsort(t[keep], kind="stable")
     t, keypoints = t[keep][order], np.asarray(keypoints)[keep][order]
     track = build_track(t, keypoints, min_score=params.min_score)
-    track, events = detect_repaired_events(track, params)
-    track, events = near_far_per_segment(track, events, params.min_score)
+    stride = track_stride(track, params.min_score)
+    track, events = detect_repaired_events(track, params, stride)
+    track, events = near_far_per_segment(track, events, params.min_score, stride)
     fn = choose_stride_metrics(stride_metrics)
     scale = resolve_scale(track, scale, athlete_height_cm, params.min_score)
     extra = stride_metrics_adapter(track, scale, fn, sanitize_keypoints(keypoints))
@@ -169,32 +170,45 @@ def track_from_limbs(
 
 
 def detect_repaired_events(
-    track: SideViewTrack, params: EventParams | None = None
+    track: SideViewTrack, params: EventParams | None = None, stride: float | None = None
 ) -> tuple[SideViewTrack, list[GaitEvent]]:
     """:func:`detect_events`, then :func:`repair_leg_swaps` and the events found again on the
-    repaired track if it needed repair."""
-    events = detect_events(track, params)
-    fixed = repair_leg_swaps(track, events)
+    repaired track if it needed repair.  ``stride``: :func:`track_stride` of ``track``, if
+    the caller has it already."""
+    params = params or EventParams()
+    if stride is None:
+        stride = track_stride(track, params.min_score)
+    events = detect_events(track, params, stride)
+    fixed = repair_leg_swaps(track, events, stride)
     if fixed is not track:
-        return fixed, detect_events(fixed, params)
+        return fixed, detect_events(fixed, params, stride)
     return track, events
 
 
-def step_time(track: SideViewTrack, strike_gaps: np.ndarray, min_score: float = 0.3) -> float:
-    """The runner's step (s): the median interval between consecutive strikes, or half the
-    ankles' own stride period (:func:`~edge.gait.rhythm.stride_period`) when that is
-    shorter.  With every other strike missed the strikes' median interval is a stride, and
-    two strikes a stride apart would pass for a step (kipchoge at 10 inferences/s: the
-    stream made one "step" of 1.0 s, cadence -50 %)."""
-    median = float(np.median(strike_gaps)) if len(strike_gaps) else float("nan")
+def track_stride(track: SideViewTrack, min_score: float = 0.3) -> float:
+    """The stride period (s) of ``track``'s ankles (:func:`~edge.gait.rhythm.stride_period`;
+    ``nan`` without a clear rhythm).  It reads the legs' separation, which exchanging the
+    legs leaves alone, so one estimate serves a track and every repair of it."""
+    if len(track) < 5:  # too short for events (detect_events), let alone a rhythm
+        return float("nan")
     signals = leg_signals(track, min_score)
-    rhythm = stride_period(signals.t, signals.forward, signals.valid) / 2
-    if np.isfinite(median) and np.isfinite(rhythm):
-        return min(median, rhythm)
+    return stride_period(signals.t, signals.forward, signals.valid)
+
+
+def step_time(strike_gaps: np.ndarray, stride: float) -> float:
+    """The runner's step (s): the median interval between consecutive strikes, or half the
+    ankles' own ``stride`` period when that is shorter.  With every other strike missed the
+    strikes' median interval is a stride, and two strikes a stride apart would pass for a
+    step (kipchoge at 10 inferences/s: the stream made one "step" of 1.0 s, cadence -50 %)."""
+    median = float(np.median(strike_gaps)) if len(strike_gaps) else float("nan")
+    if np.isfinite(median) and np.isfinite(stride):
+        return min(median, stride / 2)
     return median
 
 
-def repair_leg_swaps(track: SideViewTrack, events: Sequence[GaitEvent]) -> SideViewTrack:
+def repair_leg_swaps(
+    track: SideViewTrack, events: Sequence[GaitEvent], stride: float | None = None
+) -> SideViewTrack:
     """Undo a leg-identity swap that continuity missed, using the running rhythm.
 
     Legs alternate.  Two consecutive strikes of the *same* leg only a step apart (not a
@@ -206,7 +220,7 @@ def repair_leg_swaps(track: SideViewTrack, events: Sequence[GaitEvent]) -> SideV
     if len(strikes) < 3:
         return track
     gaps = np.diff([e.time for e in strikes])
-    step = step_time(track, gaps)
+    step = step_time(gaps, track_stride(track) if stride is None else stride)
     switch_times = [
         (a.time + b.time) / 2
         for a, b, gap in zip(strikes, strikes[1:], gaps, strict=False)
@@ -240,7 +254,10 @@ SEGMENT_MIN_DURATION = 2.0  # s
 
 
 def near_far_per_segment(
-    track: SideViewTrack, events: Sequence[GaitEvent], min_score: float = 0.3
+    track: SideViewTrack,
+    events: Sequence[GaitEvent],
+    min_score: float = 0.3,
+    stride: float | None = None,
 ) -> tuple[SideViewTrack, list[GaitEvent]]:
     """Decide near/far again in each stretch between two missed strikes.
 
@@ -258,7 +275,7 @@ def near_far_per_segment(
     if len(strikes) < 3:
         return track, events
     gaps = np.diff(strikes)
-    step = step_time(track, gaps, min_score)
+    step = step_time(gaps, track_stride(track, min_score) if stride is None else stride)
     cuts = [
         (a + b) / 2
         for a, b, gap in zip(strikes, strikes[1:], gaps, strict=False)
@@ -313,8 +330,11 @@ def is_treadmill(track: SideViewTrack, min_score: float = 0.3) -> bool | None:
 # --- events, zero phase -------------------------------------------------------------------
 
 
-def detect_events(track: SideViewTrack, params: EventParams | None = None) -> list[GaitEvent]:
-    """All foot strikes and toe-offs in ``track`` (zero-phase smoothing), in time order."""
+def detect_events(
+    track: SideViewTrack, params: EventParams | None = None, stride: float | None = None
+) -> list[GaitEvent]:
+    """All foot strikes and toe-offs in ``track`` (zero-phase smoothing), in time order.
+    ``stride``: :func:`track_stride` of ``track``, if the caller has it already."""
     params = params or EventParams()
     if len(track) < 5:
         return []
@@ -322,7 +342,9 @@ def detect_events(track: SideViewTrack, params: EventParams | None = None) -> li
     if not np.isfinite(signals.leg_length):
         return []
     if params.follow_rhythm:  # sprinting shortens every phase: so do the limits
-        params = params.for_stride(stride_period(signals.t, signals.forward, signals.valid))
+        if stride is None:
+            stride = stride_period(signals.t, signals.forward, signals.valid)
+        params = params.for_stride(stride)
     dt = frame_interval(signals.t)
     smooth = smooth_signals(
         signals, signals.t, params.smoothing_half_window(dt), params.speed_half_window(dt)

@@ -34,6 +34,7 @@ from edge.gait.batch import (
     frame_interval,
     step_time,
     track_from_limbs,
+    track_stride,
 )
 from edge.gait.coco import LEG_KEYPOINTS, sanitize_keypoints
 from edge.gait.continuity import LimbContinuity
@@ -324,7 +325,9 @@ class GaitTracker:
         self._latest_track = track
         self._update_scale(now)
         lo = int(np.searchsorted(t, now - self.params.event_window, side="left"))
-        recent, found = detect_repaired_events(track.window(t[lo], now), ep)
+        window = track.window(t[lo], now)
+        stride = track_stride(window, ep.min_score)
+        recent, found = detect_repaired_events(window, ep, stride)
         s.window, s.window_keypoints = recent, keypoints[lo:]
         found = sorted(found, key=lambda e: e.time)
         strike_times = [e.time for e in found if e.kind is EventKind.FOOT_STRIKE]
@@ -333,7 +336,7 @@ class GaitTracker:
             if not s.warmed_up:
                 final_until = -np.inf  # still warming up: held, emitted together afterwards
         gaps = np.diff(strike_times)
-        step = step_time(recent, gaps, ep.min_score) if len(strike_times) >= 3 else np.nan
+        step = step_time(gaps, stride) if len(strike_times) >= 3 else np.nan
         # An event may move by a few ms between windows: one already emitted is recognised
         # by kind within ``min_step`` (no two strikes or toe-offs are closer in running).
         # The window's first smoothing half-window is one-sided: ``detect_events`` reports
