@@ -16,8 +16,8 @@ Each row: four-or-more films (seeds alternate the camera side), windows of ``--w
 seconds at random starts so every film has its own first and last strike; FS/TO bias,
 median and p95 of |error| (ms; any leg, within 0.1 s), missed/spurious, and the ends
 (spurious first/last, missing first/last; see ``validate_gait_errors.py``).  With
-``--scaled-window`` the detector's smoothing half-window is divided by the same factor
-(EventParams.half_window), to show whether a bias comes from that one constant.
+``--scaled-window`` the detector's smoothing half-windows are divided by the same factor
+(EventParams.half_window and dense_half_window), to show whether a bias comes from them.
 
 ``--sprint`` instead plays T35 2.4x faster (contact 93 ms, the issue's 90-100 ms sprint
 contacts; stride 0.29 s, swing 0.20 s) with the fixed jogging limits
@@ -123,7 +123,12 @@ def main(argv: list[str] | None = None) -> int:
                     settings.append(("fixed ", replace(EventParams(), **FIXED)))
                 if args.scaled_window and factor != 1.0:
                     base = EventParams()
-                    settings.append(("hw/f ", replace(base, half_window=base.half_window / factor)))
+                    narrow = replace(
+                        base,
+                        half_window=base.half_window / factor,
+                        dense_half_window=base.dense_half_window / factor,
+                    )
+                    settings.append(("hw/f ", narrow))
                 for tag, params in settings:
                     result = evaluate(
                         trial, fps, range(args.seeds), None if noise == "none" else noise,

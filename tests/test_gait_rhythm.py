@@ -133,6 +133,22 @@ def test_a_faster_rhythm_shortens_every_time_limit():
     assert fast.speed_half_window(1 / 25) == pytest.approx(2.5 / 25)
 
 
+def test_dense_frames_get_the_wider_smoothing_and_its_strike_offset():
+    base = EventParams()
+    dense = base.for_frame_interval(1 / 60)
+    assert dense.half_window == base.dense_half_window > base.half_window
+    assert dense.fs_offset == base.dense_fs_offset
+    assert dense.for_frame_interval(1 / 60) == dense
+    # the rest of the detector is the same, and a faster rhythm still narrows the speed's
+    same = {f.name for f in fields(EventParams)} - {"half_window", "fs_offset"}
+    assert all(getattr(dense, name) == getattr(base, name) for name in same)
+    fast = dense.for_stride(base.reference_stride / 2)
+    assert fast.speed_half_window(1 / 60) == pytest.approx(base.dense_half_window * np.sqrt(0.5))
+    # 40 fps and below (every real clip, 14-30 fps), or no interval: the defaults
+    for interval in (1 / 30, 1 / 25, 0.0, float("nan")):
+        assert base.for_frame_interval(interval) is base
+
+
 def test_slower_or_unknown_rhythms_keep_the_defaults():
     base = EventParams()
     # (0.69 s: within the estimate's scatter of the 0.70 s reference)

@@ -341,11 +341,12 @@ def detect_events(
     signals = leg_signals(track, params.min_score)
     if not np.isfinite(signals.leg_length):
         return []
+    dt = frame_interval(signals.t)
+    params = params.for_frame_interval(dt)
     if params.follow_rhythm:  # sprinting shortens every phase: so do the limits
         if stride is None:
             stride = stride_period(signals.t, signals.forward, signals.valid)
         params = params.for_stride(stride)
-    dt = frame_interval(signals.t)
     smooth = smooth_signals(
         signals, signals.t, params.smoothing_half_window(dt), params.speed_half_window(dt)
     )

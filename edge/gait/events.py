@@ -43,6 +43,16 @@ class EventParams:
     min_score: float = 0.3  # keypoints below this confidence are ignored
     half_window: float = 0.09  # s, smoothing half-width at high frame rates ...
     min_half_window_frames: float = 2.5  # ... but never fewer frame intervals than this
+    # Frames at most ``dense_frame_interval`` apart (40 fps and up) are smoothed over
+    # ``dense_half_window`` instead, with the strike offset that goes with that width (a
+    # wider fit makes the landing foot's speed cross its level later).  Chosen on Fukuchi
+    # T25 at 60 fps (FS p95 white / MoveNet-like / doubled white noise 16.0 / 19.2 / 33.0
+    # ms at 0.09 s, 13.8 / 14.7 / 27.4 at 0.12, 12.7 / 14.6 / 20.3 at 0.15), the offset
+    # zeroing T25's mean strike error there as ``fs_offset`` does at 0.09 s.  Below 40 fps
+    # the real clips lost strikes with it (docs/gait.md, "Smoothing width").
+    dense_frame_interval: float = 0.025
+    dense_half_window: float = 0.15
+    dense_fs_offset: float = -0.006
     # The foot's forward speed and position (strikes) are smoothed over this fraction of
     # ``half_window``; the height (toe-offs) over all of it.  1 unless :meth:`for_stride`
     # narrows it for a fast rhythm.
@@ -92,6 +102,13 @@ class EventParams:
         """The smoothing half-window of the foot's forward speed and position."""
         narrowed = self.half_window * self.speed_window_fraction
         return max(narrowed, self.min_half_window_frames * frame_interval)
+
+    def for_frame_interval(self, frame_interval: float) -> EventParams:
+        """These parameters for frames ``frame_interval`` seconds apart: dense frames get
+        the wider smoothing and its strike offset, sparser ones keep the defaults."""
+        if not 0 < frame_interval <= self.dense_frame_interval:
+            return self
+        return replace(self, half_window=self.dense_half_window, fs_offset=self.dense_fs_offset)
 
     def for_stride(self, stride: float) -> EventParams:
         """These parameters for a runner whose stride period is ``stride`` seconds.

@@ -13,11 +13,13 @@ every ``analyse_every`` seconds near/far, facing, the zero-phase smoothing, the 
 machine and the rhythm repair over the whole window.  An event is final — and emitted —
 once it lies ``look_behind`` seconds behind the newest frame: by then the centred
 smoothing (half-window 90 ms) has all its data, so the window sees what a whole-recording
-analysis sees.  Every event is therefore decided within :attr:`StreamingParams.max_latency`
-(≤ 0.25 s at ≥ 25 fps) of when it happened, at batch quality; :meth:`GaitTracker.flush`
-emits the events of the last ``look_behind`` seconds when a pass, a session or a
-recording ends, and a gap of ``reset_after`` seconds without a usable runner does the
-same before starting afresh.  Memory is a fixed-size ring buffer of frames.
+analysis sees (above 40 fps the half-window is 150 ms, and the newest 40 ms of it, with
+little of the kernel's weight, are not waited for).  Every event is therefore decided
+within :attr:`StreamingParams.max_latency` (≤ 0.25 s at ≥ 25 fps) of when it happened, at
+batch quality; :meth:`GaitTracker.flush` emits the events of the last ``look_behind``
+seconds when a pass, a session or a recording ends, and a gap of ``reset_after`` seconds
+without a usable runner does the same before starting afresh.  Memory is a fixed-size
+ring buffer of frames.
 """
 
 from __future__ import annotations
@@ -278,6 +280,8 @@ class GaitTracker:
         interval = t - s.frames[-2].t if len(s.frames) > 1 else 0.0
         s.next_analysis = t + self.params.analyse_every - 0.5 * interval
         # Never closer to the newest frame than the smoothing's half-window (low frame rates).
+        # Dense frames' wider window is not waited for: its newest 40 ms carry little of the
+        # kernel's weight, and waiting would put the LED past 0.25 s (docs/gait.md).
         interval = frame_interval(np.array([f.t for f in list(s.frames)[-8:]]))
         half = self.params.events.smoothing_half_window(interval)
         look_behind = max(self.params.look_behind, half + 0.2 * interval)
