@@ -84,11 +84,18 @@ def _screenshot(driver, name: str, width: int, height: int) -> Path:
 
 
 def _wait(driver, condition, timeout: float, what: str):
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
+        # (an element re-rendered between finding and reading it is retried, not a failure)
+        wait = WebDriverWait(
+            driver,
+            timeout,
+            poll_frequency=0.2,
+            ignored_exceptions=(StaleElementReferenceException,),
+        )
+        return wait.until(condition)
     except TimeoutException:
         text = driver.execute_script("return document.body.innerText")[:1500]
         raise AssertionError(f"{what}: not within {timeout} s; the page said:\n{text}") from None
@@ -96,6 +103,16 @@ def _wait(driver, condition, timeout: float, what: str):
 
 def _card_js(driver, script: str):
     return driver.execute_script(f"const card = document.querySelector('{CARD}'); {script}")
+
+
+def _card_text(driver, selector: str) -> str | None:
+    """The visible text of ``selector`` in the card, read in one script: the card is
+    re-rendered as messages arrive, so an element found in one call can be gone (stale)
+    by the next."""
+    return _card_js(
+        driver,
+        f"const e = card && card.querySelector('{selector}'); return e ? e.innerText.trim() : null",
+    )
 
 
 def test_the_coachs_view_of_a_real_daemon(tmp_path, broker, media_dir, model_dir, lightning_model):
@@ -144,12 +161,12 @@ def _coach_session(driver, dashboard, daemon, commands, broker_port: int) -> Non
         120,
         "a headline naming a cue",
     )
-    name = driver.find_element(By.CSS_SELECTOR, f"{CARD} .athlete-name")
-    assert name.text == "ana"
-    assert float(name.value_of_css_property("font-size").removesuffix("px")) >= 24
-    headline = driver.find_element(By.CSS_SELECTOR, f"{CARD} .hl-text").text
+    assert _card_text(driver, ".athlete-name") == "ana"
+    size = _card_js(driver, "return getComputedStyle(card.querySelector('.athlete-name')).fontSize")
+    assert float(size.removesuffix("px")) >= 24
+    headline = _card_text(driver, ".hl-text")
     assert " — " in headline and "strides" in headline, headline
-    assert driver.find_element(By.CSS_SELECTOR, f"{CARD} .availability").text == "live"
+    assert _card_text(driver, ".availability") == "live"
     _wait(
         driver,
         lambda d: _card_js(d, "return card.querySelectorAll('.alert-tile').length > 0"),
@@ -166,7 +183,7 @@ def _coach_session(driver, dashboard, daemon, commands, broker_port: int) -> Non
     )
     assert tiles and not no_alert
     assert cue == top
-    alerts_text = driver.find_element(By.CSS_SELECTOR, f"{CARD} .alerts").text
+    alerts_text = _card_text(driver, ".alerts")
     assert top not in alerts_text and "leg_length" not in alerts_text
 
     # Phone: controls and headline on the first screen, 44 px touch targets, no sideways page.
@@ -195,7 +212,7 @@ def _coach_session(driver, dashboard, daemon, commands, broker_port: int) -> Non
     assert json.loads(next(p for t, p, _r in sent if t == topic))["athlete"] == "ben"
     _wait(
         driver,
-        lambda d: d.find_element(By.CSS_SELECTOR, f"{CARD} .athlete-name").text == "ben",
+        lambda d: _card_text(d, ".athlete-name") == "ben",
         30,
         "the headline naming ben",
     )
@@ -217,13 +234,13 @@ def _coach_session(driver, dashboard, daemon, commands, broker_port: int) -> Non
     assert daemon.returncode == 0, output[-3000:]
     _wait(
         driver,
-        lambda d: d.find_element(By.CSS_SELECTOR, f"{CARD} .availability").text == "offline",
+        lambda d: _card_text(d, ".availability") == "offline",
         20,
         "the card offline",
     )
     assert _card_js(driver, "return card.querySelectorAll('.alert-tile').length") == 0
-    assert driver.find_element(By.CSS_SELECTOR, f"{CARD} .hl-text").text == "Device offline"
-    assert "fps" not in driver.find_element(By.CSS_SELECTOR, f"{CARD} .health").text
+    assert _card_text(driver, ".hl-text") == "Device offline"
+    assert "fps" not in _card_text(driver, ".health")
 
     # The pass on video: it plays, frames decode, and a frame step moves it on.
     driver.get(dashboard.url)
@@ -285,9 +302,7 @@ def _stop_session(driver, broker_port: int, commands) -> None:
         commands.wait_for(lambda ms: any(t == topic for t, _p, _r in ms), timeout=10)
         _wait(
             driver,
-            lambda d: (
-                d.find_element(By.CSS_SELECTOR, f"{CARD} .session-title").text == "no session"
-            ),
+            lambda d: _card_text(d, ".session-title") == "no session",
             30,
             "the card showing no session",
         )
@@ -303,11 +318,9 @@ def _stop_session(driver, broker_port: int, commands) -> None:
         active = [json.loads(p) for t, p, _r in seen if t.endswith("/alerts/active")]
         assert active and active[-1]["alerts"] == [], active[-1:]
         assert _card_js(driver, "return card.querySelectorAll('.alert-tile').length") == 0
-        assert driver.find_element(By.CSS_SELECTOR, f"{CARD} .no-alerts").text == (
-            "No session: nothing is judged."
-        )
-        headline = driver.find_element(By.CSS_SELECTOR, f"{CARD} .hl-text").text
+        assert _card_text(driver, ".no-alerts") == "No session: nothing is judged."
+        headline = _card_text(driver, ".hl-text")
         assert headline.startswith("No session"), headline
-        assert driver.find_element(By.CSS_SELECTOR, f"{CARD} .availability").text == "live"
+        assert _card_text(driver, ".availability") == "live"
     finally:
         device.close()
