@@ -41,15 +41,15 @@ class EventParams:
     """Tuning of the detector; the defaults are the validated ones (docs/gait.md)."""
 
     min_score: float = 0.3  # keypoints below this confidence are ignored
-    half_window: float = 0.09  # s, smoothing half-width at high frame rates ...
+    half_window: float = 0.09  # s, smoothing half-width ...
     min_half_window_frames: float = 2.5  # ... but never fewer frame intervals than this
     # Frames at most ``dense_frame_interval`` apart (40 fps and up) are smoothed over
     # ``dense_half_window`` instead, with the strike offset that goes with that width (a
     # wider fit makes the landing foot's speed cross its level later).  Chosen on Fukuchi
     # T25 at 60 fps (FS p95 white / MoveNet-like / doubled white noise 16.0 / 19.2 / 33.0
-    # ms at 0.09 s, 13.8 / 14.7 / 27.4 at 0.12, 12.7 / 14.6 / 20.3 at 0.15), the offset
+    # ms at 0.09 s, 13.8 / 14.7 / 27.4 at 0.12, 12.1 / 13.9 / 20.2 at 0.15), the offset
     # zeroing T25's mean strike error there as ``fs_offset`` does at 0.09 s.  Below 40 fps
-    # the real clips lost strikes with it (docs/gait.md, "Smoothing width").
+    # the real clips lost strikes with it (docs/gait.md, "Smoothing width at 40 fps and up").
     dense_frame_interval: float = 0.025
     dense_half_window: float = 0.15
     dense_fs_offset: float = -0.006
