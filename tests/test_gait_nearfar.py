@@ -53,8 +53,8 @@ def test_the_pass_history_decides_legs_and_arms_as_the_whole_recording(exchange_
     if exchange_arms:
         a, b = with_arms_exchanged(a, b)
     history = NearFarHistory()
-    for fa, fb in zip(a, b, strict=True):
-        history.add(fa, fb)
+    for t, fa, fb in zip(track.t, a, b, strict=True):
+        history.add(fa, fb, t)
     legs, arms = decide_near_far(a, b)
     assert legs and arms == (plain[1] != exchange_arms)
     assert history.decide() == (legs, arms)
@@ -108,3 +108,45 @@ def test_a_swap_hidden_by_a_missed_strike_is_undone_by_each_stretch_s_own_vote(f
     # With the legs named right throughout, nothing changes.
     unchanged, same_events = near_far_per_segment(track, seen)
     assert unchanged is track and same_events == seen
+
+
+def test_exchanging_the_legs_since_a_time_exchanges_their_cues_from_then_on():
+    track = Runner().track(np.arange(0.0, 6.0, 1 / 30))
+    a, b = track.near.copy(), track.far.copy()
+    b[:, list(LEG_JOINTS), 2] -= 0.2  # leg A is the surer one: A near
+    # the same frames with the legs (only) on each other's tracks from 2 s on
+    legs = list(LEG_JOINTS)
+    later = np.ix_(track.t >= 2.0, legs)
+    a2, b2 = a.copy(), b.copy()
+    a2[later], b2[later] = b[later], a[later]
+    history, exchanged = NearFarHistory(), NearFarHistory()
+    for t, fa, fb, fa2, fb2 in zip(track.t, a, b, a2, b2, strict=True):
+        history.add(fa, fb, t)
+        exchanged.add(fa2, fb2, t)
+    assert history.legs_vote() > 0
+    assert exchanged.legs_vote() != pytest.approx(history.legs_vote())
+    # undoing the exchange from 2 s on gives the plain cues (and arm decision) back
+    exchanged.exchange_legs_since(2.0)
+    assert exchanged.legs_vote() == pytest.approx(history.legs_vote())
+    assert exchanged.decide() == history.decide()
+    history.exchange_legs_since(0.0)  # all of them: the other leg is near
+    assert history.legs_vote() < 0
+
+
+def test_continuity_follows_the_other_legs_after_exchange_legs(filmed):
+    continuity = LimbContinuity()
+    frames = list(zip(filmed.t, filmed.keypoints, strict=True))
+    half = len(frames) // 2
+    for t, k in frames[:half]:
+        continuity.assign(t, sanitize_keypoints(k))
+    before = LimbContinuity()  # the same frames, not exchanged
+    for t, k in frames[:half]:
+        before.assign(t, sanitize_keypoints(k))
+    continuity.exchange_legs()
+    legs, arms = list(LEG_JOINTS), list(ARM_JOINTS)
+    for t, k in frames[half : half + 30]:
+        a, b = continuity.assign(t, sanitize_keypoints(k))
+        a0, b0 = before.assign(t, sanitize_keypoints(k))
+        np.testing.assert_array_equal(a[legs], b0[legs])
+        np.testing.assert_array_equal(b[legs], a0[legs])
+        np.testing.assert_array_equal(a[arms], a0[arms])

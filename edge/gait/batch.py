@@ -206,6 +206,23 @@ def step_time(strike_gaps: np.ndarray, stride: float) -> float:
     return median
 
 
+def leg_swap_pairs(
+    track: SideViewTrack, events: Sequence[GaitEvent], stride: float | None = None
+) -> list[tuple[float, float]]:
+    """The times of consecutive strikes of the *same* leg only a step apart (not a stride:
+    that would be a missed strike): the near/far tracks swapped between the two."""
+    strikes = [e for e in events if e.kind is EventKind.FOOT_STRIKE]
+    if len(strikes) < 3:
+        return []
+    gaps = np.diff([e.time for e in strikes])
+    step = step_time(gaps, track_stride(track) if stride is None else stride)
+    return [
+        (a.time, b.time)
+        for a, b, gap in zip(strikes, strikes[1:], gaps, strict=False)
+        if a.leg is b.leg and gap < 1.5 * step
+    ]
+
+
 def repair_leg_swaps(
     track: SideViewTrack, events: Sequence[GaitEvent], stride: float | None = None
 ) -> SideViewTrack:
@@ -216,16 +233,7 @@ def repair_leg_swaps(
     the limbs are swapped back from halfway between the two strikes onwards.  Returns
     ``track`` itself when nothing needed repair.
     """
-    strikes = [e for e in events if e.kind is EventKind.FOOT_STRIKE]
-    if len(strikes) < 3:
-        return track
-    gaps = np.diff([e.time for e in strikes])
-    step = step_time(gaps, track_stride(track) if stride is None else stride)
-    switch_times = [
-        (a.time + b.time) / 2
-        for a, b, gap in zip(strikes, strikes[1:], gaps, strict=False)
-        if a.leg is b.leg and gap < 1.5 * step
-    ]
+    switch_times = [(a + b) / 2 for a, b in leg_swap_pairs(track, events, stride)]
     if not switch_times:
         return track
     # Frames after an odd number of switch points get near and far legs exchanged.  Only

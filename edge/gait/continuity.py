@@ -172,6 +172,18 @@ class LimbContinuity:
                         f.update(t, limb[j, :2])
         return a, b
 
+    def exchange_legs(self) -> None:
+        """From now on, track A follows the leg track B followed and vice versa: a swap
+        that continuity missed and the running rhythm found later (the stream commits the
+        leg-swap repair, edge/gait/streaming.py).  The arms keep their tracks."""
+        for joints, _follower in GROUPS:
+            if LimbJoint.ANKLE in joints:
+                for j in joints:
+                    self._filters[(j, 0)], self._filters[(j, 1)] = (
+                        self._filters[(j, 1)],
+                        self._filters[(j, 0)],
+                    )
+
     def _implausible(self, t: float, f: _JointFilter, xy: np.ndarray) -> bool:
         """Whether ``xy`` is too far from where ``f`` expected its joint (innovation gate).
 

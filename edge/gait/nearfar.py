@@ -80,16 +80,19 @@ class NearFarHistory:
     def __init__(self, min_score: float = 0.3, max_frames: int = 2048):
         self.min_score = min_score
         self._cues = np.zeros((max_frames, 6))  # ring buffer
+        self._cue_times = np.full(max_frames, np.nan)
         self._next = 0
         self._count = 0
         self._arms = np.zeros(max_frames)  # ring buffer of arm_swing_products
+        self._arm_times = np.full(max_frames, np.nan)
         self._arms_next = 0
         self._arms_count = 0
 
     def __len__(self) -> int:
         return self._count
 
-    def add(self, a: np.ndarray, b: np.ndarray) -> None:
+    def add(self, a: np.ndarray, b: np.ndarray, t: float) -> None:
+        """The cues of one frame at time ``t`` (s) of limb tracks A and B (6, 3)."""
         ms = self.min_score
         la, lb = leg_lengths(np.stack([a, b]), ms)
         if np.isfinite(la) and np.isfinite(lb):
@@ -102,12 +105,21 @@ class NearFarHistory:
                 a[legs, 2].mean(),
                 b[legs, 2].mean(),
             )
+            self._cue_times[self._next] = t
             self._next = (self._next + 1) % len(self._cues)
             self._count = min(self._count + 1, len(self._cues))
         for product in arm_swing_products(a, b, ms):
             self._arms[self._arms_next] = product
+            self._arm_times[self._arms_next] = t
             self._arms_next = (self._arms_next + 1) % len(self._arms)
             self._arms_count = min(self._arms_count + 1, len(self._arms))
+
+    def exchange_legs_since(self, t: float) -> None:
+        """The frames from ``t`` on had tracks A and B on each other's legs: their cues
+        are exchanged (and their arm swing, measured against the legs, changes sign)."""
+        later = self._cue_times >= t
+        self._cues[later] = self._cues[later][:, [1, 0, 3, 2, 5, 4]]
+        self._arms[self._arm_times >= t] *= -1
 
     def legs_vote(self) -> float:
         if self._count < 3:

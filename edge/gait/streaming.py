@@ -32,18 +32,20 @@ import numpy as np
 
 from edge.gait.batch import (
     SEGMENT_MIN_DURATION,
+    detect_events,
     detect_repaired_events,
     frame_interval,
+    leg_swap_pairs,
     step_time,
     track_from_limbs,
     track_stride,
 )
 from edge.gait.coco import LEG_KEYPOINTS, sanitize_keypoints
-from edge.gait.continuity import LimbContinuity
+from edge.gait.continuity import ROBUST_MAX_INTERVAL, LimbContinuity
 from edge.gait.events import EventParams
 from edge.gait.facing import side_of_leg
 from edge.gait.metrics_adapter import StrideMetricsFn, choose_stride_metrics, stride_metrics_adapter
-from edge.gait.nearfar import NearFarHistory
+from edge.gait.nearfar import LEG_JOINTS, NearFarHistory
 from edge.gait.scale import Scale, check_scale_options, resolve_scale
 from edge.gait.timing import make_step, make_stride
 from edge.gait.track import SideViewTrack
@@ -217,6 +219,7 @@ class GaitTracker:
         self._stride_count = 0
         self.resets = 0
         self.analyses = 0  # window analyses run (the engine's cost driver)
+        self.leg_swaps_kept = 0  # leg-swap repairs made permanent (_exchange_legs_since)
         self._latest_track: SideViewTrack | None = None
         self._state = _PassState.fresh(self.params)
 
@@ -268,9 +271,9 @@ class GaitTracker:
         elif s.first_t is None:
             return flushed  # no runner yet: no pass to add this frame to
         a, b = s.continuity.assign(t, kp)
-        s.near_far.add(a, b)
+        s.near_far.add(a, b, t)
         if s.segment is not None:
-            s.segment.add(a, b)
+            s.segment.add(a, b, t)
         s.frames.append(_Frame(t, a, b, kp))
         while s.frames and s.frames[0].t < t - self.params.buffer_seconds:
             s.frames.popleft()
@@ -332,6 +335,14 @@ class GaitTracker:
         window = track.window(t[lo], now)
         stride = track_stride(window, ep.min_score)
         recent, found = detect_repaired_events(window, ep, stride)
+        if recent is not window and frame_interval(window.t) <= ROBUST_MAX_INTERVAL:
+            # Keep a repair once both of its strikes are final: the next windows, the
+            # pass's near/far cues and continuity itself then see the legs the right way
+            # round.  (Only for dense frames: at 30 fps under MoveNet-like errors such
+            # pairs are often missed or spurious strikes, and a kept one stays wrong.)
+            for earlier, later in leg_swap_pairs(window, detect_events(window, ep, stride), stride):
+                if later <= final_until:
+                    self._exchange_legs_since((earlier + later) / 2)
         s.window, s.window_keypoints = recent, keypoints[lo:]
         found = sorted(found, key=lambda e: e.time)
         strike_times = [e.time for e in found if e.kind is EventKind.FOOT_STRIKE]
@@ -372,6 +383,20 @@ class GaitTracker:
         if not new_events:
             return GaitUpdate()
         return self._assemble(new_events)
+
+    def _exchange_legs_since(self, since: float) -> None:
+        """Limb tracks A and B were on each other's legs from ``since`` on (a swap that
+        continuity missed): exchange them there, in the pass's cues, and from now on."""
+        s = self._state
+        legs = list(LEG_JOINTS)
+        for frame in s.frames:
+            if frame.t >= since:
+                frame.a[legs], frame.b[legs] = frame.b[legs].copy(), frame.a[legs].copy()
+        s.continuity.exchange_legs()
+        s.near_far.exchange_legs_since(since)
+        if s.segment is not None:
+            s.segment.exchange_legs_since(since)
+        self.leg_swaps_kept += 1
 
     def _warm(self, now: float, strikes: int) -> bool:
         """Whether the pass's warm-up ends at ``now``, with ``strikes`` in the window."""
@@ -414,7 +439,7 @@ class GaitTracker:
         s.segment_start = (last.time + strike) / 2
         for frame in s.frames:
             if frame.t >= s.segment_start:
-                s.segment.add(frame.a, frame.b)
+                s.segment.add(frame.a, frame.b, frame.t)
 
     def _near_far(self, now: float) -> tuple[bool, bool]:
         """Near/far of legs and arms from the whole pass's cues, the legs' from the cues since
