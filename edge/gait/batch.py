@@ -209,8 +209,8 @@ def step_time(strike_gaps: np.ndarray, stride: float) -> float:
 def leg_swap_pairs(
     track: SideViewTrack, events: Sequence[GaitEvent], stride: float | None = None
 ) -> list[tuple[float, float]]:
-    """The times of consecutive strikes of the *same* leg only a step apart (not a stride:
-    that would be a missed strike): the near/far tracks swapped between the two."""
+    """(earlier, later) times of consecutive strikes of the *same* leg only a step apart
+    (not a stride: that would be a missed strike): the near/far tracks swapped between."""
     strikes = [e for e in events if e.kind is EventKind.FOOT_STRIKE]
     if len(strikes) < 3:
         return []

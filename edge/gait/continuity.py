@@ -174,7 +174,7 @@ class LimbContinuity:
 
     def exchange_legs(self) -> None:
         """From now on, track A follows the leg track B followed and vice versa: a swap
-        that continuity missed and the running rhythm found later (the stream commits the
+        that continuity missed and the running rhythm found later (the stream keeps the
         leg-swap repair, edge/gait/streaming.py).  The arms keep their tracks."""
         for joints, _follower in GROUPS:
             if LimbJoint.ANKLE in joints:
