@@ -68,7 +68,8 @@ def test_the_leg_swap_repair_moves_the_legs_and_leaves_the_arms(filmed):
     near, far = track.near.copy(), track.far.copy()
     near[later], far[later] = track.far[later], track.near[later]
     swapped = SideViewTrack(track.t, near, far, track.head, track.direction, track.near_side)
-    repaired, _ = detect_repaired_events(swapped)
+    repaired, _, swaps = detect_repaired_events(swapped)
+    assert swaps
     assert repaired is not swapped
     arms = list(ARM_JOINTS)
     np.testing.assert_array_equal(repaired.near[:, arms], track.near[:, arms])

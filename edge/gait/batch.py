@@ -88,7 +88,7 @@ def analyse_arrays(
     t, keypoints = t[keep][order], np.asarray(keypoints)[keep][order]
     track = build_track(t, keypoints, min_score=params.min_score)
     stride = track_stride(track, params.min_score)
-    track, events = detect_repaired_events(track, params, stride)
+    track, events, _ = detect_repaired_events(track, params, stride)
     track, events = near_far_per_segment(track, events, params.min_score, stride)
     fn = choose_stride_metrics(stride_metrics)
     scale = resolve_scale(track, scale, athlete_height_cm, params.min_score)
@@ -171,18 +171,20 @@ def track_from_limbs(
 
 def detect_repaired_events(
     track: SideViewTrack, params: EventParams | None = None, stride: float | None = None
-) -> tuple[SideViewTrack, list[GaitEvent]]:
+) -> tuple[SideViewTrack, list[GaitEvent], list[tuple[float, float]]]:
     """:func:`detect_events`, then :func:`repair_leg_swaps` and the events found again on the
-    repaired track if it needed repair.  ``stride``: :func:`track_stride` of ``track``, if
-    the caller has it already."""
+    repaired track if it needed repair; also the :func:`leg_swap_pairs` it repaired (none:
+    ``track`` itself comes back).  ``stride``: :func:`track_stride` of ``track``, if the
+    caller has it already."""
     params = params or EventParams()
     if stride is None:
         stride = track_stride(track, params.min_score)
     events = detect_events(track, params, stride)
-    fixed = repair_leg_swaps(track, events, stride)
-    if fixed is not track:
-        return fixed, detect_events(fixed, params, stride)
-    return track, events
+    swaps = leg_swap_pairs(track, events, stride, params.min_score)
+    if not swaps:
+        return track, events, []
+    fixed = repair_leg_swaps(track, swaps)
+    return fixed, detect_events(fixed, params, stride), swaps
 
 
 def track_stride(track: SideViewTrack, min_score: float = 0.3) -> float:
@@ -206,34 +208,49 @@ def step_time(strike_gaps: np.ndarray, stride: float) -> float:
     return median
 
 
+# Two consecutive strikes this many steps apart or more: a strike between them was missed.
+MISSED_STRIKE_STEPS = 1.5
+
+
+def _strikes_and_step(
+    track: SideViewTrack, events: Sequence[GaitEvent], stride: float | None, min_score: float
+) -> tuple[list[GaitEvent], np.ndarray, float]:
+    """The foot strikes of ``events``, their intervals and the :func:`step_time` (``nan``
+    with fewer than three strikes)."""
+    strikes = [e for e in events if e.kind is EventKind.FOOT_STRIKE]
+    gaps = np.diff([e.time for e in strikes])
+    if len(strikes) < 3:
+        return strikes, gaps, float("nan")
+    if stride is None:
+        stride = track_stride(track, min_score)
+    return strikes, gaps, step_time(gaps, stride)
+
+
 def leg_swap_pairs(
-    track: SideViewTrack, events: Sequence[GaitEvent], stride: float | None = None
+    track: SideViewTrack,
+    events: Sequence[GaitEvent],
+    stride: float | None = None,
+    min_score: float = 0.3,
 ) -> list[tuple[float, float]]:
     """(earlier, later) times of consecutive strikes of the *same* leg only a step apart
     (not a stride: that would be a missed strike): the near/far tracks swapped between."""
-    strikes = [e for e in events if e.kind is EventKind.FOOT_STRIKE]
-    if len(strikes) < 3:
-        return []
-    gaps = np.diff([e.time for e in strikes])
-    step = step_time(gaps, track_stride(track) if stride is None else stride)
+    strikes, gaps, step = _strikes_and_step(track, events, stride, min_score)
     return [
         (a.time, b.time)
         for a, b, gap in zip(strikes, strikes[1:], gaps, strict=False)
-        if a.leg is b.leg and gap < 1.5 * step
+        if a.leg is b.leg and gap < MISSED_STRIKE_STEPS * step
     ]
 
 
-def repair_leg_swaps(
-    track: SideViewTrack, events: Sequence[GaitEvent], stride: float | None = None
-) -> SideViewTrack:
-    """Undo a leg-identity swap that continuity missed, using the running rhythm.
+def repair_leg_swaps(track: SideViewTrack, swaps: Sequence[tuple[float, float]]) -> SideViewTrack:
+    """Undo the leg-identity swaps that continuity missed, found by the running rhythm.
 
-    Legs alternate.  Two consecutive strikes of the *same* leg only a step apart (not a
-    stride: that would be a missed strike) mean the near/far tracks swapped in between;
-    the limbs are swapped back from halfway between the two strikes onwards.  Returns
-    ``track`` itself when nothing needed repair.
+    Legs alternate.  Two consecutive strikes of the *same* leg only a step apart (``swaps``,
+    from :func:`leg_swap_pairs`) mean the near/far tracks swapped in between; the limbs are
+    swapped back from halfway between the two strikes onwards.  Returns ``track`` itself
+    when nothing needed repair.
     """
-    switch_times = [(a + b) / 2 for a, b in leg_swap_pairs(track, events, stride)]
+    switch_times = [(a + b) / 2 for a, b in swaps]
     if not switch_times:
         return track
     # Frames after an odd number of switch points get near and far legs exchanged.  Only
@@ -279,15 +296,13 @@ def near_far_per_segment(
     track was one leg throughout the stretch, and no stride spans a missed strike).
     """
     events = list(events)
-    strikes = [e.time for e in events if e.kind is EventKind.FOOT_STRIKE]
+    strikes, gaps, step = _strikes_and_step(track, events, stride, min_score)
     if len(strikes) < 3:
         return track, events
-    gaps = np.diff(strikes)
-    step = step_time(gaps, track_stride(track, min_score) if stride is None else stride)
     cuts = [
-        (a + b) / 2
+        (a.time + b.time) / 2
         for a, b, gap in zip(strikes, strikes[1:], gaps, strict=False)
-        if gap >= 1.5 * step
+        if gap >= MISSED_STRIKE_STEPS * step
     ]
     edges = [float(track.t[0]), *cuts, float(track.t[-1]) + 1.0]
     near, far = track.near.copy(), track.far.copy()

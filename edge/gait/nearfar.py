@@ -118,6 +118,7 @@ class NearFarHistory:
         """The frames from ``t`` on had tracks A and B on each other's legs: their cues
         are exchanged (and their arm swing, measured against the legs, changes sign)."""
         later = self._cue_times >= t
+        # add() stores A's and B's ankle y, then leg lengths, then scores: swap each pair
         self._cues[later] = self._cues[later][:, [1, 0, 3, 2, 5, 4]]
         self._arms[self._arm_times >= t] *= -1
 

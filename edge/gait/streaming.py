@@ -31,11 +31,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edge.gait.batch import (
+    MISSED_STRIKE_STEPS,
     SEGMENT_MIN_DURATION,
-    detect_events,
     detect_repaired_events,
     frame_interval,
-    leg_swap_pairs,
     step_time,
     track_from_limbs,
     track_stride,
@@ -334,13 +333,13 @@ class GaitTracker:
         lo = int(np.searchsorted(t, now - self.params.event_window, side="left"))
         window = track.window(t[lo], now)
         stride = track_stride(window, ep.min_score)
-        recent, found = detect_repaired_events(window, ep, stride)
-        if recent is not window and frame_interval(window.t) <= ROBUST_MAX_INTERVAL:
+        recent, found, swaps = detect_repaired_events(window, ep, stride)
+        if swaps and frame_interval(window.t) <= ROBUST_MAX_INTERVAL:
             # Keep a repair once both of its strikes are final: the next windows, the
             # pass's near/far cues and continuity itself then see the legs the right way
             # round.  (Only for dense frames: at 30 fps under MoveNet-like errors such
             # pairs are often missed or spurious strikes, and a kept one stays wrong.)
-            for earlier, later in leg_swap_pairs(window, detect_events(window, ep, stride), stride):
+            for earlier, later in swaps:
                 if later <= final_until:
                     self._exchange_legs_since((earlier + later) / 2)
         s.window, s.window_keypoints = recent, keypoints[lo:]
@@ -423,7 +422,7 @@ class GaitTracker:
         last, renamed, s.vote_changed = s.last_strike, s.vote_changed, False
         if renamed or last is None or leg is not last.leg or not np.isfinite(step):
             return leg
-        if event.time - last.time < 1.5 * step:
+        if event.time - last.time < MISSED_STRIKE_STEPS * step:
             s.leg_parity = not s.leg_parity
             leg = _other(leg)
         return leg
@@ -433,7 +432,7 @@ class GaitTracker:
         legs may have swapped unseen there; near/far starts again from this stretch's cues."""
         s = self._state
         last = s.last_strike
-        if last is None or not np.isfinite(step) or strike - last.time < 1.5 * step:
+        if last is None or not np.isfinite(step) or strike - last.time < MISSED_STRIKE_STEPS * step:
             return
         s.segment = NearFarHistory(self.params.events.min_score)
         s.segment_start = (last.time + strike) / 2
